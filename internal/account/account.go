@@ -1,0 +1,189 @@
+// Package account holds players and operators: sign-up rules, argon2id
+// password hashes, roles and session tokens.
+package account
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/argon2"
+
+	"github.com/pointsbook/pointsbook/internal/fault"
+)
+
+// Role decides what a user may do.
+type Role string
+
+const (
+	Player Role = "player"
+	Admin  Role = "admin"
+)
+
+// User is a player or an operator.
+type User struct {
+	ID        string    `json:"id"`
+	Username  string    `json:"username"`
+	Nickname  string    `json:"nickname"`
+	Email     string    `json:"email"`
+	Role      Role      `json:"role"`
+	TimeZone  string    `json:"time_zone"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Signup is a sign-up request.
+type Signup struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+	Email    string `json:"email"`
+	Nickname string `json:"nickname"`
+}
+
+var usernameRE = regexp.MustCompile(`^[A-Za-z0-9_]{3,32}$`)
+
+// CheckUsername validates a username's shape. Codes: invalid_username.
+func CheckUsername(u string) error {
+	if !usernameRE.MatchString(u) {
+		return fault.New(fault.Invalid, "invalid_username", "A username is 3 to 32 letters, digits or underscores.")
+	}
+	return nil
+}
+
+// CheckNickname validates a nickname: 2 to 24 printable characters, any
+// script (Korean nicknames are the norm). Codes: invalid_nickname.
+func CheckNickname(n string) error {
+	c := utf8.RuneCountInString(n)
+	if c < 2 || c > 24 || strings.TrimSpace(n) != n || !utf8.ValidString(n) {
+		return fault.New(fault.Invalid, "invalid_nickname", "A nickname is 2 to 24 characters without leading or trailing spaces.")
+	}
+	for _, r := range n {
+		if r < 0x20 || r == 0x7f || r == '<' || r == '>' {
+			return fault.New(fault.Invalid, "invalid_nickname", "A nickname cannot contain control characters or angle brackets.")
+		}
+	}
+	return nil
+}
+
+// Check validates a sign-up request.
+//
+// Codes: invalid_username, invalid_nickname, invalid_email, weak_password.
+func (s *Signup) Check() error {
+	if err := CheckUsername(s.Username); err != nil {
+		return err
+	}
+	if err := CheckNickname(s.Nickname); err != nil {
+		return err
+	}
+	if a, err := mail.ParseAddress(s.Email); err != nil || a.Address != s.Email || len(s.Email) > 254 {
+		return fault.New(fault.Invalid, "invalid_email", "Enter a valid e-mail address.")
+	}
+	return CheckPassword(s.Password)
+}
+
+// CheckPassword enforces the minimum password rule. Codes: weak_password.
+func CheckPassword(p string) error {
+	n := utf8.RuneCountInString(p)
+	if n < 10 {
+		return fault.New(fault.Invalid, "weak_password", "A password needs at least 10 characters.")
+	}
+	if len(p) > 256 {
+		return fault.New(fault.Invalid, "weak_password", "A password may have at most 256 bytes.")
+	}
+	return nil
+}
+
+// HashParams are argon2id cost parameters.
+type HashParams struct {
+	MemoryKiB uint32
+	Time      uint32
+	Threads   uint8
+}
+
+// DefaultHashParams follow OWASP's argon2id minimum (19 MiB, t=2, p=1).
+var DefaultHashParams = HashParams{MemoryKiB: 19 * 1024, Time: 2, Threads: 1}
+
+// Hash returns an argon2id hash in the PHC string format, which records
+// its own parameters so they can be raised later without breaking logins.
+func Hash(password string, p HashParams) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, 32)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// Verify reports whether password matches a hash made by Hash.
+func Verify(password, encoded string) bool {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var p HashParams
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Time, &p.Threads); err != nil {
+		return false
+	}
+	// Refuse absurd parameters from a tampered row rather than burn memory.
+	if p.MemoryKiB > 1<<21 || p.Time > 16 || p.Threads == 0 {
+		return false
+	}
+	b64 := base64.RawStdEncoding
+	salt, err1 := b64.DecodeString(parts[4])
+	want, err2 := b64.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(want) == 0 {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// dummyHash is verified against when a username does not exist, so a
+// failed login takes the same time either way and does not reveal which
+// usernames exist.
+var dummyHash, _ = Hash("not-a-real-password", DefaultHashParams)
+
+// VerifyMissing spends the time of one verification and returns false.
+func VerifyMissing(password string) bool {
+	Verify(password, dummyHash)
+	return false
+}
+
+// NewToken returns a random session token (shown to the client once) and
+// its SHA-256 hex digest (the only form stored).
+func NewToken() (token, digest string) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	token = base64.RawURLEncoding.EncodeToString(b)
+	return token, TokenDigest(token)
+}
+
+// TokenDigest is how a token is looked up in storage.
+func TokenDigest(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// CSRFToken derives the CSRF token bound to a session token, so it needs
+// no storage and changes whenever the session rotates.
+func CSRFToken(sessionToken string) string {
+	sum := sha256.Sum256([]byte("csrf\x00" + sessionToken))
+	return base64.RawURLEncoding.EncodeToString(sum[:18])
+}
+
+// Session is an authenticated session.
+type Session struct {
+	User      *User
+	Digest    string
+	ExpiresAt time.Time
+}

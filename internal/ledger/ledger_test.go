@@ -1,0 +1,38 @@
+package ledger
+
+import (
+	"testing"
+
+	"github.com/pointsbook/pointsbook/internal/fault"
+)
+
+func TestTransactionCheck(t *testing.T) {
+	p := func(id int64, k AccountKind, amt int64) Posting { return Posting{AccountID: id, Kind: k, Amount: amt} }
+	tests := []struct {
+		name string
+		tx   Transaction
+		code string
+	}{
+		{"stake", Transaction{Kind: Stake, Reference: "bet:1", Postings: []Posting{p(1, Player, -100), p(2, House, 100)}}, ""},
+		{"three way", Transaction{Kind: Grant, Reference: "g:1", Postings: []Posting{p(1, Player, 100), p(2, House, -50), p(3, Programme, -50)}}, ""},
+		{"one posting", Transaction{Kind: Grant, Reference: "g:1", Postings: []Posting{p(1, Player, 100)}}, "invalid_transaction"},
+		{"unbalanced", Transaction{Kind: Grant, Reference: "g:1", Postings: []Posting{p(1, Player, 100), p(2, House, -99)}}, "invalid_transaction"},
+		{"zero", Transaction{Kind: Grant, Reference: "g:1", Postings: []Posting{p(1, Player, 0), p(2, House, 0)}}, "invalid_transaction"},
+		{"no reference", Transaction{Kind: Grant, Postings: []Posting{p(1, Player, 1), p(2, House, -1)}}, "invalid_transaction"},
+		{"player to player", Transaction{Kind: Grant, Reference: "g:1", Postings: []Posting{p(1, Player, -100), p(2, Player, 100)}}, "player_transfer_forbidden"},
+		{"player to player via house", Transaction{Kind: Grant, Reference: "g:1", Postings: []Posting{p(1, Player, -100), p(3, House, 0+100-100+100), p(2, Player, 0)}}, "invalid_transaction"},
+		{"huge", Transaction{Kind: Grant, Reference: "g:1", Postings: []Posting{p(1, Player, 1<<62), p(2, House, -(1 << 62))}}, "invalid_transaction"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := fault.Code(tt.tx.Check()); got != tt.code {
+				t.Fatalf("code=%q, want %q", got, tt.code)
+			}
+		})
+	}
+	// Through the house, in one transaction, is still player to player.
+	tx := Transaction{Kind: Grant, Reference: "g:2", Postings: []Posting{p(1, Player, -100), p(3, House, 100), p(3, House, -100), p(2, Player, 100)}}
+	if got := fault.Code(tx.Check()); got != "player_transfer_forbidden" {
+		t.Fatalf("via house: code=%q", got)
+	}
+}

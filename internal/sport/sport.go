@@ -1,0 +1,120 @@
+// Package sport describes the sporting catalogue: sports, leagues, teams and
+// matches with their states and results. It holds no storage code.
+package sport
+
+import (
+	"time"
+)
+
+// Sport is one of the five sports Pointsbook covers.
+type Sport struct {
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+	// HasDraw says whether regulation time can end level, which decides
+	// between a 1x2 and a moneyline main market.
+	HasDraw bool `json:"-"`
+	// RegulationTotals says whether totals and handicaps settle on the
+	// regulation score (football, handball) or on the final score
+	// including overtime (baseball, basketball, hockey), as books do.
+	RegulationTotals bool `json:"-"`
+}
+
+// Sports lists the supported sports in display order.
+var Sports = []Sport{
+	{Slug: "football", Name: "Football", HasDraw: true, RegulationTotals: true},
+	{Slug: "baseball", Name: "Baseball"},
+	{Slug: "basketball", Name: "Basketball"},
+	{Slug: "hockey", Name: "Ice hockey", HasDraw: true},
+	{Slug: "handball", Name: "Handball", HasDraw: true, RegulationTotals: true},
+}
+
+// Lookup returns the sport with the given slug.
+func Lookup(slug string) (Sport, bool) {
+	for _, s := range Sports {
+		if s.Slug == slug {
+			return s, true
+		}
+	}
+	return Sport{}, false
+}
+
+// State is a match's lifecycle state, as named in API.md.
+type State string
+
+const (
+	Scheduled State = "scheduled"
+	Live      State = "live"
+	Suspended State = "suspended"
+	Finished  State = "finished"
+	Postponed State = "postponed"
+	Cancelled State = "cancelled"
+	Abandoned State = "abandoned"
+)
+
+// States lists every state, for validation.
+var States = []State{Scheduled, Live, Suspended, Finished, Postponed, Cancelled, Abandoned}
+
+// Valid reports whether s is a known state.
+func (s State) Valid() bool {
+	for _, v := range States {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Ref is a named reference to a league or team.
+type Ref struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Pair is a home/away score.
+type Pair struct {
+	Home int `json:"home"`
+	Away int `json:"away"`
+}
+
+// Score is a match result: the final score and the score at the end of
+// regulation time, which 1x2 markets settle on.
+type Score struct {
+	Home       int  `json:"home"`
+	Away       int  `json:"away"`
+	Regulation Pair `json:"regulation"`
+}
+
+// Final returns the final score as a pair.
+func (s Score) Final() Pair { return Pair{s.Home, s.Away} }
+
+// Match is one fixture.
+type Match struct {
+	ID        string    `json:"id"`
+	Sport     string    `json:"sport"`
+	League    Ref       `json:"league"`
+	Home      Ref       `json:"home"`
+	Away      Ref       `json:"away"`
+	KickoffAt time.Time `json:"kickoff_at"`
+	State     State     `json:"state"`
+	Score     *Score    `json:"score"`
+	// Locked is true once an operator gave a result: the feed may no
+	// longer overwrite it.
+	Locked bool `json:"-"`
+}
+
+// Evidence records what a result came from, so every settlement can show
+// its receipt.
+type Evidence struct {
+	Source          string    `json:"source"` // "operator", "simulator", "apisports"
+	ProviderMatchID string    `json:"provider_match_id,omitempty"`
+	Status          string    `json:"status"` // provider status code, e.g. "FT", "AET"
+	FetchedAt       time.Time `json:"fetched_at"`
+	Actor           string    `json:"actor,omitempty"` // operator username for manual results
+	Reason          string    `json:"reason,omitempty"`
+}
+
+// Result is a score with its evidence.
+type Result struct {
+	Score    Score
+	Evidence Evidence
+}

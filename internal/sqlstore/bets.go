@@ -1,0 +1,461 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/ledger"
+	"github.com/pointsbook/pointsbook/internal/odds"
+	"github.com/pointsbook/pointsbook/internal/sport"
+)
+
+// Idempotency makes a write safe to retry. The first outcome of a key is
+// stored, rendered by Render inside the same transaction, and returned for
+// every later request with the same key and request hash.
+type Idempotency struct {
+	Owner string // "user:<id>"
+	Key   string
+	Hash  string // digest of the request (method, path, body)
+	// Render produces the response to store for this outcome.
+	Render func(v any, err error) (status int, body []byte)
+}
+
+// Replay is a stored response returned for a repeated idempotency key.
+type Replay struct {
+	Status int
+	Body   []byte
+}
+
+// PlaceRequest is a bet to place for a user.
+type PlaceRequest struct {
+	UserID      string
+	Slip        betting.Slip
+	Idempotency *Idempotency
+}
+
+type placeResult struct {
+	bet    *betting.Bet
+	replay *Replay
+	err    error
+}
+
+type placeJob struct {
+	ctx  context.Context
+	req  *PlaceRequest
+	uid  int64
+	done chan placeResult
+}
+
+// placer implements group commit: concurrent placements queue here and a
+// writer takes everything queued, places each bet in turn inside one
+// transaction and commits once. With synchronous=FULL (SQLite) or
+// synchronous_commit=on (PostgreSQL) each commit waits for a disk flush,
+// so sharing it is what lets throughput exceed one flush per bet. Every
+// bet is still validated and answered on its own; checks run before any
+// write, so a refused bet leaves nothing behind in the shared transaction.
+type placer struct {
+	db      *DB
+	queue   chan *placeJob
+	stop    chan struct{}
+	stopped sync.Once
+	wg      sync.WaitGroup
+}
+
+func newPlacer(db *DB) *placer {
+	p := &placer{db: db, queue: make(chan *placeJob, 4096), stop: make(chan struct{})}
+	for i := 0; i < db.cfg.Writers; i++ {
+		p.wg.Add(1)
+		go p.run(i)
+	}
+	return p
+}
+
+func (p *placer) close() {
+	p.stopped.Do(func() { close(p.stop) })
+	p.wg.Wait()
+}
+
+func (p *placer) run(worker int) {
+	defer p.wg.Done()
+	max := p.db.cfg.GroupCommitMax
+	for {
+		var first *placeJob
+		select {
+		case first = <-p.queue:
+		case <-p.stop:
+			// Answer whatever is still queued before exiting.
+			for {
+				select {
+				case j := <-p.queue:
+					j.done <- placeResult{err: fault.ErrUnavailable}
+				default:
+					return
+				}
+			}
+		}
+		batch := []*placeJob{first}
+		if w := p.db.cfg.GroupCommitWait; w > 0 {
+			t := time.NewTimer(w)
+		gather:
+			for len(batch) < max {
+				select {
+				case j := <-p.queue:
+					batch = append(batch, j)
+				case <-t.C:
+					break gather
+				}
+			}
+			t.Stop()
+		}
+	drain:
+		for len(batch) < max {
+			select {
+			case j := <-p.queue:
+				batch = append(batch, j)
+			default:
+				break drain
+			}
+		}
+		p.db.placeBatch(batch, worker)
+	}
+}
+
+// PlaceBet places a bet: market open, odds under the slip's policy,
+// limits, balance, then the stake debited and the bet written, all in
+// one transaction (shared with other placements committing at the same
+// moment). A replayed idempotency key returns the stored response.
+//
+// Codes: invalid_stake, stake_out_of_limits, invalid_legs,
+// invalid_odds_policy, unknown_selection, market_closed, duplicate_match,
+// odds_changed, payout_over_limit, insufficient_points,
+// idempotency_key_reused, database_unavailable.
+func (db *DB) PlaceBet(ctx context.Context, req *PlaceRequest) (*betting.Bet, *Replay, error) {
+	uid, ok := parseID(pUser, req.UserID)
+	if !ok {
+		return nil, nil, fault.New(fault.NotFound, "user_not_found", "No such user.")
+	}
+	// Shape errors need no database; they are still recorded against an
+	// idempotency key so that a retry gets the same answer.
+	job := &placeJob{ctx: ctx, req: req, uid: uid, done: make(chan placeResult, 1)}
+	select {
+	case db.placer.queue <- job:
+	case <-db.placer.stop:
+		return nil, nil, fault.ErrUnavailable
+	case <-ctx.Done():
+		return nil, nil, fmt.Errorf("%w: %w", fault.ErrUnavailable, ctx.Err())
+	}
+	select {
+	case r := <-job.done:
+		return r.bet, r.replay, r.err
+	case <-ctx.Done():
+		// The batch may still commit; the idempotency key (if any) makes
+		// the client's retry safe.
+		return nil, nil, fmt.Errorf("%w: %w", fault.ErrUnavailable, ctx.Err())
+	}
+}
+
+func (db *DB) placeBatch(batch []*placeJob, worker int) {
+	live := batch[:0]
+	for _, j := range batch {
+		if j.ctx.Err() != nil {
+			j.done <- placeResult{err: fmt.Errorf("%w: %w", fault.ErrUnavailable, j.ctx.Err())}
+			continue
+		}
+		live = append(live, j)
+	}
+	if len(live) == 0 {
+		return
+	}
+	// Lock player rows in one global order so that concurrent batches on
+	// PostgreSQL cannot deadlock on each other.
+	sort.SliceStable(live, func(a, b int) bool { return live[a].uid < live[b].uid })
+	results := make([]placeResult, len(live))
+	// A batch outlives any single request, so it runs on its own context.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	now := db.Now()
+	var commitErr error
+	err := func() error {
+		tx, err := db.rw.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback() //nolint:errcheck // no-op after Commit
+		for i, j := range live {
+			r, err := db.placeOne(ctx, tx, j, now, worker)
+			if err != nil {
+				return err
+			}
+			results[i] = r
+		}
+		commitErr = tx.Commit()
+		return nil
+	}()
+	switch {
+	case err != nil:
+		// A statement failed (not a rule refusal): the transaction is
+		// rolled back, so place each bet alone to keep one bad request or
+		// a deadlock from failing the others.
+		for _, j := range live {
+			var r placeResult
+			txErr := db.tx(ctx, func(tx *sql.Tx) error {
+				var err error
+				r, err = db.placeOne(ctx, tx, j, db.Now(), worker)
+				return err
+			})
+			if txErr != nil {
+				r = placeResult{err: txErr}
+			}
+			j.done <- r
+		}
+	case commitErr != nil:
+		// The outcome of a failed commit is unknown; answer 503 and let
+		// idempotency keys make retries safe, rather than risk placing
+		// twice.
+		for _, j := range live {
+			j.done <- placeResult{err: classify(commitErr)}
+		}
+	default:
+		for i, j := range live {
+			j.done <- results[i]
+		}
+	}
+}
+
+// placeOne places one bet inside tx. A rule refusal is returned in the
+// result (nothing written but the idempotency record); a returned error
+// means a statement failed and the transaction must be abandoned.
+func (db *DB) placeOne(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Time, worker int) (placeResult, error) {
+	req := j.req
+	idem := req.Idempotency
+	if idem != nil {
+		replay, err := db.claimKey(ctx, tx, idem, now)
+		if err != nil || replay != nil {
+			return placeResult{replay: replay}, err
+		}
+	}
+	bet, refusal, err := db.placeChecked(ctx, tx, j, now, worker)
+	if err != nil {
+		return placeResult{}, err
+	}
+	if idem != nil {
+		var v any = bet
+		if refusal != nil {
+			v = nil
+		}
+		if err := db.storeKey(ctx, tx, idem, v, refusal); err != nil {
+			return placeResult{}, err
+		}
+	}
+	return placeResult{bet: bet, err: refusal}, nil
+}
+
+// placeChecked runs every check, then writes. refusal is a rule refusal.
+func (db *DB) placeChecked(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Time, worker int) (bet *betting.Bet, refusal error, err error) {
+	slip := j.req.Slip
+	lim := db.cfg.Limits
+	if e := slip.Check(lim); e != nil {
+		return nil, e, nil
+	}
+	offers, err := db.offers(ctx, tx, slip.Legs)
+	if err != nil {
+		return nil, nil, err
+	}
+	legs, potential, e := betting.Price(&slip, offers, lim, now)
+	if e != nil {
+		return nil, e, nil
+	}
+	// The conditional UPDATE is the balance check and the debit at once:
+	// no read-modify-write, so two bets can never spend the same points.
+	var acct, after int64
+	err = tx.QueryRowContext(ctx, `UPDATE balances SET amount = amount - $1
+		WHERE shard = 0 AND account_id = (SELECT id FROM accounts WHERE user_id = $2) AND amount >= $1
+		RETURNING account_id, amount`, slip.Stake, j.uid).Scan(&acct, &after)
+	if errors.Is(err, sql.ErrNoRows) {
+		var have int64
+		if err := tx.QueryRowContext(ctx, `SELECT b.amount FROM balances b JOIN accounts a ON a.id = b.account_id WHERE a.user_id = $1 AND b.shard = 0`, j.uid).Scan(&have); err != nil {
+			return nil, nil, err
+		}
+		return nil, insufficient(have, slip.Stake), nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	prices := make([]odds.Odds, len(legs))
+	for i, l := range legs {
+		prices[i] = l.Odds
+	}
+	combined, _ := odds.Combined(prices)
+	var betID int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO bets (user_id, account_id, stake, odds, potential_payout, odds_policy, state, placed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) RETURNING id`,
+		j.uid, acct, slip.Stake, int64(combined), potential, string(slip.OddsPolicy), db.d.ts(now)).Scan(&betID); err != nil {
+		return nil, nil, err
+	}
+	args := make([]any, 0, len(legs)*11)
+	for i, l := range legs {
+		mid, _ := parseID(pMatch, l.MatchID)
+		mkid, _ := parseID(pMarket, l.MarketID)
+		sid, _ := parseID(pSelection, l.SelectionID)
+		var line sql.NullInt64
+		if l.Line != nil {
+			line = sql.NullInt64{Int64: int64(*l.Line), Valid: true}
+		}
+		args = append(args, betID, i, mid, mkid, sid, string(l.MarketKind), l.Selection, line, int64(l.Odds), l.ImpliedPPM, string(betting.LegOpen))
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO bet_legs (bet_id, leg_no, match_id, market_id, selection_id, market_kind, selection_name, line, odds, implied_ppm, state)
+		VALUES `+placeholders(len(legs), 11, 0), args...); err != nil {
+		return nil, nil, err
+	}
+	var txID int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO ledger_tx (kind, reference, created_at) VALUES ($1, $2, $3) RETURNING id`,
+		string(ledger.Stake), "bet:"+strconv.FormatInt(betID, 10)+":stake", db.d.ts(now)).Scan(&txID); err != nil {
+		return nil, nil, err
+	}
+	house := db.systemAccount(ledger.HouseAccount)
+	// Each writer credits its own house shard, so concurrent batches on
+	// PostgreSQL never wait on one another for the house row.
+	shard := (txID + int64(worker)) % int64(db.cfg.HouseShards)
+	if _, err := tx.ExecContext(ctx, `UPDATE balances SET amount = amount + $1 WHERE account_id = $2 AND shard = $3`, slip.Stake, house, shard); err != nil {
+		return nil, nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at) VALUES ($1, $2, $3, $4, $5), ($1, $6, $7, NULL, $5)`,
+		txID, acct, -slip.Stake, after, db.d.ts(now), house, slip.Stake); err != nil {
+		return nil, nil, err
+	}
+	return &betting.Bet{ID: fmtID(pBet, betID), UserID: j.req.UserID, State: betting.Open, Stake: slip.Stake, Odds: combined,
+		PotentialPayout: potential, OddsPolicy: slip.OddsPolicy, PlacedAt: now, Legs: legs}, nil, nil
+}
+
+// offers loads what placement needs to know about each requested
+// selection, in the slip's order (nil for an unknown selection).
+func (db *DB) offers(ctx context.Context, tx *sql.Tx, legs []betting.LegRequest) ([]*betting.Offer, error) {
+	out := make([]*betting.Offer, len(legs))
+	ids := make([]any, 0, len(legs))
+	for _, l := range legs {
+		if id, ok := parseID(pSelection, l.SelectionID); ok {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT s.id, s.name, s.odds, s.implied_ppm, mk.id, mk.kind, mk.line, mk.open, m.id, m.state, m.kickoff_at
+		FROM selections s JOIN markets mk ON mk.id = s.market_id JOIN matches m ON m.id = mk.match_id
+		WHERE s.id IN (`+inList(len(ids), 0)+`)`, ids...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byID := map[string]*betting.Offer{}
+	for rows.Next() {
+		var o betting.Offer
+		var sid, price, mkid, mid int64
+		var kind, state string
+		var line sql.NullInt64
+		if err := rows.Scan(&sid, &o.Selection, &price, &o.ImpliedPPM, &mkid, &kind, &line, &o.MarketOpen, &mid, &state, scanTime{&o.KickoffAt}); err != nil {
+			return nil, err
+		}
+		o.SelectionID, o.MarketID, o.MatchID = fmtID(pSelection, sid), fmtID(pMarket, mkid), fmtID(pMatch, mid)
+		o.Odds, o.MarketKind, o.MatchState = odds.Odds(price), betting.MarketKind(kind), sport.State(state)
+		if line.Valid {
+			l := odds.Line(line.Int64)
+			o.Line = &l
+		}
+		byID[o.SelectionID] = &o
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i, l := range legs {
+		out[i] = byID[l.SelectionID]
+	}
+	return out, nil
+}
+
+// claimKey records an idempotency key as in flight, or returns the stored
+// response of an earlier request with the same key. On PostgreSQL a
+// concurrent request with the same key waits on the unique index until
+// the first commits, then sees its response.
+//
+// Codes: idempotency_key_reused.
+func (db *DB) claimKey(ctx context.Context, tx *sql.Tx, idem *Idempotency, now time.Time) (*Replay, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (owner, key, request_hash, status, body, created_at) VALUES ($1, $2, $3, 0, $4, $5) ON CONFLICT DO NOTHING`,
+		idem.Owner, idem.Key, idem.Hash, []byte{}, db.d.ts(now))
+	if err != nil {
+		return nil, err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil, nil
+	}
+	var hash string
+	var r Replay
+	if err := tx.QueryRowContext(ctx, `SELECT request_hash, status, body FROM idempotency_keys WHERE owner = $1 AND key = $2`, idem.Owner, idem.Key).Scan(&hash, &r.Status, &r.Body); err != nil {
+		return nil, err
+	}
+	if hash != idem.Hash {
+		return nil, fault.New(fault.Conflict, "idempotency_key_reused", "This Idempotency-Key was already used for a different request.")
+	}
+	return &r, nil
+}
+
+// storeKey saves the response for a claimed key.
+func (db *DB) storeKey(ctx context.Context, tx *sql.Tx, idem *Idempotency, v any, outcome error) error {
+	status, body := idem.Render(v, outcome)
+	_, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET status = $1, body = $2 WHERE owner = $3 AND key = $4`, status, body, idem.Owner, idem.Key)
+	return err
+}
+
+// Idempotent runs fn under an idempotency key in its own transaction: the
+// first outcome is stored and replayed for later requests with the key.
+// Rule refusals from fn are stored too; other errors roll back and leave
+// the key unclaimed so the request can be retried.
+func (db *DB) Idempotent(ctx context.Context, idem *Idempotency, fn func(tx *sql.Tx, now time.Time) (any, error)) (any, *Replay, error) {
+	var v any
+	var replay *Replay
+	var refusal error
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		now := db.Now()
+		v, replay, refusal = nil, nil, nil
+		if idem != nil {
+			r, err := db.claimKey(ctx, tx, idem, now)
+			if err != nil || r != nil {
+				replay = r
+				return err
+			}
+		}
+		out, err := fn(tx, now)
+		if _, ok := fault.As(err); ok && !errors.Is(err, fault.ErrUnavailable) {
+			refusal, out = err, nil
+		} else if err != nil {
+			return err
+		}
+		v = out
+		if idem != nil {
+			return db.storeKey(ctx, tx, idem, out, refusal)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, replay, refusal
+}
+
+// PurgeIdempotencyKeys deletes keys older than age (API.md promises at
+// least 24 h).
+func (db *DB) PurgeIdempotencyKeys(ctx context.Context, age time.Duration) (int64, error) {
+	res, err := db.rw.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, db.d.ts(db.Now().Add(-age)))
+	if err != nil {
+		return 0, classify(err)
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,298 @@
+// Package sqlstore stores every domain in SQL through database/sql: SQLite
+// (modernc.org/sqlite, pure Go) by default and PostgreSQL (pgx) in
+// production. Both dialects run the same hand-written SQL; what differs
+// lives in dialect.go.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/migrations"
+)
+
+// Config says where the data lives.
+type Config struct {
+	// URL is "postgres://…" for PostgreSQL, or a SQLite file path
+	// (optionally "sqlite://path" or "file:path").
+	URL string
+	// ReplicaURL, when set with PostgreSQL, receives catalogue, history
+	// and leaderboard reads.
+	ReplicaURL string
+	// MaxConns bounds the PostgreSQL pool (and SQLite readers).
+	MaxConns int
+	// Limits are the bet limits checked at placement.
+	Limits betting.Limits
+	// GroupCommitMax bounds how many bet placements share one commit.
+	GroupCommitMax int
+	// GroupCommitWait is how long the first placement of a batch waits
+	// for company before committing; zero commits whatever is queued.
+	GroupCommitWait time.Duration
+	// Writers is how many placement batches may commit at once
+	// (PostgreSQL; SQLite always uses one writer).
+	Writers int
+	// HouseShards spreads the house balance over this many rows.
+	HouseShards int
+}
+
+// DB is the store.
+type DB struct {
+	cfg Config
+	d   dialect
+	// rw takes every write and reads that must see the latest state (a
+	// player's own balance and bets). SQLite has exactly one writer
+	// connection so writers queue in Go instead of spinning on
+	// SQLITE_BUSY.
+	rw *sql.DB
+	// ro serves reads that may lag: the replica on PostgreSQL, a pool of
+	// read-only connections on SQLite (WAL lets them run beside the writer).
+	ro *sql.DB
+	// replica is true when ro is a separate server.
+	replica bool
+
+	// Now is the clock; tests freeze it. Every row written by one
+	// transaction uses one reading of it.
+	Now func() time.Time
+
+	placer *placer
+
+	accountsMu sync.Mutex
+	system     map[string]int64 // system account code → id
+}
+
+// Open connects, applies migrations and starts the placement batcher.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 16
+	}
+	if cfg.GroupCommitMax <= 0 {
+		cfg.GroupCommitMax = 256
+	}
+	if cfg.Writers <= 0 {
+		cfg.Writers = 4
+	}
+	if cfg.HouseShards <= 0 {
+		cfg.HouseShards = 16
+	}
+	if cfg.Limits == (betting.Limits{}) {
+		cfg.Limits = betting.DefaultLimits
+	}
+	db := &DB{cfg: cfg, Now: func() time.Time { return time.Now().UTC() }}
+	var err error
+	if isPostgres(cfg.URL) {
+		db.d = dialectPostgres
+		db.rw, err = openPostgres(cfg.URL, cfg.MaxConns)
+		if err == nil && cfg.ReplicaURL != "" {
+			db.ro, err = openPostgres(cfg.ReplicaURL, cfg.MaxConns)
+			db.replica = true
+		} else {
+			db.ro = db.rw
+		}
+	} else {
+		if cfg.ReplicaURL != "" {
+			return nil, errors.New("a read replica needs PostgreSQL")
+		}
+		db.d = dialectSQLite
+		cfg.Writers = 1
+		db.cfg.Writers = 1
+		db.rw, db.ro, err = openSQLite(cfg.URL, cfg.MaxConns)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.loadSystemAccounts(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	db.placer = newPlacer(db)
+	return db, nil
+}
+
+func isPostgres(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
+
+func openPostgres(u string, maxConns int) (*sql.DB, error) {
+	cfg, err := parsePostgresURL(u)
+	if err != nil {
+		return nil, err
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
+}
+
+func openSQLite(path string, readers int) (rw, ro *sql.DB, err error) {
+	path = strings.TrimPrefix(strings.TrimPrefix(path, "sqlite://"), "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if path == "" {
+		return nil, nil, errors.New("empty SQLite path")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, nil, fmt.Errorf("create data directory: %w", err)
+	}
+	// synchronous=FULL: a bet acknowledged with 201 survives power loss,
+	// not only a process crash. busy_timeout covers the readers and
+	// another process (pointsbook admin) writing at the same time.
+	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
+	rw, err = sql.Open("sqlite", "file:"+url.PathEscape(path)+"?"+common+"&_txlock=immediate")
+	if err != nil {
+		return nil, nil, err
+	}
+	rw.SetMaxOpenConns(1)
+	rw.SetConnMaxIdleTime(0)
+	ro, err = sql.Open("sqlite", "file:"+url.PathEscape(path)+"?"+common+"&_pragma=query_only(1)")
+	if err != nil {
+		rw.Close()
+		return nil, nil, err
+	}
+	ro.SetMaxOpenConns(readers)
+	return rw, ro, nil
+}
+
+// Close stops the batcher and closes the connections.
+func (db *DB) Close() error {
+	if db.placer != nil {
+		db.placer.close()
+	}
+	err := db.rw.Close()
+	if db.ro != db.rw {
+		err = errors.Join(err, db.ro.Close())
+	}
+	return err
+}
+
+// Dialect names the database in use ("sqlite" or "postgres").
+func (db *DB) Dialect() string { return db.d.name }
+
+// Ping checks that the primary (and replica) answer, for /readyz.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.rw.PingContext(ctx); err != nil {
+		return classify(err)
+	}
+	if db.replica {
+		if err := db.ro.PingContext(ctx); err != nil {
+			return classify(err)
+		}
+	}
+	return nil
+}
+
+// Migrate applies the embedded migrations not yet recorded, each in its
+// own transaction.
+func (db *DB) Migrate(ctx context.Context) error {
+	if _, err := db.rw.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return classify(fmt.Errorf("create schema_migrations: %w", err))
+	}
+	dir := db.d.name
+	names, err := fs.Glob(migrations.FS, dir+"/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		version := strings.TrimSuffix(filepath.Base(name), ".sql")
+		body, err := fs.ReadFile(migrations.FS, name)
+		if err != nil {
+			return err
+		}
+		err = db.tx(ctx, func(tx *sql.Tx) error {
+			var n int
+			// Two instances starting together: PostgreSQL serialises them
+			// on this lock, SQLite on its single writer.
+			if db.d == dialectPostgres {
+				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7355608)`); err != nil {
+					return err
+				}
+			}
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("migration %s: %w", version, err)
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, version, db.Now().Format(time.RFC3339))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tx runs fn in a transaction on the primary and commits it, retrying a
+// few times when PostgreSQL reports a deadlock or serialization failure
+// (the whole function runs again, so it must not have side effects
+// outside the transaction).
+func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = db.tx1(ctx, fn)
+		if !db.d.retryable(err) {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * 3 * time.Millisecond)
+	}
+	return err
+}
+
+func (db *DB) tx1(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.rw.BeginTx(ctx, nil)
+	if err != nil {
+		return classify(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	if err := fn(tx); err != nil {
+		return classify(err)
+	}
+	return classify(tx.Commit())
+}
+
+// queryer is satisfied by *sql.DB and *sql.Tx.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// classify turns connection-level failures into fault.ErrUnavailable so
+// the API answers 503 rather than 500; other errors pass unchanged.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := fault.As(err); ok {
+		return err
+	}
+	if unavailable(err) {
+		return fmt.Errorf("%w: %w", fault.ErrUnavailable, err)
+	}
+	return err
+}

@@ -1,0 +1,281 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/ledger"
+)
+
+// errPosted means a transaction with the same reference exists: the
+// movement already happened and must not happen again.
+var errPosted = errors.New("ledger reference already posted")
+
+func (db *DB) loadSystemAccounts(ctx context.Context) error {
+	db.accountsMu.Lock()
+	defer db.accountsMu.Unlock()
+	db.system = make(map[string]int64, len(ledger.SystemAccounts))
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		for code, kind := range ledger.SystemAccounts {
+			var id int64
+			err := tx.QueryRowContext(ctx, `SELECT id FROM accounts WHERE code = $1`, code).Scan(&id)
+			if errors.Is(err, sql.ErrNoRows) {
+				err = tx.QueryRowContext(ctx, `INSERT INTO accounts (kind, code, created_at) VALUES ($1, $2, $3) RETURNING id`,
+					string(kind), code, db.d.ts(db.Now())).Scan(&id)
+			}
+			if err != nil {
+				return fmt.Errorf("system account %s: %w", code, err)
+			}
+			for s := 0; s < db.cfg.HouseShards; s++ {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO balances (account_id, shard, amount) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING`, id, s); err != nil {
+					return err
+				}
+			}
+			db.system[code] = id
+		}
+		return nil
+	})
+}
+
+func (db *DB) systemAccount(code string) int64 {
+	db.accountsMu.Lock()
+	defer db.accountsMu.Unlock()
+	return db.system[code]
+}
+
+// createPlayerAccount opens a wallet for a new user inside tx.
+func (db *DB) createPlayerAccount(ctx context.Context, tx *sql.Tx, userID int64, now time.Time) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO accounts (kind, code, user_id, created_at) VALUES ('player', $1, $2, $3) RETURNING id`,
+		fmt.Sprintf("player:%d", userID), userID, db.d.ts(now)).Scan(&id)
+	if err != nil {
+		return 0, err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO balances (account_id, shard, amount) VALUES ($1, 0, 0)`, id)
+	return id, err
+}
+
+// post writes one ledger transaction inside tx: the transaction row, the
+// balance of each account and the postings. Postings' account kinds must
+// be correct; callers outside this package go through Post, which looks
+// them up. A player posting that would take the balance below zero fails
+// with insufficient_points unless t.AllowDebt.
+func (db *DB) post(ctx context.Context, tx *sql.Tx, t *ledger.Transaction, now time.Time) (int64, error) {
+	if err := t.Check(); err != nil {
+		return 0, err
+	}
+	var txID int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO ledger_tx (kind, reference, created_at) VALUES ($1, $2, $3) ON CONFLICT (reference) DO NOTHING RETURNING id`,
+		string(t.Kind), t.Reference, db.d.ts(now)).Scan(&txID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, errPosted
+	}
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range t.Postings {
+		var after sql.NullInt64
+		if p.Kind == ledger.Player {
+			q := `UPDATE balances SET amount = amount + $1 WHERE account_id = $2 AND shard = 0`
+			if p.Amount < 0 && !t.AllowDebt {
+				q += ` AND amount + $1 >= 0`
+			}
+			err := tx.QueryRowContext(ctx, q+` RETURNING amount`, p.Amount, p.AccountID).Scan(&after)
+			if errors.Is(err, sql.ErrNoRows) {
+				var have int64
+				_ = tx.QueryRowContext(ctx, `SELECT amount FROM balances WHERE account_id = $1 AND shard = 0`, p.AccountID).Scan(&have)
+				return 0, insufficient(have, -p.Amount)
+			}
+			if err != nil {
+				return 0, err
+			}
+		} else {
+			shard := txID % int64(db.cfg.HouseShards)
+			if _, err := tx.ExecContext(ctx, `UPDATE balances SET amount = amount + $1 WHERE account_id = $2 AND shard = $3`, p.Amount, p.AccountID, shard); err != nil {
+				return 0, err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			txID, p.AccountID, p.Amount, after, db.d.ts(now)); err != nil {
+			return 0, err
+		}
+	}
+	return txID, nil
+}
+
+func insufficient(have, need int64) error {
+	if have < 0 {
+		return fault.New(fault.Refused, "insufficient_points", "Your balance is %s points (a debt from a corrected result); it must be covered before you can bet.", commas(have)).
+			With("balance", have)
+	}
+	return fault.New(fault.Refused, "insufficient_points", "You have %s points; the stake is %s.", commas(have), commas(need)).
+		With("balance", have)
+}
+
+// commas formats 1234567 as "1,234,567" for messages.
+func commas(n int64) string {
+	s := fmt.Sprint(n)
+	neg := ""
+	if n < 0 {
+		neg, s = "-", s[1:]
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return neg + s
+}
+
+// PlayerAccount returns the wallet id of a user.
+func (db *DB) PlayerAccount(ctx context.Context, userID string) (int64, error) {
+	uid, ok := parseID(pUser, userID)
+	if !ok {
+		return 0, fault.New(fault.NotFound, "user_not_found", "No such user.")
+	}
+	var id int64
+	err := db.rw.QueryRowContext(ctx, `SELECT id FROM accounts WHERE user_id = $1`, uid).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fault.New(fault.NotFound, "user_not_found", "No such user.")
+	}
+	return id, classify(err)
+}
+
+// Balance returns an account's balance, always from the primary.
+func (db *DB) Balance(ctx context.Context, accountID int64) (int64, error) {
+	var b int64
+	err := db.rw.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM balances WHERE account_id = $1`, accountID).Scan(&b)
+	return b, classify(err)
+}
+
+// SystemBalance returns the balance of an operator account by code.
+func (db *DB) SystemBalance(ctx context.Context, code string) (int64, error) {
+	return db.Balance(ctx, db.systemAccount(code))
+}
+
+// Credit moves amount points from an operator account (by code) to a
+// player's wallet in one transaction. reference makes it idempotent: a
+// second credit with the same reference returns posted=false and moves
+// nothing.
+//
+// Codes: insufficient_points (negative amounts), player_transfer_forbidden.
+func (db *DB) Credit(ctx context.Context, userID string, from string, kind ledger.Kind, reference string, amount int64) (posted bool, err error) {
+	acct, err := db.PlayerAccount(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	src := db.systemAccount(from)
+	if src == 0 {
+		return false, fmt.Errorf("unknown system account %q", from)
+	}
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		_, err := db.post(ctx, tx, &ledger.Transaction{Kind: kind, Reference: reference, Postings: []ledger.Posting{
+			{AccountID: acct, Kind: ledger.Player, Amount: amount},
+			{AccountID: src, Kind: ledger.SystemAccounts[from], Amount: -amount},
+		}}, db.Now())
+		return err
+	})
+	if errors.Is(err, errPosted) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Post writes an arbitrary transaction after looking up the kind of every
+// account it touches, so the player-to-player rule cannot be bypassed by
+// a caller that mislabels an account.
+func (db *DB) Post(ctx context.Context, t ledger.Transaction) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		for i, p := range t.Postings {
+			var kind string
+			if err := tx.QueryRowContext(ctx, `SELECT kind FROM accounts WHERE id = $1`, p.AccountID).Scan(&kind); err != nil {
+				return fmt.Errorf("account %d: %w", p.AccountID, err)
+			}
+			t.Postings[i].Kind = ledger.AccountKind(kind)
+		}
+		_, err := db.post(ctx, tx, &t, db.Now())
+		return err
+	})
+}
+
+// Statement lists an account's entries, newest first. cursor is the id of
+// the last entry of the previous page ("" for the first page).
+func (db *DB) Statement(ctx context.Context, accountID int64, cursor string, limit int) ([]*ledger.Entry, string, error) {
+	before := int64(1<<63 - 1)
+	if cursor != "" {
+		id, ok := parseID(pEntry, cursor)
+		if !ok {
+			return nil, "", fault.New(fault.Invalid, "invalid_cursor", "The cursor is not valid.")
+		}
+		before = id
+	}
+	rows, err := db.rw.QueryContext(ctx, `
+		SELECT p.id, p.created_at, t.kind, p.amount, COALESCE(p.balance_after, 0), t.reference
+		FROM postings p JOIN ledger_tx t ON t.id = p.tx_id
+		WHERE p.account_id = $1 AND p.id < $2
+		ORDER BY p.id DESC LIMIT $3`, accountID, before, limit+1)
+	if err != nil {
+		return nil, "", classify(err)
+	}
+	defer rows.Close()
+	var out []*ledger.Entry
+	for rows.Next() {
+		var e ledger.Entry
+		var id int64
+		if err := rows.Scan(&id, scanTime{&e.At}, &e.Kind, &e.Amount, &e.BalanceAfter, &e.Reference); err != nil {
+			return nil, "", err
+		}
+		e.ID = fmtID(pEntry, id)
+		out = append(out, &e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", classify(err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
+	}
+	return out, next, nil
+}
+
+// VerifyLedger recomputes every balance from postings and checks that
+// each transaction sums to zero. It returns one Discrepancy per account
+// whose stored balance differs, and an error naming any unbalanced
+// transaction.
+func (db *DB) VerifyLedger(ctx context.Context) ([]ledger.Discrepancy, error) {
+	rows, err := db.rw.QueryContext(ctx, `
+		SELECT a.id, a.code, COALESCE(b.total, 0), COALESCE(p.total, 0)
+		FROM accounts a
+		LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM balances GROUP BY account_id) b ON b.account_id = a.id
+		LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM postings GROUP BY account_id) p ON p.account_id = a.id
+		WHERE COALESCE(b.total, 0) <> COALESCE(p.total, 0)`)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	var out []ledger.Discrepancy
+	for rows.Next() {
+		var d ledger.Discrepancy
+		if err := rows.Scan(&d.AccountID, &d.Code, &d.Stored, &d.Postings); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(err)
+	}
+	var unbalanced, total int64
+	if err := db.rw.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT tx_id FROM postings GROUP BY tx_id HAVING SUM(amount) <> 0 OR COUNT(*) < 2) x`).Scan(&unbalanced); err != nil {
+		return out, classify(err)
+	}
+	if err := db.rw.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM postings`).Scan(&total); err != nil {
+		return out, classify(err)
+	}
+	if unbalanced != 0 || total != 0 {
+		return out, fmt.Errorf("%d unbalanced transactions; postings sum to %d", unbalanced, total)
+	}
+	return out, nil
+}

@@ -1,0 +1,483 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/ledger"
+	"github.com/pointsbook/pointsbook/internal/odds"
+	"github.com/pointsbook/pointsbook/internal/sport"
+)
+
+// Outcome is what happened in a match: a score, or void (cancelled,
+// abandoned, or voided by an operator), with its evidence.
+type Outcome struct {
+	Void     bool
+	Score    sport.Score
+	State    sport.State // finished for a score; cancelled or abandoned for void
+	Evidence sport.Evidence
+}
+
+// same reports whether two outcomes settle bets identically.
+func (o Outcome) same(p Outcome) bool {
+	return o.Void == p.Void && (o.Void || o.Score == p.Score)
+}
+
+// settleBatch bounds how many bets one settlement transaction touches, so
+// bet placement (which shares SQLite's single writer) never waits long.
+const settleBatch = 500
+
+// RecordResult gives a match its outcome and settles every bet on it.
+// On a match without a result this is the first settlement. On a match
+// with one, a different outcome is a correction: every bet is re-settled
+// with reversal postings and the history kept; the same outcome again
+// changes nothing (changed=false). An operator's outcome locks the match
+// against the feed; the feed's outcome on a locked match is refused.
+//
+// Codes: match_not_found, match_locked, reason_required, invalid_result.
+func (db *DB) RecordResult(ctx context.Context, matchID string, o Outcome, operator bool) (changed bool, err error) {
+	mid, ok := parseID(pMatch, matchID)
+	if !ok {
+		return false, fault.New(fault.NotFound, "match_not_found", "No such match.")
+	}
+	if !o.Void && (o.Score.Home < 0 || o.Score.Away < 0 || o.Score.Regulation.Home < 0 || o.Score.Regulation.Away < 0 ||
+		o.Score.Home > 1000 || o.Score.Away > 1000 || o.Score.Regulation.Home > o.Score.Home || o.Score.Regulation.Away > o.Score.Away) {
+		return false, fault.New(fault.Invalid, "invalid_result", "Scores must be between 0 and 1000, and the regulation score cannot exceed the final score.")
+	}
+	if o.State == "" {
+		o.State = sport.Finished
+		if o.Void {
+			o.State = sport.Cancelled
+		}
+	}
+	now := db.Now()
+	if o.Evidence.FetchedAt.IsZero() {
+		o.Evidence.FetchedAt = now
+	}
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		changed = false
+		var sp string
+		var resultID sql.NullInt64
+		var locked bool
+		err := tx.QueryRowContext(ctx, `SELECT sport, result_id, locked FROM matches WHERE id = $1`+db.d.forUpdate, mid).Scan(&sp, &resultID, &locked)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fault.New(fault.NotFound, "match_not_found", "No such match.")
+		}
+		if err != nil {
+			return err
+		}
+		if locked && !operator {
+			return fault.New(fault.Conflict, "match_locked", "An operator has set this match's result; the feed may not change it.")
+		}
+		if resultID.Valid {
+			cur, err := db.loadOutcome(ctx, tx, resultID.Int64)
+			if err != nil {
+				return err
+			}
+			if cur.same(o) {
+				return nil
+			}
+			if operator && strings.TrimSpace(o.Evidence.Reason) == "" {
+				return fault.New(fault.Invalid, "reason_required", "A correction needs a reason.")
+			}
+		}
+		var rid int64
+		var h, a, rh, ra sql.NullInt64
+		outcome := "void"
+		if !o.Void {
+			outcome = "result"
+			h, a = sql.NullInt64{Int64: int64(o.Score.Home), Valid: true}, sql.NullInt64{Int64: int64(o.Score.Away), Valid: true}
+			rh, ra = sql.NullInt64{Int64: int64(o.Score.Regulation.Home), Valid: true}, sql.NullInt64{Int64: int64(o.Score.Regulation.Away), Valid: true}
+		}
+		ev := o.Evidence
+		if err := tx.QueryRowContext(ctx, `INSERT INTO match_results (match_id, outcome, home, away, reg_home, reg_away, source, provider_match_id, status, fetched_at, actor, reason, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+			mid, outcome, h, a, rh, ra, ev.Source, ev.ProviderMatchID, ev.Status, db.d.ts(ev.FetchedAt), ev.Actor, ev.Reason, db.d.ts(now)).Scan(&rid); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE matches SET result_id = $1, state = $2, locked = $3, settle_pending = TRUE, updated_at = $4 WHERE id = $5`,
+			rid, string(o.State), locked || operator, db.d.ts(now), mid); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE markets SET open = FALSE WHERE match_id = $1`, mid); err != nil {
+			return err
+		}
+		changed = true
+		return db.gradeLegs(ctx, tx, mid, sp, rid, o)
+	})
+	if err != nil || !changed {
+		return changed, err
+	}
+	return true, db.SettleMatch(ctx, matchID)
+}
+
+// gradeLegs grades every leg on the match, one UPDATE per selection: a
+// match has a handful of selections however many bets it has.
+func (db *DB) gradeLegs(ctx context.Context, tx *sql.Tx, mid int64, sp string, rid int64, o Outcome) error {
+	spt, _ := sport.Lookup(sp)
+	rows, err := tx.QueryContext(ctx, `SELECT s.id, s.name, mk.kind, mk.line FROM selections s JOIN markets mk ON mk.id = s.market_id WHERE mk.match_id = $1`, mid)
+	if err != nil {
+		return err
+	}
+	type sel struct {
+		id   int64
+		name string
+		kind betting.MarketKind
+		line *odds.Line
+	}
+	var sels []sel
+	for rows.Next() {
+		var s sel
+		var line sql.NullInt64
+		if err := rows.Scan(&s.id, &s.name, &s.kind, &line); err != nil {
+			rows.Close()
+			return err
+		}
+		if line.Valid {
+			l := odds.Line(line.Int64)
+			s.line = &l
+		}
+		sels = append(sels, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, s := range sels {
+		state, rule := betting.LegVoid, "The match was "+string(o.State)+"; the leg is void and counts as 1.00."
+		if !o.Void {
+			state, rule = betting.Grade(spt, s.kind, s.line, s.name, o.Score)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE bet_legs SET state = $1, rule = $2, result_id = $3 WHERE selection_id = $4`, string(state), rule, rid, s.id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (db *DB) loadOutcome(ctx context.Context, q queryer, rid int64) (Outcome, error) {
+	var o Outcome
+	var outcome string
+	var h, a, rh, ra sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT outcome, home, away, reg_home, reg_away FROM match_results WHERE id = $1`, rid).Scan(&outcome, &h, &a, &rh, &ra)
+	o.Void = outcome == "void"
+	o.Score = sport.Score{Home: int(h.Int64), Away: int(a.Int64), Regulation: sport.Pair{Home: int(rh.Int64), Away: int(ra.Int64)}}
+	return o, err
+}
+
+// VoidMatch voids a match: every bet on it is refunded (a leg of an
+// accumulator counts as 1.00). Voiding a match that had a result is a
+// correction and re-settles.
+func (db *DB) VoidMatch(ctx context.Context, matchID string, ev sport.Evidence, operator bool) (bool, error) {
+	return db.RecordResult(ctx, matchID, Outcome{Void: true, Evidence: ev}, operator)
+}
+
+// SettleMatch brings every bet on a match in line with its graded legs,
+// in bounded batches. It is safe to run any number of times, concurrently
+// too: each bet moves from one version to the next at most once.
+func (db *DB) SettleMatch(ctx context.Context, matchID string) error {
+	mid, ok := parseID(pMatch, matchID)
+	if !ok {
+		return fault.New(fault.NotFound, "match_not_found", "No such match.")
+	}
+	var rid sql.NullInt64
+	var reason sql.NullString
+	if err := db.rw.QueryRowContext(ctx, `SELECT m.result_id, r.reason FROM matches m LEFT JOIN match_results r ON r.id = m.result_id WHERE m.id = $1`, mid).Scan(&rid, &reason); err != nil {
+		return classify(err)
+	}
+	var after int64
+	for {
+		rows, err := db.rw.QueryContext(ctx, `SELECT DISTINCT bet_id FROM bet_legs WHERE match_id = $1 AND bet_id > $2 ORDER BY bet_id LIMIT $3`, mid, after, settleBatch)
+		if err != nil {
+			return classify(err)
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return classify(err)
+		}
+		if len(ids) == 0 {
+			break
+		}
+		if err := db.settleBets(ctx, ids, reason.String); err != nil {
+			return err
+		}
+		after = ids[len(ids)-1]
+	}
+	// Cleared only if no newer result arrived meanwhile, which would have
+	// set it again and must be settled in turn.
+	_, err := db.rw.ExecContext(ctx, `UPDATE matches SET settle_pending = FALSE WHERE id = $1 AND result_id = $2`, mid, rid)
+	return classify(err)
+}
+
+// SettlePending settles matches whose result was recorded but whose bets
+// were not all settled, e.g. because the process died in between.
+func (db *DB) SettlePending(ctx context.Context) error {
+	rows, err := db.rw.QueryContext(ctx, `SELECT id FROM matches WHERE settle_pending = TRUE`)
+	if err != nil {
+		return classify(err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	for _, id := range ids {
+		if err := db.SettleMatch(ctx, fmtID(pMatch, id)); err != nil {
+			return err
+		}
+	}
+	return classify(rows.Err())
+}
+
+type betRow struct {
+	id, account, stake, payout int64
+	state                      betting.State
+	version                    int
+	legs                       []*betting.Leg
+	// desired
+	newState  betting.State
+	newPayout int64
+}
+
+// settleBets re-derives the state of each bet from its legs and applies
+// the difference: the bet row moves to the next version (guarded by the
+// version it was read at, which makes racing settlements apply once), a
+// ledger transaction moves the payout difference, and a settlement row
+// keeps the receipt. Everything is done with set-based statements so
+// that 100,000 bets settle in seconds.
+func (db *DB) settleBets(ctx context.Context, ids []int64, reason string) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		now := db.Now()
+		args := make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
+		in := inList(len(ids), 0)
+		rows, err := tx.QueryContext(ctx, `SELECT id, account_id, stake, payout, state, version FROM bets WHERE id IN (`+in+`)`+db.d.forUpdate, args...)
+		if err != nil {
+			return err
+		}
+		bets := map[int64]*betRow{}
+		for rows.Next() {
+			b := &betRow{}
+			if err := rows.Scan(&b.id, &b.account, &b.stake, &b.payout, &b.state, &b.version); err != nil {
+				rows.Close()
+				return err
+			}
+			bets[b.id] = b
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT bet_id, state, odds FROM bet_legs WHERE bet_id IN (`+in+`) ORDER BY bet_id, leg_no`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id, price int64
+			var st string
+			if err := rows.Scan(&id, &st, &price); err != nil {
+				rows.Close()
+				return err
+			}
+			if b := bets[id]; b != nil {
+				b.legs = append(b.legs, &betting.Leg{State: betting.LegState(st), Odds: odds.Odds(price)})
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		var changed []*betRow
+		for _, id := range ids {
+			b := bets[id]
+			if b == nil {
+				continue
+			}
+			b.newState, b.newPayout = betting.Outcome(b.stake, b.legs)
+			if b.newState != b.state || b.newPayout != b.payout {
+				changed = append(changed, b)
+			}
+		}
+		if len(changed) == 0 {
+			return nil
+		}
+		return db.applySettlements(ctx, tx, changed, reason, now)
+	})
+}
+
+func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRow, reason string, now time.Time) error {
+	// 1. Move each bet to its next version, only from the version read.
+	args := make([]any, 0, len(changed)*4)
+	for _, b := range changed {
+		args = append(args, b.id, string(b.newState), b.newPayout, b.version)
+	}
+	settledAt := db.d.ts(now)
+	rows, err := tx.QueryContext(ctx, `WITH v(id, state, payout, version) AS (VALUES `+placeholders(len(changed), 4, 1, "BIGINT", "TEXT", "BIGINT", "BIGINT")+`)
+		UPDATE bets SET state = v.state, payout = v.payout, version = bets.version + 1,
+			settled_at = CASE WHEN v.state = 'open' THEN NULL ELSE CAST($1 AS `+db.d.tsType+`) END
+		FROM v WHERE bets.id = v.id AND bets.version = v.version
+		RETURNING bets.id`, append([]any{settledAt}, args...)...)
+	if err != nil {
+		return err
+	}
+	applied := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		applied[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var moved []*betRow
+	var hist []any
+	for _, b := range changed {
+		if !applied[b.id] {
+			continue // another settlement got there first
+		}
+		delta := b.newPayout - b.payout
+		hist = append(hist, b.id, b.version+1, string(b.newState), b.newPayout, delta, reason, settledAt)
+		if delta != 0 {
+			moved = append(moved, b)
+		}
+	}
+	if len(hist) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settlements (bet_id, version, state, payout, delta, reason, created_at) VALUES `+
+			placeholders(len(hist)/7, 7, 0), hist...); err != nil {
+			return err
+		}
+	}
+	if len(moved) == 0 {
+		return nil
+	}
+	// 2. One ledger transaction per bet whose payout changed; the unique
+	// reference (bet, version) is a second guard against paying twice.
+	args = args[:0]
+	refs := make(map[string]*betRow, len(moved))
+	for _, b := range moved {
+		kind := ledger.Payout
+		switch {
+		case b.newPayout < b.payout:
+			kind = ledger.Reversal
+		case b.version == 0 && b.newState == betting.Void:
+			kind = ledger.Refund
+		}
+		ref := "bet:" + strconv.FormatInt(b.id, 10) + ":v" + strconv.Itoa(b.version+1)
+		refs[ref] = b
+		args = append(args, string(kind), ref, settledAt)
+	}
+	rows, err = tx.QueryContext(ctx, `INSERT INTO ledger_tx (kind, reference, created_at) VALUES `+placeholders(len(moved), 3, 0)+` RETURNING id, reference`, args...)
+	if err != nil {
+		return err
+	}
+	txOf := map[int64]int64{}
+	for rows.Next() {
+		var id int64
+		var ref string
+		if err := rows.Scan(&id, &ref); err != nil {
+			rows.Close()
+			return err
+		}
+		txOf[refs[ref].id] = id
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// 3. Player balances, summed per account. A reversal may leave a
+	// debt; that is the one case a wallet goes below zero.
+	perAccount := map[int64]int64{}
+	var houseDelta int64
+	for _, b := range moved {
+		perAccount[b.account] += b.newPayout - b.payout
+		houseDelta -= b.newPayout - b.payout
+	}
+	accts := make([]int64, 0, len(perAccount))
+	for a := range perAccount {
+		accts = append(accts, a)
+	}
+	sort.Slice(accts, func(i, j int) bool { return accts[i] < accts[j] })
+	args = args[:0]
+	for _, a := range accts {
+		args = append(args, a, perAccount[a])
+	}
+	rows, err = tx.QueryContext(ctx, `WITH v(account_id, delta) AS (VALUES `+placeholders(len(accts), 2, 0, "BIGINT", "BIGINT")+`)
+		UPDATE balances SET amount = balances.amount + v.delta FROM v
+		WHERE balances.account_id = v.account_id AND balances.shard = 0
+		RETURNING balances.account_id, balances.amount`, args...)
+	if err != nil {
+		return err
+	}
+	final := map[int64]int64{}
+	for rows.Next() {
+		var a, amt int64
+		if err := rows.Scan(&a, &amt); err != nil {
+			rows.Close()
+			return err
+		}
+		final[a] = amt
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(final) != len(accts) {
+		return fmt.Errorf("settlement: %d of %d wallets updated", len(final), len(accts))
+	}
+	house := db.systemAccount(ledger.HouseAccount)
+	if houseDelta != 0 {
+		shard := moved[0].id % int64(db.cfg.HouseShards)
+		if _, err := tx.ExecContext(ctx, `UPDATE balances SET amount = amount + $1 WHERE account_id = $2 AND shard = $3`, houseDelta, house, shard); err != nil {
+			return err
+		}
+	}
+	// 4. Postings, with each wallet's running balance worked backwards from
+	// its final amount so statements show the balance after every entry.
+	after := make([]int64, len(moved))
+	for i := len(moved) - 1; i >= 0; i-- {
+		b := moved[i]
+		after[i] = final[b.account]
+		final[b.account] -= b.newPayout - b.payout
+	}
+	args = args[:0]
+	for i, b := range moved {
+		d := b.newPayout - b.payout
+		args = append(args, txOf[b.id], b.account, d, after[i], settledAt, txOf[b.id], house, -d, nil, settledAt)
+	}
+	for start := 0; start < len(args); start += 5 * 2000 {
+		end := min(start+5*2000, len(args))
+		if _, err := tx.ExecContext(ctx, `INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at) VALUES `+
+			placeholders((end-start)/5, 5, 0, "BIGINT", "BIGINT", "BIGINT", "BIGINT"), args[start:end]...); err != nil {
+			return err
+		}
+	}
+	return nil
+}

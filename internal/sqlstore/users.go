@@ -1,0 +1,163 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pointsbook/pointsbook/internal/account"
+	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/ledger"
+)
+
+// NewUser is a user to create with an already hashed password.
+type NewUser struct {
+	Username     string
+	Nickname     string
+	Email        string
+	PasswordHash string
+	Role         account.Role
+	// Bonus is credited from the sign-up programme in the same
+	// transaction, so no account exists without its bonus.
+	Bonus int64
+}
+
+// CreateUser creates a user and their wallet.
+//
+// Codes: username_taken, nickname_taken, email_taken.
+func (db *DB) CreateUser(ctx context.Context, u NewUser) (*account.User, error) {
+	now := db.Now()
+	var out *account.User
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		for _, c := range []struct{ col, val, code, what string }{
+			{"username_key", u.Username, "username_taken", "username"},
+			{"nickname_key", u.Nickname, "nickname_taken", "nickname"},
+			{"email_key", u.Email, "email_taken", "e-mail address"},
+		} {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE `+c.col+` = $1`, strings.ToLower(c.val)).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return fault.New(fault.Conflict, c.code, "That %s is already taken.", c.what)
+			}
+		}
+		var id int64
+		err := tx.QueryRowContext(ctx, `
+			INSERT INTO users (username, username_key, nickname, nickname_key, email, email_key, password_hash, role, time_zone, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'Asia/Seoul', $9) RETURNING id`,
+			u.Username, strings.ToLower(u.Username), u.Nickname, strings.ToLower(u.Nickname), u.Email, strings.ToLower(u.Email),
+			u.PasswordHash, string(u.Role), db.d.ts(now)).Scan(&id)
+		if isUnique(err) {
+			// A concurrent sign-up took a name between the check and the insert.
+			return fault.New(fault.Conflict, "username_taken", "That username, nickname or e-mail address is already taken.")
+		}
+		if err != nil {
+			return err
+		}
+		acct, err := db.createPlayerAccount(ctx, tx, id, now)
+		if err != nil {
+			return err
+		}
+		if u.Bonus > 0 {
+			src := db.systemAccount(ledger.SignupBonusAccount)
+			if _, err := db.post(ctx, tx, &ledger.Transaction{Kind: ledger.SignupBonus, Reference: fmt.Sprintf("signup:%d", id), Postings: []ledger.Posting{
+				{AccountID: acct, Kind: ledger.Player, Amount: u.Bonus},
+				{AccountID: src, Kind: ledger.Programme, Amount: -u.Bonus},
+			}}, now); err != nil {
+				return err
+			}
+		}
+		out = &account.User{ID: fmtID(pUser, id), Username: u.Username, Nickname: u.Nickname, Email: u.Email, Role: u.Role, TimeZone: "Asia/Seoul", CreatedAt: now}
+		return nil
+	})
+	return out, err
+}
+
+// Availability reports whether a username and a nickname are free
+// (case-insensitively). Empty values are reported as unavailable.
+func (db *DB) Availability(ctx context.Context, username, nickname string) (usernameFree, nicknameFree bool, err error) {
+	check := func(col, v string) (bool, error) {
+		if v == "" {
+			return false, nil
+		}
+		var n int
+		err := db.rw.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE `+col+` = $1`, strings.ToLower(v)).Scan(&n)
+		return n == 0, classify(err)
+	}
+	if usernameFree, err = check("username_key", username); err != nil {
+		return
+	}
+	nicknameFree, err = check("nickname_key", nickname)
+	return
+}
+
+const userCols = `u.id, u.username, u.nickname, u.email, u.role, u.time_zone, u.created_at`
+
+func scanUser(row interface{ Scan(...any) error }, extra ...any) (*account.User, error) {
+	var u account.User
+	var id int64
+	dest := append([]any{&id, &u.Username, &u.Nickname, &u.Email, &u.Role, &u.TimeZone, scanTime{&u.CreatedAt}}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	u.ID = fmtID(pUser, id)
+	return &u, nil
+}
+
+// FindUserByUsername returns a user and their password hash.
+//
+// Codes: user_not_found.
+func (db *DB) FindUserByUsername(ctx context.Context, username string) (*account.User, string, error) {
+	var hash string
+	u, err := scanUser(db.rw.QueryRowContext(ctx, `SELECT `+userCols+`, u.password_hash FROM users u WHERE u.username_key = $1`, strings.ToLower(username)), &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, "", fault.New(fault.NotFound, "user_not_found", "No such user.")
+	}
+	return u, hash, classify(err)
+}
+
+// SetPassword replaces a user's password hash and role (used to seed the
+// first operator from configuration).
+func (db *DB) SetPassword(ctx context.Context, userID string, hash string, role account.Role) error {
+	id, _ := parseID(pUser, userID)
+	_, err := db.rw.ExecContext(ctx, `UPDATE users SET password_hash = $1, role = $2 WHERE id = $3`, hash, string(role), id)
+	return classify(err)
+}
+
+// CreateSession stores a session by the digest of its token.
+func (db *DB) CreateSession(ctx context.Context, userID, digest string, expires time.Time) error {
+	id, ok := parseID(pUser, userID)
+	if !ok {
+		return fault.New(fault.NotFound, "user_not_found", "No such user.")
+	}
+	_, err := db.rw.ExecContext(ctx, `INSERT INTO sessions (digest, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
+		digest, id, db.d.ts(db.Now()), db.d.ts(expires))
+	return classify(err)
+}
+
+// FindSession returns the session with the token digest, if unexpired.
+//
+// Codes: unauthenticated.
+func (db *DB) FindSession(ctx context.Context, digest string) (*account.Session, error) {
+	var s account.Session
+	u, err := scanUser(db.rw.QueryRowContext(ctx, `SELECT `+userCols+`, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.digest = $1 AND s.expires_at > $2`,
+		digest, db.d.ts(db.Now())), scanTime{&s.ExpiresAt})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fault.New(fault.Unauthenticated, "unauthenticated", "Please log in.")
+	}
+	if err != nil {
+		return nil, classify(err)
+	}
+	s.User, s.Digest = u, digest
+	return &s, nil
+}
+
+// DeleteSession ends a session.
+func (db *DB) DeleteSession(ctx context.Context, digest string) error {
+	_, err := db.rw.ExecContext(ctx, `DELETE FROM sessions WHERE digest = $1`, digest)
+	return classify(err)
+}

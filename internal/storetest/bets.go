@@ -1,0 +1,315 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/ledger"
+	"github.com/pointsbook/pointsbook/internal/odds"
+	"github.com/pointsbook/pointsbook/internal/sport"
+	"github.com/pointsbook/pointsbook/internal/sqlstore"
+)
+
+func testCatalog(t *testing.T, open Opener) {
+	db := open(t)
+	c := newClock(db)
+	ctx := context.Background()
+	day := c.now().Truncate(24 * time.Hour)
+	var ids []string
+	for i := 0; i < 5; i++ {
+		ids = append(ids, mustMatch(t, db, day.Add(time.Duration(10+i)*time.Hour)).ID)
+	}
+	mustMatch(t, db, day.Add(30*time.Hour)) // tomorrow
+	var got []string
+	cursor := ""
+	for {
+		ms, next, err := db.FindMatches(ctx, sqlstore.MatchFilter{From: day, To: day.Add(24 * time.Hour), Cursor: cursor, Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			got = append(got, m.ID)
+			if m.MainMarket() == nil || len(m.MainMarket().Selections) != 3 || !m.MainMarket().Open {
+				t.Fatalf("match %s main market = %+v", m.ID, m.MainMarket())
+			}
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if fmt.Sprint(got) != fmt.Sprint(ids) {
+		t.Fatalf("paged matches = %v, want %v", got, ids)
+	}
+	counts, err := db.CountBySport(ctx, day, day.Add(24*time.Hour))
+	if err != nil || counts[0].Slug != "football" || counts[0].Today != 5 || counts[1].Today != 0 {
+		t.Fatalf("CountBySport = %+v, %v", counts, err)
+	}
+	m, err := db.FindMatch(ctx, ids[0])
+	if err != nil || len(m.Markets) != 3 || m.Markets[1].Line == nil || *m.Markets[1].Line != 250 {
+		t.Fatalf("FindMatch = %+v, %v", m, err)
+	}
+	if _, err := db.FindMatch(ctx, "m_999999"); fault.Code(err) != "match_not_found" {
+		t.Fatalf("missing match: %v", err)
+	}
+	// Odds changes are versioned and re-derive the margin-free split.
+	home := sel(t, m, betting.OneXTwo, "home")
+	if err := db.UpdateOdds(ctx, home.ID, 210); err != nil {
+		t.Fatal(err)
+	}
+	h, err := db.OddsHistory(ctx, home.ID)
+	if err != nil || len(h) != 2 || h[0].Odds != 200 || h[1].Odds != 210 {
+		t.Fatalf("OddsHistory = %+v, %v", h, err)
+	}
+	m, _ = db.FindMatch(ctx, ids[0])
+	var sum int64
+	for _, s := range m.Markets[0].Selections {
+		sum += s.ImpliedPPM
+	}
+	if sum < 999_990 || sum > 1_000_010 {
+		t.Fatalf("implied probabilities sum to %d ppm", sum)
+	}
+	// Kick-off closes the market.
+	c.set(m.KickoffAt)
+	m, _ = db.FindMatch(ctx, ids[0])
+	if m.Markets[0].Open {
+		t.Fatal("market open at kick-off")
+	}
+	// Bad market definitions are refused.
+	_, err = db.CreateMatch(ctx, sqlstore.NewMatch{Sport: "curling", League: "x", Home: "a", Away: "b", KickoffAt: day})
+	if fault.Code(err) != "invalid_match" {
+		t.Fatalf("unknown sport: %v", err)
+	}
+	x, _ := betting.NewMarket(betting.OneXTwo, nil, map[string]odds.Odds{"home": 200, "draw": 300, "away": 400})
+	_, err = db.CreateMatch(ctx, sqlstore.NewMatch{Sport: "basketball", League: "x", Home: "a", Away: "b", KickoffAt: day, Markets: []*betting.Market{x}})
+	if fault.Code(err) != "invalid_match" {
+		t.Fatalf("1x2 in basketball: %v", err)
+	}
+}
+
+func testPlaceBet(t *testing.T, open Opener) {
+	db := open(t)
+	c := newClock(db)
+	ctx := context.Background()
+	u := mustUser(t, db, 50000)
+	m := mustMatch(t, db, c.now().Add(time.Hour))
+	b := mustPlace(t, db, u, slip(1000, sel(t, m, betting.OneXTwo, "home")))
+	if b.State != betting.Open || b.Stake != 1000 || b.PotentialPayout != 2000 || b.Odds != 200 || len(b.Legs) != 1 {
+		t.Fatalf("bet = %+v", b)
+	}
+	if got := mustBalance(t, db, u); got != 49000 {
+		t.Fatalf("balance = %d, want 49000", got)
+	}
+	house, _ := db.SystemBalance(ctx, ledger.HouseAccount)
+	if house != 1000 {
+		t.Fatalf("house = %d, want 1000", house)
+	}
+	got, err := db.FindBet(ctx, u.ID, b.ID)
+	if err != nil || got.Legs[0].Selection != "home" || got.Legs[0].MarketKind != betting.OneXTwo || got.Legs[0].State != betting.LegOpen {
+		t.Fatalf("FindBet = %+v, %v", got, err)
+	}
+	other := mustUser(t, db, 0)
+	if _, err := db.FindBet(ctx, other.ID, b.ID); fault.Code(err) != "bet_not_found" {
+		t.Fatalf("someone else's bet: %v", err)
+	}
+	list, _, err := db.FindBets(ctx, u.ID, sqlstore.BetFilter{State: "open"})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("FindBets = %v, %v", list, err)
+	}
+	list, _, _ = db.FindBets(ctx, u.ID, sqlstore.BetFilter{State: "settled"})
+	if len(list) != 0 {
+		t.Fatalf("settled bets = %d", len(list))
+	}
+	acct, _ := db.PlayerAccount(ctx, u.ID)
+	entries, _, _ := db.Statement(ctx, acct, "", 10)
+	if len(entries) != 2 || entries[0].Kind != ledger.Stake || entries[0].Amount != -1000 || entries[0].BalanceAfter != 49000 {
+		t.Fatalf("statement = %+v", entries[0])
+	}
+	mustVerify(t, db)
+}
+
+func testPlaceBetRefusals(t *testing.T, open Opener) {
+	db := open(t)
+	c := newClock(db)
+	ctx := context.Background()
+	u := mustUser(t, db, 5000)
+	m1 := mustMatch(t, db, c.now().Add(time.Hour))
+	m2 := mustMatch(t, db, c.now().Add(time.Hour))
+	started := mustMatch(t, db, c.now().Add(time.Minute))
+	home := sel(t, m1, betting.OneXTwo, "home")
+	tests := []struct {
+		name string
+		slip betting.Slip
+		code string
+	}{
+		{"zero stake", slip(0, home), "invalid_stake"},
+		{"negative stake", slip(-100, home), "invalid_stake"},
+		{"below minimum", slip(99, home), "stake_out_of_limits"},
+		{"above maximum", slip(50001, home), "stake_out_of_limits"},
+		{"above balance", slip(5001, home), "insufficient_points"},
+		{"odds changed", betting.Slip{Stake: 100, Legs: []betting.LegRequest{{SelectionID: home.ID, Odds: 250}}}, "odds_changed"},
+		{"unknown selection", betting.Slip{Stake: 100, Legs: []betting.LegRequest{{SelectionID: "s_999999", Odds: 200}}}, "unknown_selection"},
+		{"malformed selection", betting.Slip{Stake: 100, Legs: []betting.LegRequest{{SelectionID: "b_1", Odds: 200}}}, "unknown_selection"},
+		{"two legs one match", slip(100, home, sel(t, m1, betting.Total, "over")), "duplicate_match"},
+		{"payout over limit", slip(5000, home, sel(t, m2, betting.OneXTwo, "away"), sel(t, started, betting.OneXTwo, "away")), "payout_over_limit"},
+	}
+	// The payout case needs a big price: raise one.
+	if err := db.UpdateOdds(ctx, sel(t, m2, betting.OneXTwo, "away").ID, 99000); err != nil {
+		t.Fatal(err)
+	}
+	tests[len(tests)-1].slip.Legs[1].Odds = 99000
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: u.ID, Slip: tt.slip})
+			if fault.Code(err) != tt.code {
+				t.Fatalf("code=%q (%v), want %q", fault.Code(err), err, tt.code)
+			}
+		})
+	}
+	c.advance(time.Minute)
+	_, _, err := db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: u.ID, Slip: slip(100, sel(t, started, betting.OneXTwo, "home"))})
+	if fault.Code(err) != "market_closed" {
+		t.Fatalf("after kick-off: %v", err)
+	}
+	if err := db.SetMatchState(ctx, m1.ID, sport.Postponed); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: u.ID, Slip: slip(100, home)})
+	if fault.Code(err) != "market_closed" {
+		t.Fatalf("postponed match: %v", err)
+	}
+	if got := mustBalance(t, db, u); got != 5000 {
+		t.Fatalf("balance after refusals = %d, want 5000", got)
+	}
+	if n, _ := db.BetCount(ctx); n != 0 {
+		t.Fatalf("%d bets written by refusals", n)
+	}
+	mustVerify(t, db)
+}
+
+func render(v any, err error) (int, []byte) {
+	if err != nil {
+		return 422, []byte(fault.Code(err))
+	}
+	b, _ := json.Marshal(v)
+	return 201, b
+}
+
+func testIdempotency(t *testing.T, open Opener) {
+	db := open(t)
+	c := newClock(db)
+	ctx := context.Background()
+	u := mustUser(t, db, 5000)
+	m := mustMatch(t, db, c.now().Add(time.Hour))
+	s := slip(1000, sel(t, m, betting.OneXTwo, "home"))
+	key := func(hash string) *sqlstore.Idempotency {
+		return &sqlstore.Idempotency{Owner: "user:" + u.ID, Key: "k1", Hash: hash, Render: render}
+	}
+	b, replay, err := db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: u.ID, Slip: s, Idempotency: key("h1")})
+	if err != nil || replay != nil {
+		t.Fatalf("first: %v %v", replay, err)
+	}
+	first, _ := json.Marshal(b)
+	for i := 0; i < 3; i++ {
+		_, replay, err = db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: u.ID, Slip: s, Idempotency: key("h1")})
+		if err != nil || replay == nil || replay.Status != 201 || string(replay.Body) != string(first) {
+			t.Fatalf("replay %d: %+v %v", i, replay, err)
+		}
+	}
+	_, _, err = db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: u.ID, Slip: s, Idempotency: key("h2")})
+	if fault.Code(err) != "idempotency_key_reused" {
+		t.Fatalf("other body: %v", err)
+	}
+	if got := mustBalance(t, db, u); got != 4000 {
+		t.Fatalf("balance = %d, want 4000 (one bet)", got)
+	}
+	// A refusal is stored and replayed as well.
+	big := slip(9000, sel(t, m, betting.OneXTwo, "away"))
+	k2 := &sqlstore.Idempotency{Owner: "user:" + u.ID, Key: "k2", Hash: "h3", Render: render}
+	if _, _, err := db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: u.ID, Slip: big, Idempotency: k2}); fault.Code(err) != "insufficient_points" {
+		t.Fatalf("refusal: %v", err)
+	}
+	_, replay, _ = db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: u.ID, Slip: big, Idempotency: k2})
+	if replay == nil || replay.Status != 422 || string(replay.Body) != "insufficient_points" {
+		t.Fatalf("refusal replay: %+v", replay)
+	}
+	// Keys are scoped to their owner.
+	v := mustUser(t, db, 5000)
+	_, replay, err = db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: v.ID, Slip: s, Idempotency: &sqlstore.Idempotency{Owner: "user:" + v.ID, Key: "k1", Hash: "h1", Render: render}})
+	if err != nil || replay != nil {
+		t.Fatalf("other owner's key: %v %v", replay, err)
+	}
+	// Twenty concurrent requests with one key place one bet.
+	w := mustUser(t, db, 50000)
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, err := db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: w.ID, Slip: s, Idempotency: &sqlstore.Idempotency{Owner: "user:" + w.ID, Key: "same", Hash: "h", Render: render}})
+			if err != nil {
+				t.Errorf("concurrent same key: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := mustBalance(t, db, w); got != 49000 {
+		t.Fatalf("balance = %d after 20 identical requests, want 49000", got)
+	}
+	// Old keys are purged.
+	c.advance(49 * time.Hour)
+	if n, err := db.PurgeIdempotencyKeys(ctx, 48*time.Hour); err != nil || n != 4 {
+		t.Fatalf("purged %d, %v; want 4", n, err)
+	}
+	mustVerify(t, db)
+}
+
+func testConcurrentBets(t *testing.T, open Opener) {
+	db := open(t)
+	c := newClock(db)
+	ctx := context.Background()
+	u := mustUser(t, db, 17_000) // covers 17 of 50 bets of 1,000
+	m := mustMatch(t, db, c.now().Add(time.Hour))
+	s := slip(1000, sel(t, m, betting.OneXTwo, "draw"))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	accepted, refused := 0, 0
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, err := db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: u.ID, Slip: s})
+			mu.Lock()
+			defer mu.Unlock()
+			switch fault.Code(err) {
+			case "":
+				accepted++
+			case "insufficient_points":
+				refused++
+			default:
+				t.Errorf("unexpected: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if accepted != 17 || refused != 33 {
+		t.Fatalf("accepted %d refused %d, want 17 and 33", accepted, refused)
+	}
+	if got := mustBalance(t, db, u); got != 0 {
+		t.Fatalf("balance = %d, want 0", got)
+	}
+	if n, _ := db.BetCount(ctx); n != 17 {
+		t.Fatalf("bets = %d, want 17", n)
+	}
+	house, _ := db.SystemBalance(ctx, ledger.HouseAccount)
+	if house != 17000 {
+		t.Fatalf("house = %d, want 17000", house)
+	}
+	mustVerify(t, db)
+}

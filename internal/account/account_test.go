@@ -66,7 +66,7 @@ func TestTokens(t *testing.T) {
 	if a == b || da == db || TokenDigest(a) != da {
 		t.Fatal("tokens not unique or digest mismatch")
 	}
-	if CSRFToken(a) == CSRFToken(b) || CSRFToken(a) != CSRFToken(a) {
+	if again := CSRFToken(a); CSRFToken(a) == CSRFToken(b) || again != CSRFToken(a) {
 		t.Fatal("CSRF token not bound to session")
 	}
 }

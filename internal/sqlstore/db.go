@@ -92,7 +92,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.Limits == (betting.Limits{}) {
 		cfg.Limits = betting.DefaultLimits
 	}
-	db := &DB{cfg: cfg, Now: func() time.Time { return time.Now().UTC() }}
+	// Microseconds: what PostgreSQL keeps, so a value returned at placement
+	// equals the one read back later.
+	db := &DB{cfg: cfg, Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 	var err error
 	if isPostgres(cfg.URL) {
 		db.d = dialectPostgres

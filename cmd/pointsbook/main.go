@@ -1,0 +1,259 @@
+// Command pointsbook is the whole product in one binary: the web API,
+// settlement and the admin tools.
+//
+//	pointsbook [serve]     run the server (default)
+//	pointsbook migrate     apply database migrations and exit
+//	pointsbook admin …     operator tools (create-user, verify-ledger)
+//	pointsbook healthcheck exit 0 when /healthz answers (container probes)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+	_ "time/tzdata" // viewers' time zones work on images without zoneinfo
+
+	"github.com/pointsbook/pointsbook/internal/account"
+	"github.com/pointsbook/pointsbook/internal/api"
+	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/config"
+	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/server"
+	"github.com/pointsbook/pointsbook/internal/sqlstore"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(Run(ctx, os.Args[1:], os.LookupEnv, os.Stdin, os.Stdout, os.Stderr))
+}
+
+// Run is the testable entry point: it returns the process exit code.
+func Run(ctx context.Context, args []string, lookup func(string) (string, bool), stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	cfg, err := config.Load(lookup)
+	if err != nil {
+		fmt.Fprintf(stderr, "configuration:\n%v\n", err)
+		return 2
+	}
+	log := newLogger(stdout, cfg.LogLevel)
+	switch cmd {
+	case "serve":
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		fs.StringVar(&cfg.HTTPAddr, "addr", cfg.HTTPAddr, "listen address (overrides PB_HTTP_ADDR)")
+		if err := fs.Parse(args); err != nil {
+			return 2
+		}
+		m := &Main{Config: cfg, Log: log}
+		if err := m.Open(ctx); err != nil {
+			log.Error("start failed", "err", err)
+			return 1
+		}
+		<-ctx.Done()
+		log.Info("shutting down")
+		if err := m.Close(); err != nil {
+			log.Error("shutdown", "err", err)
+			return 1
+		}
+		return 0
+	case "migrate":
+		db, err := openStore(ctx, cfg)
+		if err != nil {
+			log.Error("migrate failed", "err", err)
+			return 1
+		}
+		db.Close()
+		log.Info("migrations applied", "dialect", db.Dialect())
+		return 0
+	case "admin":
+		return runAdmin(ctx, cfg, log, args, stdin, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(cfg.HTTPAddr, stderr)
+	case "config":
+		fmt.Fprint(stdout, cfg.String())
+		return 0
+	default:
+		fmt.Fprintf(stderr, "unknown command %q; use serve, migrate, admin, healthcheck or config\n", cmd)
+		return 2
+	}
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func storeConfig(cfg config.Config) sqlstore.Config {
+	url := cfg.DatabaseURL
+	if url == "" {
+		url = filepath.Join(cfg.DataDir, "pointsbook.db")
+	}
+	return sqlstore.Config{
+		URL: url, ReplicaURL: cfg.DatabaseReplicaURL, MaxConns: cfg.DatabaseMaxConns,
+		Limits:         betting.Limits{MinStake: cfg.MinStake, MaxStake: cfg.MaxStake, MaxPayout: cfg.MaxPayout, MaxLegs: cfg.MaxLegs},
+		GroupCommitMax: cfg.GroupCommitMax, GroupCommitWait: cfg.GroupCommitWait, Writers: cfg.Writers,
+	}
+}
+
+func openStore(ctx context.Context, cfg config.Config) (*sqlstore.DB, error) {
+	return sqlstore.Open(ctx, storeConfig(cfg))
+}
+
+func hashParams(cfg config.Config) account.HashParams {
+	return account.HashParams{MemoryKiB: cfg.Argon2Memory, Time: cfg.Argon2Time, Threads: cfg.Argon2Threads}
+}
+
+// Main is a running server.
+type Main struct {
+	Config config.Config
+	Log    *slog.Logger
+
+	DB       *sqlstore.DB
+	server   *http.Server
+	listener net.Listener
+	stop     context.CancelFunc
+	done     chan struct{}
+}
+
+// Open connects to the database (retrying while it is unreachable, so a
+// server started before its database comes up on its own), seeds the
+// operator account, starts listening and starts background work.
+func (m *Main) Open(ctx context.Context) error {
+	cfg := m.Config
+	var err error
+	for attempt := 0; ; attempt++ {
+		m.DB, err = openStore(ctx, cfg)
+		if err == nil || !errors.Is(err, fault.ErrUnavailable) || attempt == 30 {
+			break
+		}
+		m.Log.Warn("database unreachable; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	if cfg.AdminUsername != "" {
+		if err := ensureAdmin(ctx, m.DB, cfg, cfg.AdminUsername, cfg.AdminPassword, cfg.AdminUsername+"@localhost", cfg.AdminUsername); err != nil {
+			return fmt.Errorf("seed operator: %w", err)
+		}
+	}
+	a := api.New(m.DB, api.Options{
+		SignupBonus: cfg.SignupBonus, SessionTTL: cfg.SessionTTL, Hash: hashParams(cfg),
+		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		Limits:        betting.Limits{MinStake: cfg.MinStake, MaxStake: cfg.MaxStake, MaxPayout: cfg.MaxPayout, MaxLegs: cfg.MaxLegs},
+	}, m.Log)
+	m.listener, err = net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		m.DB.Close()
+		return err
+	}
+	m.server = &http.Server{
+		Handler:           server.Handler(a.Handler(), m.DB, m.Log),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		// The server's own errors (TLS handshakes, bad requests) go to the
+		// JSON log like everything else.
+		ErrorLog: slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
+	}
+	bg, stop := context.WithCancel(context.Background())
+	m.stop, m.done = stop, make(chan struct{})
+	go m.background(bg)
+	go func() {
+		if err := m.server.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Log.Error("http server", "err", err)
+		}
+	}()
+	m.Log.Info("listening", "addr", m.listener.Addr().String(), "database", m.DB.Dialect())
+	return nil
+}
+
+// Addr is the address the server listens on (useful with port 0).
+func (m *Main) Addr() string { return m.listener.Addr().String() }
+
+// Close stops HTTP with a timeout, then background work, then the
+// database, in that order, so nothing in flight loses its connection.
+func (m *Main) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+	defer cancel()
+	err := m.server.Shutdown(ctx)
+	m.stop()
+	<-m.done
+	return errors.Join(err, m.DB.Close())
+}
+
+// background settles matches whose settlement was interrupted and purges
+// old idempotency keys.
+func (m *Main) background(ctx context.Context) {
+	defer close(m.done)
+	settle := time.NewTicker(30 * time.Second)
+	purge := time.NewTicker(time.Hour)
+	defer settle.Stop()
+	defer purge.Stop()
+	m.settlePending(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-settle.C:
+			m.settlePending(ctx)
+		case <-purge.C:
+			if n, err := m.DB.PurgeIdempotencyKeys(ctx, 48*time.Hour); err != nil {
+				m.Log.Warn("purge idempotency keys", "err", err)
+			} else if n > 0 {
+				m.Log.Info("purged idempotency keys", "count", n)
+			}
+		}
+	}
+}
+
+func (m *Main) settlePending(ctx context.Context) {
+	if err := m.DB.SettlePending(ctx); err != nil && ctx.Err() == nil {
+		m.Log.Warn("settle pending matches", "err", err)
+	}
+}
+
+func healthcheck(addr string, stderr io.Writer) int {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	c := &http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://" + net.JoinHostPort(host, port) + "/healthz")
+	if err != nil {
+		fmt.Fprintln(stderr, "unhealthy:", err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(stderr, "unhealthy: status", resp.StatusCode)
+		return 1
+	}
+	return 0
+}

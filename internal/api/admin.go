@@ -1,0 +1,135 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pointsbook/pointsbook/internal/account"
+	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/odds"
+	"github.com/pointsbook/pointsbook/internal/sport"
+	"github.com/pointsbook/pointsbook/internal/sqlstore"
+)
+
+type marketRequest struct {
+	Kind betting.MarketKind   `json:"kind"`
+	Line *odds.Line           `json:"line,omitempty"`
+	Odds map[string]odds.Odds `json:"odds"`
+}
+
+type matchRequest struct {
+	Sport     string          `json:"sport"`
+	League    string          `json:"league"`
+	Home      string          `json:"home"`
+	Away      string          `json:"away"`
+	KickoffAt time.Time       `json:"kickoff_at"`
+	Markets   []marketRequest `json:"markets"`
+}
+
+func (a *API) handleAdminMatchCreate(w http.ResponseWriter, r *http.Request, _ *account.Session) {
+	body, err := readBody(w, r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	var req matchRequest
+	if err := decode(body, &req); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if req.KickoffAt.IsZero() || !req.KickoffAt.After(a.now()) {
+		a.writeError(w, r, fault.New(fault.Invalid, "invalid_match", "kickoff_at must be an RFC 3339 time in the future."))
+		return
+	}
+	if len(req.Markets) == 0 || len(req.Markets) > 20 {
+		a.writeError(w, r, fault.New(fault.Invalid, "invalid_match", "A match needs 1 to 20 markets."))
+		return
+	}
+	nm := sqlstore.NewMatch{Sport: req.Sport, League: req.League, Home: req.Home, Away: req.Away, KickoffAt: req.KickoffAt.UTC()}
+	for _, mr := range req.Markets {
+		mk, err := betting.NewMarket(mr.Kind, mr.Line, mr.Odds)
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		nm.Markets = append(nm.Markets, mk)
+	}
+	m, err := a.store.CreateMatch(r.Context(), nm)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/matches/"+m.ID)
+	writeJSON(w, http.StatusCreated, toMatchView(m, true))
+}
+
+func (a *API) handleAdminResult(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+	body, err := readBody(w, r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	var req struct {
+		Home       *int        `json:"home"`
+		Away       *int        `json:"away"`
+		Regulation *sport.Pair `json:"regulation"`
+		Reason     string      `json:"reason"`
+	}
+	if err := decode(body, &req); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if req.Home == nil || req.Away == nil {
+		a.writeError(w, r, fault.New(fault.Invalid, "invalid_result", "home and away scores are required."))
+		return
+	}
+	if len(req.Reason) > 500 {
+		a.writeError(w, r, fault.New(fault.Invalid, "invalid_result", "reason may have at most 500 characters."))
+		return
+	}
+	score := sport.Score{Home: *req.Home, Away: *req.Away, Regulation: sport.Pair{Home: *req.Home, Away: *req.Away}}
+	if req.Regulation != nil {
+		score.Regulation = *req.Regulation
+	}
+	o := sqlstore.Outcome{Score: score, Evidence: sport.Evidence{Source: "operator", Status: "FT", Actor: sess.User.Username, Reason: strings.TrimSpace(req.Reason)}}
+	a.applyOutcome(w, r, o)
+}
+
+func (a *API) handleAdminVoid(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+	body, err := readBody(w, r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := decode(body, &req); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	reason := strings.TrimSpace(req.Reason)
+	if reason == "" || len(reason) > 500 {
+		a.writeError(w, r, fault.New(fault.Invalid, "reason_required", "Voiding a match needs a reason (at most 500 characters)."))
+		return
+	}
+	a.applyOutcome(w, r, sqlstore.Outcome{Void: true, Evidence: sport.Evidence{Source: "operator", Status: "void", Actor: sess.User.Username, Reason: reason}})
+}
+
+func (a *API) applyOutcome(w http.ResponseWriter, r *http.Request, o sqlstore.Outcome) {
+	id := r.PathValue("id")
+	changed, err := a.store.RecordResult(r.Context(), id, o, true)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	a.log.InfoContext(r.Context(), "audit: match outcome", "match_id", id, "void", o.Void, "actor", o.Evidence.Actor, "changed", changed, "reason", o.Evidence.Reason)
+	m, err := a.store.FindMatch(r.Context(), id)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"changed": changed, "match": toMatchView(m, true)})
+}

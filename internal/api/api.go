@@ -1,0 +1,231 @@
+// Package api is the JSON API v1 of ../shared/API.md: a route table of
+// stdlib ServeMux patterns, handlers that parse, make one store call and
+// respond, and the error envelope.
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pointsbook/pointsbook/internal/account"
+	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/ledger"
+	"github.com/pointsbook/pointsbook/internal/sqlstore"
+)
+
+// Store is what the API needs from storage.
+type Store interface {
+	CreateUser(ctx context.Context, u sqlstore.NewUser) (*account.User, error)
+	Availability(ctx context.Context, username, nickname string) (bool, bool, error)
+	FindUserByUsername(ctx context.Context, username string) (*account.User, string, error)
+	CreateSession(ctx context.Context, userID, digest string, expires time.Time) error
+	FindSession(ctx context.Context, digest string) (*account.Session, error)
+	DeleteSession(ctx context.Context, digest string) error
+
+	PlayerAccount(ctx context.Context, userID string) (int64, error)
+	Balance(ctx context.Context, accountID int64) (int64, error)
+	Statement(ctx context.Context, accountID int64, cursor string, limit int) ([]*ledger.Entry, string, error)
+
+	CountBySport(ctx context.Context, from, to time.Time) ([]sqlstore.SportCount, error)
+	FindMatches(ctx context.Context, f sqlstore.MatchFilter) ([]*sqlstore.Match, string, error)
+	FindMatch(ctx context.Context, id string) (*sqlstore.Match, error)
+	MatchStats(ctx context.Context, id string) (*sqlstore.MatchStats, error)
+	CreateMatch(ctx context.Context, nm sqlstore.NewMatch) (*sqlstore.Match, error)
+	RecordResult(ctx context.Context, matchID string, o sqlstore.Outcome, operator bool) (bool, error)
+
+	PlaceBet(ctx context.Context, req *sqlstore.PlaceRequest) (*betting.Bet, *sqlstore.Replay, error)
+	FindBet(ctx context.Context, userID, betID string) (*betting.Bet, error)
+	FindBets(ctx context.Context, userID string, f sqlstore.BetFilter) ([]*betting.Bet, string, error)
+
+	Idempotent(ctx context.Context, idem *sqlstore.Idempotency, fn func(tx *sql.Tx, now time.Time) (any, error)) (any, *sqlstore.Replay, error)
+}
+
+// Options are the API's settings.
+type Options struct {
+	SignupBonus   int64
+	SessionTTL    time.Duration
+	Hash          account.HashParams
+	SecureCookies bool
+	Limits        betting.Limits
+}
+
+// API serves /api/v1.
+type API struct {
+	store Store
+	opt   Options
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+// New returns the API.
+func New(store Store, opt Options, log *slog.Logger) *API {
+	return &API{store: store, opt: opt, log: log, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// Access says who may call a route.
+type Access int
+
+const (
+	Public Access = iota // anyone, session optional
+	Player               // any signed-in user
+	Admin                // operators only
+)
+
+// Route is one entry of the route table.
+type Route struct {
+	Method  string
+	Pattern string
+	Access  Access
+	Handler func(http.ResponseWriter, *http.Request, *account.Session)
+}
+
+// Routes is the route table: it reads like a sitemap of the API, and the
+// OpenAPI drift test and the route × role test walk it.
+func (a *API) Routes() []Route {
+	return []Route{
+		{"GET", "/api/v1/sports", Public, a.handleSportList},
+		{"GET", "/api/v1/matches", Public, a.handleMatchList},
+		{"GET", "/api/v1/matches/{id}", Public, a.handleMatchGet},
+
+		{"POST", "/api/v1/auth/signup", Public, a.handleSignup},
+		{"GET", "/api/v1/auth/availability", Public, a.handleAvailability},
+		{"POST", "/api/v1/auth/login", Public, a.handleLogin},
+		{"POST", "/api/v1/auth/logout", Player, a.handleLogout},
+
+		{"GET", "/api/v1/me", Player, a.handleMe},
+		{"GET", "/api/v1/me/statement", Player, a.handleStatement},
+		{"GET", "/api/v1/me/bets", Player, a.handleMyBets},
+
+		{"POST", "/api/v1/bets", Player, a.handleBetCreate},
+		{"GET", "/api/v1/bets/{id}", Player, a.handleBetGet},
+
+		{"POST", "/api/v1/admin/matches", Admin, a.handleAdminMatchCreate},
+		{"POST", "/api/v1/admin/matches/{id}/result", Admin, a.handleAdminResult},
+		{"POST", "/api/v1/admin/matches/{id}/void", Admin, a.handleAdminVoid},
+
+		{"GET", "/api/openapi.json", Public, a.handleOpenAPI},
+	}
+}
+
+// Handler returns the API's handler; unknown /api paths get the JSON 404.
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range a.Routes() {
+		mux.Handle(rt.Method+" "+rt.Pattern, a.wrap(rt))
+	}
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		a.writeError(w, r, fault.New(fault.NotFound, "not_found", "No such API endpoint."))
+	})
+	return mux
+}
+
+const sessionCookie = "pb_session"
+
+// wrap authenticates the caller, applies the route's access rule and CSRF
+// protection, and bounds the request's time so that a stuck dependency
+// cannot hold a connection for ever.
+func (a *API) wrap(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
+		defer cancel()
+		r = r.WithContext(ctx)
+		w.Header().Set("Cache-Control", "no-store")
+		sess, viaCookie, err := a.authenticate(r)
+		if err != nil && rt.Access != Public {
+			a.writeError(w, r, err)
+			return
+		}
+		switch {
+		case rt.Access == Player && sess == nil,
+			rt.Access == Admin && sess == nil:
+			a.writeError(w, r, fault.New(fault.Unauthenticated, "unauthenticated", "Please log in."))
+			return
+		case rt.Access == Admin && sess.User.Role != account.Admin:
+			a.writeError(w, r, fault.New(fault.Forbidden, "forbidden", "Operators only."))
+			return
+		}
+		// A cookie is sent by the browser on cross-site requests too, so a
+		// state-changing request authenticated by cookie must also carry
+		// the CSRF token, which only our own pages can read. Bearer tokens
+		// are never sent implicitly and need no such check.
+		if viaCookie && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			c, _ := r.Cookie(sessionCookie)
+			if r.Header.Get("X-CSRF-Token") != account.CSRFToken(c.Value) {
+				a.writeError(w, r, fault.New(fault.Forbidden, "csrf_failed", "The request is missing its CSRF token; reload the page."))
+				return
+			}
+		}
+		rt.Handler(w, r, sess)
+	})
+}
+
+// authenticate finds the session from a bearer token or the session
+// cookie. No credentials is (nil, false, nil); bad ones are an error.
+func (a *API) authenticate(r *http.Request) (*account.Session, bool, error) {
+	token, viaCookie := "", false
+	if h := r.Header.Get("Authorization"); h != "" {
+		t, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || t == "" {
+			return nil, false, fault.New(fault.Unauthenticated, "unauthenticated", "Use Authorization: Bearer <token>.")
+		}
+		token = t
+	} else if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		token, viaCookie = c.Value, true
+	}
+	if token == "" {
+		return nil, false, nil
+	}
+	if len(token) > 128 {
+		return nil, false, fault.New(fault.Unauthenticated, "unauthenticated", "Please log in.")
+	}
+	s, err := a.store.FindSession(r.Context(), account.TokenDigest(token))
+	if err != nil {
+		return nil, false, err
+	}
+	return s, viaCookie, nil
+}
+
+// idempotency reads the Idempotency-Key header. The request hash covers
+// method, path and body, so a key reused for anything else is a conflict.
+//
+// Codes: invalid_idempotency_key.
+func (a *API) idempotency(r *http.Request, sess *account.Session, body []byte) (*sqlstore.Idempotency, error) {
+	key := r.Header.Get("Idempotency-Key")
+	if key == "" {
+		return nil, nil
+	}
+	if len(key) > 200 {
+		return nil, fault.New(fault.Invalid, "invalid_idempotency_key", "Idempotency-Key may have at most 200 characters.")
+	}
+	h := sha256.New()
+	h.Write([]byte(r.Method + " " + r.URL.Path + "\x00"))
+	h.Write(body)
+	return &sqlstore.Idempotency{
+		Owner: "user:" + sess.User.ID, Key: key, Hash: hex.EncodeToString(h.Sum(nil)),
+		Render: a.renderOutcome,
+	}, nil
+}
+
+// renderOutcome is how an idempotent outcome is stored for replay.
+func (a *API) renderOutcome(v any, err error) (int, []byte) {
+	if err != nil {
+		return renderError(context.Background(), a.log, "idempotent outcome", err)
+	}
+	switch x := v.(type) {
+	case *betting.Bet:
+		return http.StatusCreated, mustJSON(betView(x))
+	}
+	return http.StatusOK, mustJSON(v)
+}
+
+func writeReplay(w http.ResponseWriter, rp *sqlstore.Replay) {
+	w.Header().Set("Idempotent-Replayed", "true")
+	writeRaw(w, rp.Status, rp.Body)
+}

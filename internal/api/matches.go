@@ -1,0 +1,197 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/pointsbook/pointsbook/internal/account"
+	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/odds"
+	"github.com/pointsbook/pointsbook/internal/sport"
+	"github.com/pointsbook/pointsbook/internal/sqlstore"
+)
+
+// DefaultZone is the viewer's zone when none is given (the product is
+// Korean first).
+const DefaultZone = "Asia/Seoul"
+
+// viewerDay returns the UTC bounds of a calendar day in the viewer's zone:
+// ?date= (default today) in ?tz= (default the user's zone, else KST).
+//
+// Codes: invalid_time_zone, invalid_date.
+func (a *API) viewerDay(r *http.Request, sess *account.Session) (time.Time, time.Time, error) {
+	name := r.URL.Query().Get("tz")
+	if name == "" && sess != nil {
+		name = sess.User.TimeZone
+	}
+	if name == "" {
+		name = DefaultZone
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil || len(name) > 64 {
+		return time.Time{}, time.Time{}, fault.New(fault.Invalid, "invalid_time_zone", "Unknown time zone %q; use an IANA name such as Asia/Seoul.", truncate(name, 64))
+	}
+	day := a.now().In(loc)
+	if d := r.URL.Query().Get("date"); d != "" {
+		day, err = time.ParseInLocation("2006-01-02", d, loc)
+		if err != nil {
+			return time.Time{}, time.Time{}, fault.New(fault.Invalid, "invalid_date", "date must be YYYY-MM-DD.")
+		}
+	}
+	start := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, loc)
+	return start.UTC(), start.AddDate(0, 0, 1).UTC(), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func (a *API) handleSportList(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+	from, to, err := a.viewerDay(r, sess)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	counts, err := a.store.CountBySport(r.Context(), from, to)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	type item struct {
+		Slug  string `json:"slug"`
+		Name  string `json:"name"`
+		Today int    `json:"today"`
+	}
+	items := make([]item, len(counts))
+	for i, c := range counts {
+		items[i] = item{c.Slug, c.Name, c.Today}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
+// selectionView is a selection as the API shows it.
+type selectionView struct {
+	ID                 string    `json:"id"`
+	Name               string    `json:"name"`
+	Odds               odds.Odds `json:"odds"`
+	ImpliedProbability string    `json:"implied_probability,omitempty"`
+}
+
+type marketView struct {
+	ID         string             `json:"id"`
+	Kind       betting.MarketKind `json:"kind"`
+	Line       *odds.Line         `json:"line,omitempty"`
+	Open       bool               `json:"open"`
+	Selections []selectionView    `json:"selections"`
+}
+
+type matchView struct {
+	*sport.Match
+	MainMarket *marketView  `json:"main_market"`
+	Markets    []marketView `json:"markets,omitempty"`
+	Form       any          `json:"form,omitempty"`
+	Season     any          `json:"season,omitempty"`
+	HeadToHead any          `json:"head_to_head,omitempty"`
+}
+
+// ppm renders parts per million as a probability with four decimals.
+func ppm(v int64) string { return fmt.Sprintf("%d.%04d", v/1_000_000, (v%1_000_000+50)/100) }
+
+func toMarketView(mk *betting.Market, detail bool) marketView {
+	v := marketView{ID: mk.ID, Kind: mk.Kind, Line: mk.Line, Open: mk.Open}
+	for _, s := range mk.Selections {
+		sv := selectionView{ID: s.ID, Name: s.Name, Odds: s.Odds}
+		if detail {
+			sv.ImpliedProbability = ppm(s.ImpliedPPM)
+		}
+		v.Selections = append(v.Selections, sv)
+	}
+	return v
+}
+
+func toMatchView(m *sqlstore.Match, detail bool) matchView {
+	v := matchView{Match: m.Match}
+	if mm := m.MainMarket(); mm != nil {
+		mv := toMarketView(mm, detail)
+		v.MainMarket = &mv
+	}
+	if detail {
+		v.Markets = []marketView{}
+		for _, mk := range m.Markets {
+			v.Markets = append(v.Markets, toMarketView(mk, true))
+		}
+	}
+	return v
+}
+
+func (a *API) handleMatchList(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+	q := r.URL.Query()
+	from, to, err := a.viewerDay(r, sess)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	f := sqlstore.MatchFilter{Sport: q.Get("sport"), From: from, To: to, State: sport.State(q.Get("state")), Cursor: q.Get("cursor")}
+	if f.Sport != "" {
+		if _, ok := sport.Lookup(f.Sport); !ok {
+			a.writeError(w, r, fault.New(fault.Invalid, "invalid_sport", "sport must be football, baseball, basketball, hockey or handball."))
+			return
+		}
+	}
+	if f.State != "" && !f.State.Valid() {
+		a.writeError(w, r, fault.New(fault.Invalid, "invalid_state", "Unknown match state."))
+		return
+	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 200 {
+			a.writeError(w, r, fault.New(fault.Invalid, "invalid_limit", "limit must be 1 to 200."))
+			return
+		}
+		f.Limit = n
+	}
+	ms, next, err := a.store.FindMatches(r.Context(), f)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	items := make([]matchView, len(ms))
+	for i, m := range ms {
+		items[i] = toMatchView(m, false)
+	}
+	writeList(w, items, next)
+}
+
+func writeList[T any](w http.ResponseWriter, items []T, next string) {
+	if items == nil {
+		items = []T{}
+	}
+	body := map[string]any{"items": items}
+	if next != "" {
+		body["next_cursor"] = next
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+func (a *API) handleMatchGet(w http.ResponseWriter, r *http.Request, _ *account.Session) {
+	id := r.PathValue("id")
+	m, err := a.store.FindMatch(r.Context(), id)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	stats, err := a.store.MatchStats(r.Context(), id)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	v := toMatchView(m, true)
+	v.Form, v.Season, v.HeadToHead = stats.Form, stats.Season, stats.HeadToHead
+	writeJSON(w, http.StatusOK, v)
+}

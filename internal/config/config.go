@@ -1,0 +1,270 @@
+// Package config is the one configuration struct of the binary: read from
+// PB_* environment variables (with *_FILE variants for secrets), defaults
+// that give a zero-setup laptop run, validated as a whole, and printable
+// with secrets redacted.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the binary. Each field's env tag names its
+// variable; help is the description shown in the README table; secret
+// fields are redacted when printed and may also be read from the file
+// named by <VAR>_FILE.
+type Config struct {
+	HTTPAddr        string        `env:"PB_HTTP_ADDR" help:"Listen address of the HTTP server."`
+	PublicURL       string        `env:"PB_PUBLIC_URL" help:"Public base URL; an https URL makes session cookies Secure."`
+	ShutdownTimeout time.Duration `env:"PB_SHUTDOWN_TIMEOUT" help:"How long a graceful shutdown waits for requests in flight."`
+	LogLevel        string        `env:"PB_LOG_LEVEL" help:"debug, info, warn or error."`
+
+	DataDir            string `env:"PB_DATA_DIR" help:"Directory of the SQLite database (and other local files)."`
+	DatabaseURL        string `env:"PB_DATABASE_URL" secret:"url" help:"postgres://… for PostgreSQL; empty for SQLite at PB_DATA_DIR/pointsbook.db."`
+	DatabaseReplicaURL string `env:"PB_DATABASE_REPLICA_URL" secret:"url" help:"Optional PostgreSQL read replica for catalogue, history and leaderboard reads."`
+	DatabaseMaxConns   int    `env:"PB_DATABASE_MAX_CONNS" help:"Connection pool size."`
+
+	GroupCommitMax  int           `env:"PB_GROUP_COMMIT_MAX" help:"Most bet placements that share one commit."`
+	GroupCommitWait time.Duration `env:"PB_GROUP_COMMIT_WAIT" help:"How long a placement waits for others to share its commit (0: share only what is already queued)."`
+	Writers         int           `env:"PB_DATABASE_WRITERS" help:"Placement batches committing at once on PostgreSQL (SQLite always has one writer)."`
+
+	MinStake    int64 `env:"PB_BET_MIN_STAKE" help:"Smallest stake, in points."`
+	MaxStake    int64 `env:"PB_BET_MAX_STAKE" help:"Largest stake, in points."`
+	MaxPayout   int64 `env:"PB_BET_MAX_PAYOUT" help:"Largest payout of one bet, in points."`
+	MaxLegs     int   `env:"PB_BET_MAX_LEGS" help:"Most legs in an accumulator (2 to 10)."`
+	SignupBonus int64 `env:"PB_SIGNUP_BONUS" help:"Points credited once to every new player."`
+
+	SessionTTL    time.Duration `env:"PB_SESSION_TTL" help:"Lifetime of a login session."`
+	Argon2Memory  uint32        `env:"PB_ARGON2_MEMORY_KIB" help:"argon2id memory per password hash, in KiB."`
+	Argon2Time    uint32        `env:"PB_ARGON2_TIME" help:"argon2id passes."`
+	Argon2Threads uint8         `env:"PB_ARGON2_THREADS" help:"argon2id lanes."`
+
+	AdminUsername string `env:"PB_ADMIN_USERNAME" help:"Creates (or resets) this operator account at start when set with PB_ADMIN_PASSWORD."`
+	AdminPassword string `env:"PB_ADMIN_PASSWORD" secret:"true" help:"Password of PB_ADMIN_USERNAME."`
+}
+
+// Default returns the configuration of a fresh laptop run.
+func Default() Config {
+	return Config{
+		HTTPAddr:         ":8080",
+		PublicURL:        "http://localhost:8080",
+		ShutdownTimeout:  15 * time.Second,
+		LogLevel:         "info",
+		DataDir:          "./data",
+		DatabaseMaxConns: 16,
+		GroupCommitMax:   256,
+		Writers:          4,
+		MinStake:         100,
+		MaxStake:         50_000,
+		MaxPayout:        1_000_000,
+		MaxLegs:          10,
+		SignupBonus:      50_000,
+		SessionTTL:       30 * 24 * time.Hour,
+		Argon2Memory:     19 * 1024,
+		Argon2Time:       2,
+		Argon2Threads:    1,
+	}
+}
+
+// Load reads the environment over the defaults.
+func Load(lookup func(string) (string, bool)) (Config, error) {
+	c := Default()
+	v := reflect.ValueOf(&c).Elem()
+	t := v.Type()
+	var errs []error
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := f.Tag.Get("env")
+		raw, ok := lookup(name)
+		if f.Tag.Get("secret") != "" {
+			if path, fok := lookup(name + "_FILE"); fok && path != "" {
+				b, err := os.ReadFile(path)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s_FILE: %w", name, err))
+					continue
+				}
+				raw, ok = strings.TrimRight(string(b), "\r\n"), true
+			}
+		}
+		if !ok {
+			continue
+		}
+		if err := set(v.Field(i), raw); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+func set(f reflect.Value, raw string) error {
+	raw = strings.TrimSpace(raw)
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(raw)
+	case reflect.Int, reflect.Int64:
+		if f.Type() == reflect.TypeOf(time.Duration(0)) {
+			d, err := time.ParseDuration(raw)
+			if err != nil {
+				return fmt.Errorf("not a duration like 15s or 1h: %q", raw)
+			}
+			f.SetInt(int64(d))
+			return nil
+		}
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return fmt.Errorf("not a whole number: %q", raw)
+		}
+		f.SetInt(n)
+	case reflect.Uint8, reflect.Uint32:
+		n, err := strconv.ParseUint(raw, 10, f.Type().Bits())
+		if err != nil {
+			return fmt.Errorf("not a whole number in range: %q", raw)
+		}
+		f.SetUint(n)
+	default:
+		return fmt.Errorf("unsupported type %s", f.Type())
+	}
+	return nil
+}
+
+// Validate checks the configuration as a whole.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		bad("PB_HTTP_ADDR %q is not host:port", c.HTTPAddr)
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("PB_PUBLIC_URL must be an http or https URL")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("PB_LOG_LEVEL must be debug, info, warn or error")
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		bad("PB_DATABASE_URL must be a postgres:// URL (leave it empty for SQLite)")
+	}
+	if c.DatabaseReplicaURL != "" && c.DatabaseURL == "" {
+		bad("PB_DATABASE_REPLICA_URL needs PB_DATABASE_URL (a replica is a PostgreSQL feature)")
+	}
+	if c.DatabaseReplicaURL != "" && !strings.HasPrefix(c.DatabaseReplicaURL, "postgres") {
+		bad("PB_DATABASE_REPLICA_URL must be a postgres:// URL")
+	}
+	if c.DatabaseMaxConns < 1 || c.DatabaseMaxConns > 1000 {
+		bad("PB_DATABASE_MAX_CONNS must be 1 to 1000")
+	}
+	if c.GroupCommitMax < 1 || c.GroupCommitMax > 2000 {
+		bad("PB_GROUP_COMMIT_MAX must be 1 to 2000")
+	}
+	if c.GroupCommitWait < 0 || c.GroupCommitWait > 50*time.Millisecond {
+		bad("PB_GROUP_COMMIT_WAIT must be 0 to 50ms")
+	}
+	if c.Writers < 1 || c.Writers > 64 {
+		bad("PB_DATABASE_WRITERS must be 1 to 64")
+	}
+	if c.MinStake < 1 || c.MaxStake < c.MinStake {
+		bad("PB_BET_MIN_STAKE must be at least 1 and at most PB_BET_MAX_STAKE")
+	}
+	if c.MaxPayout < c.MaxStake || c.MaxPayout > 1<<40 {
+		bad("PB_BET_MAX_PAYOUT must be at least PB_BET_MAX_STAKE")
+	}
+	if c.MaxLegs < 2 || c.MaxLegs > 10 {
+		bad("PB_BET_MAX_LEGS must be 2 to 10")
+	}
+	if c.SignupBonus < 0 || c.SignupBonus > 1<<40 {
+		bad("PB_SIGNUP_BONUS must not be negative")
+	}
+	if c.SessionTTL < time.Minute {
+		bad("PB_SESSION_TTL must be at least 1m")
+	}
+	if c.Argon2Memory < 1024 || c.Argon2Time < 1 || c.Argon2Threads < 1 {
+		bad("argon2id parameters must be at least 1024 KiB, 1 pass, 1 lane")
+	}
+	if (c.AdminUsername == "") != (c.AdminPassword == "") {
+		bad("PB_ADMIN_USERNAME and PB_ADMIN_PASSWORD go together")
+	}
+	if c.AdminPassword != "" && len(c.AdminPassword) < 10 {
+		bad("PB_ADMIN_PASSWORD needs at least 10 characters")
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("PB_SHUTDOWN_TIMEOUT must be positive")
+	}
+	return errors.Join(errs...)
+}
+
+// String lists every setting, one per line, with secrets redacted: a URL
+// keeps everything but its password, any other secret shows only whether
+// it is set.
+func (c Config) String() string {
+	var b strings.Builder
+	v := reflect.ValueOf(c)
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Type().Field(i)
+		fmt.Fprintf(&b, "%s=%s\n", f.Tag.Get("env"), display(f, v.Field(i)))
+	}
+	return b.String()
+}
+
+func display(f reflect.StructField, v reflect.Value) string {
+	s := fmt.Sprint(v.Interface())
+	switch f.Tag.Get("secret") {
+	case "":
+		return s
+	case "url":
+		return RedactURL(s)
+	default:
+		if s == "" {
+			return ""
+		}
+		return "[redacted]"
+	}
+}
+
+// RedactURL hides the password of a URL (and the whole value when it
+// does not parse, since it may still hold one).
+func RedactURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "[redacted]"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// Setting describes one variable for documentation.
+type Setting struct {
+	Env, Default, Help string
+	Secret             bool
+}
+
+// Settings lists every variable with its default, for the README table.
+func Settings() []Setting {
+	d := reflect.ValueOf(Default())
+	var out []Setting
+	for i := 0; i < d.NumField(); i++ {
+		f := d.Type().Field(i)
+		out = append(out, Setting{Env: f.Tag.Get("env"), Default: fmt.Sprint(d.Field(i).Interface()), Help: f.Tag.Get("help"), Secret: f.Tag.Get("secret") != ""})
+	}
+	return out
+}

@@ -1,0 +1,151 @@
+// Package server is the root HTTP handler: it composes the API (and later
+// the web UI and WebSocket endpoint), adds the middleware every response
+// needs (recovery, security headers, access log), and answers the load
+// balancer's /healthz and /readyz.
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Pinger reports whether the database answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Handler builds the root handler.
+func Handler(api http.Handler, db Pinger, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintln(w, `{"status":"ok"}`)
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		if err := db.Ping(ctx); err != nil {
+			log.WarnContext(ctx, "not ready", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, `{"status":"unavailable","database":"unreachable"}`)
+			return
+		}
+		fmt.Fprintln(w, `{"status":"ok","database":"ok"}`)
+	})
+	mux.Handle("/api/", api)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, landing)
+	})
+	// The seed's paths keep working for old bookmarks.
+	for _, p := range []string{"/main", "/bet", "/mypage"} {
+		mux.Handle("GET "+p, http.RedirectHandler("/", http.StatusMovedPermanently))
+	}
+	return recoverer(log, securityHeaders(accessLog(log, mux)))
+}
+
+// landing is the placeholder front page until the web UI lands: it is
+// static, so the CSP below can forbid every script.
+const landing = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Pointsbook</title></head>
+<body><h1>Pointsbook</h1><p>Free-to-play sports predictions with mileage points.</p>
+<ul><li><a href="/api/v1/sports">Sports today</a></li><li><a href="/api/v1/matches">Today's matches</a></li><li><a href="/api/openapi.json">API (OpenAPI)</a></li></ul></body></html>
+`
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'")
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer (for
+// flushing and, later, WebSocket hijacking).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+var requestSeq atomic.Uint64
+
+func accessLog(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if r.URL.Path == "/healthz" {
+			return // probed every few seconds; logging it drowns the rest
+		}
+		log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+			slog.Uint64("request_id", requestSeq.Add(1)),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status),
+			slog.Int("bytes", sw.bytes),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("remote", clientIP(r)),
+			slog.String("user_agent", truncate(r.UserAgent(), 200)),
+		)
+	})
+}
+
+func clientIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func recoverer(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.ErrorContext(r.Context(), "panic in handler", "path", r.URL.Path, "panic", fmt.Sprint(v))
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusInternalServerError)
+				fmt.Fprintln(w, `{"error":{"code":"internal","message":"Something went wrong on our side; it has been logged."}}`)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

@@ -34,6 +34,7 @@ type Config struct {
 	GroupCommitMax  int           `env:"PB_GROUP_COMMIT_MAX" help:"Most bet placements that share one commit."`
 	GroupCommitWait time.Duration `env:"PB_GROUP_COMMIT_WAIT" help:"How long a placement waits for others to share its commit (0: share only what is already queued)."`
 	Writers         int           `env:"PB_DATABASE_WRITERS" help:"Placement batches committing at once on PostgreSQL (SQLite always has one writer)."`
+	HouseShards     int           `env:"PB_HOUSE_SHARDS" help:"Rows the house balance is spread over, so concurrent stakes do not queue on one row."`
 
 	MinStake    int64 `env:"PB_BET_MIN_STAKE" help:"Smallest stake, in points."`
 	MaxStake    int64 `env:"PB_BET_MAX_STAKE" help:"Largest stake, in points."`
@@ -172,6 +173,9 @@ func (c Config) Validate() error {
 	}
 	if c.Writers < 1 || c.Writers > 64 {
 		bad("PB_DATABASE_WRITERS must be 1 to 64")
+	}
+	if c.HouseShards < 1 || c.HouseShards > 256 {
+		bad("PB_HOUSE_SHARDS must be 1 to 256")
 	}
 	if c.MinStake < 1 || c.MaxStake < c.MinStake {
 		bad("PB_BET_MIN_STAKE must be at least 1 and at most PB_BET_MAX_STAKE")

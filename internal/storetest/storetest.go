@@ -32,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 		{"Ledger", testLedger},
 		{"Statement", testStatement},
 		{"Catalog", testCatalog},
+		{"MatchStats", testMatchStats},
 		{"PlaceBet", testPlaceBet},
 		{"PlaceBetRefusals", testPlaceBetRefusals},
 		{"Idempotency", testIdempotency},

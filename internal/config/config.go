@@ -62,6 +62,7 @@ func Default() Config {
 		DatabaseMaxConns: 16,
 		GroupCommitMax:   256,
 		Writers:          4,
+		HouseShards:      16,
 		MinStake:         100,
 		MaxStake:         50_000,
 		MaxPayout:        1_000_000,

@@ -95,7 +95,7 @@ func createUser(ctx context.Context, db *sqlstore.DB, cfg config.Config, usernam
 	if role == account.Admin {
 		bonus = 0 // operators do not bet
 	}
-	_, err = db.CreateUser(ctx, sqlstore.NewUser{Username: username, Nickname: nickname, Email: email, PasswordHash: hash, Role: role, Bonus: bonus})
+	_, err = db.CreateUser(ctx, account.NewUser{Username: username, Nickname: nickname, Email: email, PasswordHash: hash, Role: role, Bonus: bonus})
 	return err
 }
 

@@ -39,6 +39,18 @@ type User struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// NewUser is a user to store, with an already hashed password.
+type NewUser struct {
+	Username     string
+	Nickname     string
+	Email        string
+	PasswordHash string
+	Role         Role
+	// Bonus is credited from the sign-up programme in the same
+	// transaction, so no account exists without its bonus.
+	Bonus int64
+}
+
 // Signup is a sign-up request.
 type Signup struct {
 	Username string `json:"username"`

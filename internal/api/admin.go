@@ -10,7 +10,6 @@ import (
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/odds"
 	"github.com/pointsbook/pointsbook/internal/sport"
-	"github.com/pointsbook/pointsbook/internal/sqlstore"
 )
 
 type marketRequest struct {
@@ -47,7 +46,7 @@ func (a *API) handleAdminMatchCreate(w http.ResponseWriter, r *http.Request, _ *
 		a.writeError(w, r, fault.New(fault.Invalid, "invalid_match", "A match needs 1 to 20 markets."))
 		return
 	}
-	nm := sqlstore.NewMatch{Sport: req.Sport, League: req.League, Home: req.Home, Away: req.Away, KickoffAt: req.KickoffAt.UTC()}
+	nm := betting.NewMatch{Sport: req.Sport, League: req.League, Home: req.Home, Away: req.Away, KickoffAt: req.KickoffAt.UTC()}
 	for _, mr := range req.Markets {
 		mk, err := betting.NewMarket(mr.Kind, mr.Line, mr.Odds)
 		if err != nil {
@@ -93,7 +92,7 @@ func (a *API) handleAdminResult(w http.ResponseWriter, r *http.Request, sess *ac
 	if req.Regulation != nil {
 		score.Regulation = *req.Regulation
 	}
-	o := sqlstore.Outcome{Score: score, Evidence: sport.Evidence{Source: "operator", Status: "FT", Actor: sess.User.Username, Reason: strings.TrimSpace(req.Reason)}}
+	o := sport.Outcome{Score: score, Evidence: sport.Evidence{Source: "operator", Status: "FT", Actor: sess.User.Username, Reason: strings.TrimSpace(req.Reason)}}
 	a.applyOutcome(w, r, o)
 }
 
@@ -115,10 +114,10 @@ func (a *API) handleAdminVoid(w http.ResponseWriter, r *http.Request, sess *acco
 		a.writeError(w, r, fault.New(fault.Invalid, "reason_required", "Voiding a match needs a reason (at most 500 characters)."))
 		return
 	}
-	a.applyOutcome(w, r, sqlstore.Outcome{Void: true, Evidence: sport.Evidence{Source: "operator", Status: "void", Actor: sess.User.Username, Reason: reason}})
+	a.applyOutcome(w, r, sport.Outcome{Void: true, Evidence: sport.Evidence{Source: "operator", Status: "void", Actor: sess.User.Username, Reason: reason}})
 }
 
-func (a *API) applyOutcome(w http.ResponseWriter, r *http.Request, o sqlstore.Outcome) {
+func (a *API) applyOutcome(w http.ResponseWriter, r *http.Request, o sport.Outcome) {
 	id := r.PathValue("id")
 	changed, err := a.store.RecordResult(r.Context(), id, o, true)
 	if err != nil {

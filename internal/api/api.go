@@ -6,7 +6,6 @@ package api
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"log/slog"
 	"net/http"
@@ -16,13 +15,14 @@ import (
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/idempotency"
 	"github.com/pointsbook/pointsbook/internal/ledger"
-	"github.com/pointsbook/pointsbook/internal/sqlstore"
+	"github.com/pointsbook/pointsbook/internal/sport"
 )
 
 // Store is what the API needs from storage.
 type Store interface {
-	CreateUser(ctx context.Context, u sqlstore.NewUser) (*account.User, error)
+	CreateUser(ctx context.Context, u account.NewUser) (*account.User, error)
 	Availability(ctx context.Context, username, nickname string) (bool, bool, error)
 	FindUserByUsername(ctx context.Context, username string) (*account.User, string, error)
 	CreateSession(ctx context.Context, userID, digest string, expires time.Time) error
@@ -33,18 +33,16 @@ type Store interface {
 	Balance(ctx context.Context, accountID int64) (int64, error)
 	Statement(ctx context.Context, accountID int64, cursor string, limit int) ([]*ledger.Entry, string, error)
 
-	CountBySport(ctx context.Context, from, to time.Time) ([]sqlstore.SportCount, error)
-	FindMatches(ctx context.Context, f sqlstore.MatchFilter) ([]*sqlstore.Match, string, error)
-	FindMatch(ctx context.Context, id string) (*sqlstore.Match, error)
-	MatchStats(ctx context.Context, id string) (*sqlstore.MatchStats, error)
-	CreateMatch(ctx context.Context, nm sqlstore.NewMatch) (*sqlstore.Match, error)
-	RecordResult(ctx context.Context, matchID string, o sqlstore.Outcome, operator bool) (bool, error)
+	CountBySport(ctx context.Context, from, to time.Time) ([]sport.Count, error)
+	FindMatches(ctx context.Context, f sport.MatchFilter) ([]*betting.Match, string, error)
+	FindMatch(ctx context.Context, id string) (*betting.Match, error)
+	MatchStats(ctx context.Context, id string) (*sport.MatchStats, error)
+	CreateMatch(ctx context.Context, nm betting.NewMatch) (*betting.Match, error)
+	RecordResult(ctx context.Context, matchID string, o sport.Outcome, operator bool) (bool, error)
 
-	PlaceBet(ctx context.Context, req *sqlstore.PlaceRequest) (*betting.Bet, *sqlstore.Replay, error)
+	PlaceBet(ctx context.Context, req *betting.PlaceRequest) (*betting.Bet, *idempotency.Replay, error)
 	FindBet(ctx context.Context, userID, betID string) (*betting.Bet, error)
-	FindBets(ctx context.Context, userID string, f sqlstore.BetFilter) ([]*betting.Bet, string, error)
-
-	Idempotent(ctx context.Context, idem *sqlstore.Idempotency, fn func(tx *sql.Tx, now time.Time) (any, error)) (any, *sqlstore.Replay, error)
+	FindBets(ctx context.Context, userID string, f betting.BetFilter) ([]*betting.Bet, string, error)
 }
 
 // Options are the API's settings.
@@ -196,7 +194,7 @@ func (a *API) authenticate(r *http.Request) (*account.Session, bool, error) {
 // method, path and body, so a key reused for anything else is a conflict.
 //
 // Codes: invalid_idempotency_key.
-func (a *API) idempotency(r *http.Request, sess *account.Session, body []byte) (*sqlstore.Idempotency, error) {
+func (a *API) idempotency(r *http.Request, sess *account.Session, body []byte) (*idempotency.Key, error) {
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" {
 		return nil, nil
@@ -207,7 +205,7 @@ func (a *API) idempotency(r *http.Request, sess *account.Session, body []byte) (
 	h := sha256.New()
 	h.Write([]byte(r.Method + " " + r.URL.Path + "\x00"))
 	h.Write(body)
-	return &sqlstore.Idempotency{
+	return &idempotency.Key{
 		Owner: "user:" + sess.User.ID, Key: key, Hash: hex.EncodeToString(h.Sum(nil)),
 		Render: a.renderOutcome,
 	}, nil
@@ -225,7 +223,7 @@ func (a *API) renderOutcome(v any, err error) (int, []byte) {
 	return http.StatusOK, mustJSON(v)
 }
 
-func writeReplay(w http.ResponseWriter, rp *sqlstore.Replay) {
+func writeReplay(w http.ResponseWriter, rp *idempotency.Replay) {
 	w.Header().Set("Idempotent-Replayed", "true")
 	writeRaw(w, rp.Status, rp.Body)
 }

@@ -46,7 +46,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(srv.Close)
 	e := &env{t: t, db: db, srv: srv}
 	hash, _ := account.Hash("operator-pass-1", fastHash)
-	if _, err := db.CreateUser(context.Background(), sqlstore.NewUser{Username: "op", Nickname: "Operator", Email: "op@example.com", PasswordHash: hash, Role: account.Admin}); err != nil {
+	if _, err := db.CreateUser(context.Background(), account.NewUser{Username: "op", Nickname: "Operator", Email: "op@example.com", PasswordHash: hash, Role: account.Admin}); err != nil {
 		t.Fatal(err)
 	}
 	e.admin = e.login("op", "operator-pass-1")

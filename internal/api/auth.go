@@ -8,7 +8,6 @@ import (
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/ledger"
-	"github.com/pointsbook/pointsbook/internal/sqlstore"
 )
 
 func mustJSON(v any) []byte {
@@ -39,7 +38,7 @@ func (a *API) handleSignup(w http.ResponseWriter, r *http.Request, _ *account.Se
 		a.writeError(w, r, err)
 		return
 	}
-	u, err := a.store.CreateUser(r.Context(), sqlstore.NewUser{Username: req.Username, Nickname: req.Nickname, Email: req.Email,
+	u, err := a.store.CreateUser(r.Context(), account.NewUser{Username: req.Username, Nickname: req.Nickname, Email: req.Email,
 		PasswordHash: hash, Role: account.Player, Bonus: a.opt.SignupBonus})
 	if err != nil {
 		a.writeError(w, r, err)

@@ -5,7 +5,6 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/betting"
-	"github.com/pointsbook/pointsbook/internal/sqlstore"
 )
 
 // betView is a bet as API.md shows it; the domain type already carries the
@@ -28,7 +27,7 @@ func (a *API) handleBetCreate(w http.ResponseWriter, r *http.Request, sess *acco
 		a.writeError(w, r, err)
 		return
 	}
-	bet, replay, err := a.store.PlaceBet(r.Context(), &sqlstore.PlaceRequest{UserID: sess.User.ID, Slip: slip, Idempotency: idem})
+	bet, replay, err := a.store.PlaceBet(r.Context(), &betting.PlaceRequest{UserID: sess.User.ID, Slip: slip, Idempotency: idem})
 	switch {
 	case replay != nil:
 		writeReplay(w, replay)
@@ -56,7 +55,7 @@ func (a *API) handleMyBets(w http.ResponseWriter, r *http.Request, sess *account
 		return
 	}
 	q := r.URL.Query()
-	bets, next, err := a.store.FindBets(r.Context(), sess.User.ID, sqlstore.BetFilter{State: q.Get("state"), Cursor: q.Get("cursor"), Limit: limit})
+	bets, next, err := a.store.FindBets(r.Context(), sess.User.ID, betting.BetFilter{State: q.Get("state"), Cursor: q.Get("cursor"), Limit: limit})
 	if err != nil {
 		a.writeError(w, r, err)
 		return

@@ -11,7 +11,6 @@ import (
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/odds"
 	"github.com/pointsbook/pointsbook/internal/sport"
-	"github.com/pointsbook/pointsbook/internal/sqlstore"
 )
 
 // DefaultZone is the viewer's zone when none is given (the product is
@@ -115,7 +114,7 @@ func toMarketView(mk *betting.Market, detail bool) marketView {
 	return v
 }
 
-func toMatchView(m *sqlstore.Match, detail bool) matchView {
+func toMatchView(m *betting.Match, detail bool) matchView {
 	v := matchView{Match: m.Match}
 	if mm := m.MainMarket(); mm != nil {
 		mv := toMarketView(mm, detail)
@@ -137,7 +136,7 @@ func (a *API) handleMatchList(w http.ResponseWriter, r *http.Request, sess *acco
 		a.writeError(w, r, err)
 		return
 	}
-	f := sqlstore.MatchFilter{Sport: q.Get("sport"), From: from, To: to, State: sport.State(q.Get("state")), Cursor: q.Get("cursor")}
+	f := sport.MatchFilter{Sport: q.Get("sport"), From: from, To: to, State: sport.State(q.Get("state")), Cursor: q.Get("cursor")}
 	if f.Sport != "" {
 		if _, ok := sport.Lookup(f.Sport); !ok {
 			a.writeError(w, r, fault.New(fault.Invalid, "invalid_sport", "sport must be football, baseball, basketball, hockey or handball."))

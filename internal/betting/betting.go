@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/idempotency"
 	"github.com/pointsbook/pointsbook/internal/odds"
 	"github.com/pointsbook/pointsbook/internal/sport"
 )
@@ -83,6 +84,35 @@ func NewMarket(kind MarketKind, line *odds.Line, prices map[string]odds.Odds) (*
 		m.Selections = append(m.Selections, &Selection{Name: n, Odds: ps[i], ImpliedPPM: fair[i]})
 	}
 	return m, nil
+}
+
+// NewMatch is a match to create with its markets.
+type NewMatch struct {
+	Sport     string
+	League    string
+	Home      string
+	Away      string
+	KickoffAt time.Time
+	Markets   []*Market
+	// ExternalRef identifies the match at its provider, for idempotent
+	// ingestion; empty for operator-created matches.
+	ExternalRef string
+}
+
+// Match is a match with its markets.
+type Match struct {
+	*sport.Match
+	Markets []*Market
+}
+
+// MainMarket returns the 1x2 or moneyline market, if any.
+func (m *Match) MainMarket() *Market {
+	for _, mk := range m.Markets {
+		if mk.Kind == OneXTwo || mk.Kind == Moneyline {
+			return mk
+		}
+	}
+	return nil
 }
 
 // OddsPolicy says what to do when the price moved since the client saw it.
@@ -378,6 +408,21 @@ func wonIf(b bool) LegState {
 		return LegWon
 	}
 	return LegLost
+}
+
+// PlaceRequest is a bet to place for a user.
+type PlaceRequest struct {
+	UserID      string
+	Slip        Slip
+	Idempotency *idempotency.Key
+}
+
+// BetFilter selects a user's bets.
+type BetFilter struct {
+	// State is open, won, lost, void, or "settled" for any of the last three.
+	State  string
+	Cursor string
+	Limit  int
 }
 
 // Settlement is a settled bet's receipt: what each leg was graded on and

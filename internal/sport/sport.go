@@ -118,3 +118,78 @@ type Result struct {
 	Score    Score
 	Evidence Evidence
 }
+
+// MatchFilter selects matches. Zero fields do not filter.
+type MatchFilter struct {
+	Sport  string
+	From   time.Time // kick-off at or after
+	To     time.Time // kick-off before
+	State  State
+	Cursor string
+	Limit  int
+}
+
+// Count is a sport with its number of matches in a window.
+type Count struct {
+	Sport
+	Today int `json:"today"`
+}
+
+// FormResult is one of a team's recent results, from its point of view.
+type FormResult struct {
+	MatchID   string    `json:"match_id"`
+	Opponent  string    `json:"opponent"`
+	Home      bool      `json:"home"`
+	KickoffAt time.Time `json:"kickoff_at"`
+	For       int       `json:"for"`
+	Against   int       `json:"against"`
+	Result    string    `json:"result"` // "W", "D" or "L" on the final score
+}
+
+// SeasonRecord is a team's record in the match's league and year.
+type SeasonRecord struct {
+	Played  int `json:"played"`
+	Won     int `json:"won"`
+	Drawn   int `json:"drawn"`
+	Lost    int `json:"lost"`
+	For     int `json:"goals_for"`
+	Against int `json:"goals_against"`
+}
+
+// Meeting is a past match between the two teams.
+type Meeting struct {
+	MatchID   string    `json:"match_id"`
+	KickoffAt time.Time `json:"kickoff_at"`
+	HomeID    string    `json:"home_id"`
+	AwayID    string    `json:"away_id"`
+	HomeScore int       `json:"home_score"`
+	AwayScore int       `json:"away_score"`
+}
+
+// HomeAway pairs a value for each side of the match.
+type HomeAway[T any] struct {
+	Home T `json:"home"`
+	Away T `json:"away"`
+}
+
+// MatchStats is what a bettor reads before a match: each team's form and
+// season record and the last meetings between them.
+type MatchStats struct {
+	Form       HomeAway[[]FormResult] `json:"form"`
+	Season     HomeAway[SeasonRecord] `json:"season"`
+	HeadToHead []Meeting              `json:"head_to_head"`
+}
+
+// Outcome is what happened in a match: a score, or void (cancelled,
+// abandoned, or voided by an operator), with its evidence.
+type Outcome struct {
+	Void     bool
+	Score    Score
+	State    State // finished for a score; cancelled or abandoned for void
+	Evidence Evidence
+}
+
+// Same reports whether two outcomes settle bets identically.
+func (o Outcome) Same(p Outcome) bool {
+	return o.Void == p.Void && (o.Void || o.Score == p.Score)
+}

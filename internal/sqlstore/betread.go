@@ -12,14 +12,6 @@ import (
 	"github.com/pointsbook/pointsbook/internal/sport"
 )
 
-// BetFilter selects a user's bets.
-type BetFilter struct {
-	// State is open, won, lost, void, or "settled" for any of the last three.
-	State  string
-	Cursor string
-	Limit  int
-}
-
 const betCols = `id, user_id, state, stake, odds, potential_payout, payout, odds_policy, placed_at, settled_at, version`
 
 func scanBet(row interface{ Scan(...any) error }) (*betting.Bet, error) {

@@ -17,30 +17,6 @@ import (
 	"github.com/pointsbook/pointsbook/internal/sport"
 )
 
-// Idempotency makes a write safe to retry. The first outcome of a key is
-// stored, rendered by Render inside the same transaction, and returned for
-// every later request with the same key and request hash.
-type Idempotency struct {
-	Owner string // "user:<id>"
-	Key   string
-	Hash  string // digest of the request (method, path, body)
-	// Render produces the response to store for this outcome.
-	Render func(v any, err error) (status int, body []byte)
-}
-
-// Replay is a stored response returned for a repeated idempotency key.
-type Replay struct {
-	Status int
-	Body   []byte
-}
-
-// PlaceRequest is a bet to place for a user.
-type PlaceRequest struct {
-	UserID      string
-	Slip        betting.Slip
-	Idempotency *Idempotency
-}
-
 type placeResult struct {
 	bet    *betting.Bet
 	replay *Replay

@@ -15,35 +15,6 @@ import (
 	"github.com/pointsbook/pointsbook/internal/sport"
 )
 
-// NewMatch is a match to create with its markets.
-type NewMatch struct {
-	Sport     string
-	League    string
-	Home      string
-	Away      string
-	KickoffAt time.Time
-	Markets   []*betting.Market
-	// ExternalRef identifies the match at its provider, for idempotent
-	// ingestion; empty for operator-created matches.
-	ExternalRef string
-}
-
-// Match is a match with its markets.
-type Match struct {
-	*sport.Match
-	Markets []*betting.Market
-}
-
-// MainMarket returns the 1x2 or moneyline market, if any.
-func (m *Match) MainMarket() *betting.Market {
-	for _, mk := range m.Markets {
-		if mk.Kind == betting.OneXTwo || mk.Kind == betting.Moneyline {
-			return mk
-		}
-	}
-	return nil
-}
-
 // CreateMatch creates a match, its league and teams (found by name within
 // the sport when they exist) and its markets with their first odds
 // version.
@@ -221,16 +192,6 @@ func (db *DB) OddsHistory(ctx context.Context, selectionID string) ([]OddsVersio
 		out = append(out, v)
 	}
 	return out, classify(rows.Err())
-}
-
-// MatchFilter selects matches. Zero fields do not filter.
-type MatchFilter struct {
-	Sport  string
-	From   time.Time // kick-off at or after
-	To     time.Time // kick-off before
-	State  sport.State
-	Cursor string
-	Limit  int
 }
 
 const matchCols = `m.id, m.sport, l.id, l.name, h.id, h.name, a.id, a.name, m.kickoff_at, m.state, m.locked,
@@ -415,12 +376,6 @@ func inList(n, start int) string {
 		b.WriteString("$" + strconv.Itoa(start+i))
 	}
 	return b.String()
-}
-
-// SportCount is a sport with its number of matches in a window.
-type SportCount struct {
-	sport.Sport
-	Today int `json:"today"`
 }
 
 // CountBySport counts matches kicking off in [from, to) per sport, from

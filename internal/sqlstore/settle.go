@@ -17,20 +17,6 @@ import (
 	"github.com/pointsbook/pointsbook/internal/sport"
 )
 
-// Outcome is what happened in a match: a score, or void (cancelled,
-// abandoned, or voided by an operator), with its evidence.
-type Outcome struct {
-	Void     bool
-	Score    sport.Score
-	State    sport.State // finished for a score; cancelled or abandoned for void
-	Evidence sport.Evidence
-}
-
-// same reports whether two outcomes settle bets identically.
-func (o Outcome) same(p Outcome) bool {
-	return o.Void == p.Void && (o.Void || o.Score == p.Score)
-}
-
 // settleBatch bounds how many bets one settlement transaction touches, so
 // bet placement (which shares SQLite's single writer) never waits long.
 const settleBatch = 500
@@ -82,7 +68,7 @@ func (db *DB) RecordResult(ctx context.Context, matchID string, o Outcome, opera
 			if err != nil {
 				return err
 			}
-			if cur.same(o) {
+			if cur.Same(o) {
 				return nil
 			}
 			if operator && strings.TrimSpace(o.Evidence.Reason) == "" {

@@ -7,52 +7,8 @@ import (
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/sport"
 )
-
-// FormResult is one of a team's recent results, from its point of view.
-type FormResult struct {
-	MatchID   string    `json:"match_id"`
-	Opponent  string    `json:"opponent"`
-	Home      bool      `json:"home"`
-	KickoffAt time.Time `json:"kickoff_at"`
-	For       int       `json:"for"`
-	Against   int       `json:"against"`
-	Result    string    `json:"result"` // "W", "D" or "L" on the final score
-}
-
-// SeasonRecord is a team's record in the match's league and year.
-type SeasonRecord struct {
-	Played  int `json:"played"`
-	Won     int `json:"won"`
-	Drawn   int `json:"drawn"`
-	Lost    int `json:"lost"`
-	For     int `json:"goals_for"`
-	Against int `json:"goals_against"`
-}
-
-// Meeting is a past match between the two teams.
-type Meeting struct {
-	MatchID   string    `json:"match_id"`
-	KickoffAt time.Time `json:"kickoff_at"`
-	HomeID    string    `json:"home_id"`
-	AwayID    string    `json:"away_id"`
-	HomeScore int       `json:"home_score"`
-	AwayScore int       `json:"away_score"`
-}
-
-// HomeAway pairs a value for each side of the match.
-type HomeAway[T any] struct {
-	Home T `json:"home"`
-	Away T `json:"away"`
-}
-
-// MatchStats is what a bettor reads before a match: each team's form and
-// season record and the last meetings between them.
-type MatchStats struct {
-	Form       HomeAway[[]FormResult] `json:"form"`
-	Season     HomeAway[SeasonRecord] `json:"season"`
-	HeadToHead []Meeting              `json:"head_to_head"`
-}
 
 // formDepth is how many recent results and meetings are shown.
 const formDepth = 5
@@ -61,7 +17,7 @@ const formDepth = 5
 // stored before the match's kick-off, from the replica.
 //
 // Codes: match_not_found.
-func (db *DB) MatchStats(ctx context.Context, id string) (*MatchStats, error) {
+func (db *DB) MatchStats(ctx context.Context, id string) (*sport.MatchStats, error) {
 	mid, ok := parseID(pMatch, id)
 	if !ok {
 		return nil, fault.New(fault.NotFound, "match_not_found", "No such match.")
@@ -75,12 +31,12 @@ func (db *DB) MatchStats(ctx context.Context, id string) (*MatchStats, error) {
 	if err != nil {
 		return nil, classify(err)
 	}
-	st := &MatchStats{Form: HomeAway[[]FormResult]{Home: []FormResult{}, Away: []FormResult{}}, HeadToHead: []Meeting{}}
+	st := &sport.MatchStats{Form: sport.HomeAway[[]sport.FormResult]{Home: []sport.FormResult{}, Away: []sport.FormResult{}}, HeadToHead: []sport.Meeting{}}
 	yearStart := time.Date(kickoff.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, side := range []struct {
 		team   int64
-		form   *[]FormResult
-		season *SeasonRecord
+		form   *[]sport.FormResult
+		season *sport.SeasonRecord
 	}{{home, &st.Form.Home, &st.Season.Home}, {away, &st.Form.Away, &st.Season.Away}} {
 		rows, err := db.ro.QueryContext(ctx, `SELECT m.id, m.league_id, m.home_id, m.kickoff_at, r.home, r.away, CASE WHEN m.home_id = $1 THEN a.name ELSE h.name END
 			FROM matches m JOIN match_results r ON r.id = m.result_id
@@ -91,7 +47,7 @@ func (db *DB) MatchStats(ctx context.Context, id string) (*MatchStats, error) {
 			return nil, classify(err)
 		}
 		for rows.Next() {
-			var f FormResult
+			var f sport.FormResult
 			var id, lg, hid int64
 			var hs, as int
 			if err := rows.Scan(&id, &lg, &hid, scanTime{&f.KickoffAt}, &hs, &as, &f.Opponent); err != nil {
@@ -143,7 +99,7 @@ func (db *DB) MatchStats(ctx context.Context, id string) (*MatchStats, error) {
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var mt Meeting
+		var mt sport.Meeting
 		var id, h, a int64
 		if err := rows.Scan(&id, scanTime{&mt.KickoffAt}, &h, &a, &mt.HomeScore, &mt.AwayScore); err != nil {
 			return nil, err

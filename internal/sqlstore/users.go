@@ -13,18 +13,6 @@ import (
 	"github.com/pointsbook/pointsbook/internal/ledger"
 )
 
-// NewUser is a user to create with an already hashed password.
-type NewUser struct {
-	Username     string
-	Nickname     string
-	Email        string
-	PasswordHash string
-	Role         account.Role
-	// Bonus is credited from the sign-up programme in the same
-	// transaction, so no account exists without its bonus.
-	Bonus int64
-}
-
 // CreateUser creates a user and their wallet.
 //
 // Codes: username_taken, nickname_taken, email_taken.

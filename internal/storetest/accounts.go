@@ -8,13 +8,12 @@ import (
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/ledger"
-	"github.com/pointsbook/pointsbook/internal/sqlstore"
 )
 
 func testUsers(t *testing.T, open Opener) {
 	db := open(t)
 	ctx := context.Background()
-	u, err := db.CreateUser(ctx, sqlstore.NewUser{Username: "Kim", Nickname: "Kimchi", Email: "Kim@Example.com", PasswordHash: "h", Role: account.Player, Bonus: 50000})
+	u, err := db.CreateUser(ctx, account.NewUser{Username: "Kim", Nickname: "Kimchi", Email: "Kim@Example.com", PasswordHash: "h", Role: account.Player, Bonus: 50000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,12 +22,12 @@ func testUsers(t *testing.T, open Opener) {
 	}
 	dup := []struct {
 		name string
-		nu   sqlstore.NewUser
+		nu   account.NewUser
 		code string
 	}{
-		{"username any case", sqlstore.NewUser{Username: "KIM", Nickname: "other", Email: "o@example.com"}, "username_taken"},
-		{"nickname any case", sqlstore.NewUser{Username: "lee", Nickname: "KIMCHI", Email: "o@example.com"}, "nickname_taken"},
-		{"email any case", sqlstore.NewUser{Username: "lee", Nickname: "lee", Email: "kim@example.COM"}, "email_taken"},
+		{"username any case", account.NewUser{Username: "KIM", Nickname: "other", Email: "o@example.com"}, "username_taken"},
+		{"nickname any case", account.NewUser{Username: "lee", Nickname: "KIMCHI", Email: "o@example.com"}, "nickname_taken"},
+		{"email any case", account.NewUser{Username: "lee", Nickname: "lee", Email: "kim@example.COM"}, "email_taken"},
 	}
 	for _, tt := range dup {
 		t.Run(tt.name, func(t *testing.T) {

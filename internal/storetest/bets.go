@@ -10,10 +10,10 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/idempotency"
 	"github.com/pointsbook/pointsbook/internal/ledger"
 	"github.com/pointsbook/pointsbook/internal/odds"
 	"github.com/pointsbook/pointsbook/internal/sport"
-	"github.com/pointsbook/pointsbook/internal/sqlstore"
 )
 
 func testCatalog(t *testing.T, open Opener) {
@@ -29,7 +29,7 @@ func testCatalog(t *testing.T, open Opener) {
 	var got []string
 	cursor := ""
 	for {
-		ms, next, err := db.FindMatches(ctx, sqlstore.MatchFilter{From: day, To: day.Add(24 * time.Hour), Cursor: cursor, Limit: 2})
+		ms, next, err := db.FindMatches(ctx, sport.MatchFilter{From: day, To: day.Add(24 * time.Hour), Cursor: cursor, Limit: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,12 +82,12 @@ func testCatalog(t *testing.T, open Opener) {
 		t.Fatal("market open at kick-off")
 	}
 	// Bad market definitions are refused.
-	_, err = db.CreateMatch(ctx, sqlstore.NewMatch{Sport: "curling", League: "x", Home: "a", Away: "b", KickoffAt: day})
+	_, err = db.CreateMatch(ctx, betting.NewMatch{Sport: "curling", League: "x", Home: "a", Away: "b", KickoffAt: day})
 	if fault.Code(err) != "invalid_match" {
 		t.Fatalf("unknown sport: %v", err)
 	}
 	x, _ := betting.NewMarket(betting.OneXTwo, nil, map[string]odds.Odds{"home": 200, "draw": 300, "away": 400})
-	_, err = db.CreateMatch(ctx, sqlstore.NewMatch{Sport: "basketball", League: "x", Home: "a", Away: "b", KickoffAt: day, Markets: []*betting.Market{x}})
+	_, err = db.CreateMatch(ctx, betting.NewMatch{Sport: "basketball", League: "x", Home: "a", Away: "b", KickoffAt: day, Markets: []*betting.Market{x}})
 	if fault.Code(err) != "invalid_match" {
 		t.Fatalf("1x2 in basketball: %v", err)
 	}
@@ -118,11 +118,11 @@ func testPlaceBet(t *testing.T, open Opener) {
 	if _, err := db.FindBet(ctx, other.ID, b.ID); fault.Code(err) != "bet_not_found" {
 		t.Fatalf("someone else's bet: %v", err)
 	}
-	list, _, err := db.FindBets(ctx, u.ID, sqlstore.BetFilter{State: "open"})
+	list, _, err := db.FindBets(ctx, u.ID, betting.BetFilter{State: "open"})
 	if err != nil || len(list) != 1 {
 		t.Fatalf("FindBets = %v, %v", list, err)
 	}
-	list, _, _ = db.FindBets(ctx, u.ID, sqlstore.BetFilter{State: "settled"})
+	list, _, _ = db.FindBets(ctx, u.ID, betting.BetFilter{State: "settled"})
 	if len(list) != 0 {
 		t.Fatalf("settled bets = %d", len(list))
 	}
@@ -166,21 +166,21 @@ func testPlaceBetRefusals(t *testing.T, open Opener) {
 	tests[len(tests)-1].slip.Legs[1].Odds = 99000
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: u.ID, Slip: tt.slip})
+			_, _, err := db.PlaceBet(ctx, &betting.PlaceRequest{UserID: u.ID, Slip: tt.slip})
 			if fault.Code(err) != tt.code {
 				t.Fatalf("code=%q (%v), want %q", fault.Code(err), err, tt.code)
 			}
 		})
 	}
 	c.advance(time.Minute)
-	_, _, err := db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: u.ID, Slip: slip(100, sel(t, started, betting.OneXTwo, "home"))})
+	_, _, err := db.PlaceBet(ctx, &betting.PlaceRequest{UserID: u.ID, Slip: slip(100, sel(t, started, betting.OneXTwo, "home"))})
 	if fault.Code(err) != "market_closed" {
 		t.Fatalf("after kick-off: %v", err)
 	}
 	if err := db.SetMatchState(ctx, m1.ID, sport.Postponed); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: u.ID, Slip: slip(100, home)})
+	_, _, err = db.PlaceBet(ctx, &betting.PlaceRequest{UserID: u.ID, Slip: slip(100, home)})
 	if fault.Code(err) != "market_closed" {
 		t.Fatalf("postponed match: %v", err)
 	}
@@ -208,21 +208,21 @@ func testIdempotency(t *testing.T, open Opener) {
 	u := mustUser(t, db, 5000)
 	m := mustMatch(t, db, c.now().Add(time.Hour))
 	s := slip(1000, sel(t, m, betting.OneXTwo, "home"))
-	key := func(hash string) *sqlstore.Idempotency {
-		return &sqlstore.Idempotency{Owner: "user:" + u.ID, Key: "k1", Hash: hash, Render: render}
+	key := func(hash string) *idempotency.Key {
+		return &idempotency.Key{Owner: "user:" + u.ID, Key: "k1", Hash: hash, Render: render}
 	}
-	b, replay, err := db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: u.ID, Slip: s, Idempotency: key("h1")})
+	b, replay, err := db.PlaceBet(ctx, &betting.PlaceRequest{UserID: u.ID, Slip: s, Idempotency: key("h1")})
 	if err != nil || replay != nil {
 		t.Fatalf("first: %v %v", replay, err)
 	}
 	first, _ := json.Marshal(b)
 	for i := 0; i < 3; i++ {
-		_, replay, err = db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: u.ID, Slip: s, Idempotency: key("h1")})
+		_, replay, err = db.PlaceBet(ctx, &betting.PlaceRequest{UserID: u.ID, Slip: s, Idempotency: key("h1")})
 		if err != nil || replay == nil || replay.Status != 201 || string(replay.Body) != string(first) {
 			t.Fatalf("replay %d: %+v %v", i, replay, err)
 		}
 	}
-	_, _, err = db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: u.ID, Slip: s, Idempotency: key("h2")})
+	_, _, err = db.PlaceBet(ctx, &betting.PlaceRequest{UserID: u.ID, Slip: s, Idempotency: key("h2")})
 	if fault.Code(err) != "idempotency_key_reused" {
 		t.Fatalf("other body: %v", err)
 	}
@@ -231,17 +231,17 @@ func testIdempotency(t *testing.T, open Opener) {
 	}
 	// A refusal is stored and replayed as well.
 	big := slip(9000, sel(t, m, betting.OneXTwo, "away"))
-	k2 := &sqlstore.Idempotency{Owner: "user:" + u.ID, Key: "k2", Hash: "h3", Render: render}
-	if _, _, err := db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: u.ID, Slip: big, Idempotency: k2}); fault.Code(err) != "insufficient_points" {
+	k2 := &idempotency.Key{Owner: "user:" + u.ID, Key: "k2", Hash: "h3", Render: render}
+	if _, _, err := db.PlaceBet(ctx, &betting.PlaceRequest{UserID: u.ID, Slip: big, Idempotency: k2}); fault.Code(err) != "insufficient_points" {
 		t.Fatalf("refusal: %v", err)
 	}
-	_, replay, _ = db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: u.ID, Slip: big, Idempotency: k2})
+	_, replay, _ = db.PlaceBet(ctx, &betting.PlaceRequest{UserID: u.ID, Slip: big, Idempotency: k2})
 	if replay == nil || replay.Status != 422 || string(replay.Body) != "insufficient_points" {
 		t.Fatalf("refusal replay: %+v", replay)
 	}
 	// Keys are scoped to their owner.
 	v := mustUser(t, db, 5000)
-	_, replay, err = db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: v.ID, Slip: s, Idempotency: &sqlstore.Idempotency{Owner: "user:" + v.ID, Key: "k1", Hash: "h1", Render: render}})
+	_, replay, err = db.PlaceBet(ctx, &betting.PlaceRequest{UserID: v.ID, Slip: s, Idempotency: &idempotency.Key{Owner: "user:" + v.ID, Key: "k1", Hash: "h1", Render: render}})
 	if err != nil || replay != nil {
 		t.Fatalf("other owner's key: %v %v", replay, err)
 	}
@@ -252,7 +252,7 @@ func testIdempotency(t *testing.T, open Opener) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _, err := db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: w.ID, Slip: s, Idempotency: &sqlstore.Idempotency{Owner: "user:" + w.ID, Key: "same", Hash: "h", Render: render}})
+			_, _, err := db.PlaceBet(ctx, &betting.PlaceRequest{UserID: w.ID, Slip: s, Idempotency: &idempotency.Key{Owner: "user:" + w.ID, Key: "same", Hash: "h", Render: render}})
 			if err != nil {
 				t.Errorf("concurrent same key: %v", err)
 			}
@@ -284,7 +284,7 @@ func testConcurrentBets(t *testing.T, open Opener) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _, err := db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: u.ID, Slip: s})
+			_, _, err := db.PlaceBet(ctx, &betting.PlaceRequest{UserID: u.ID, Slip: s})
 			mu.Lock()
 			defer mu.Unlock()
 			switch fault.Code(err) {

@@ -16,7 +16,6 @@ import (
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/ledger"
 	"github.com/pointsbook/pointsbook/internal/sport"
-	"github.com/pointsbook/pointsbook/internal/sqlstore"
 )
 
 // testRandomized runs a long random mix of grants, bets, results, voids
@@ -40,7 +39,7 @@ func testRandomized(t *testing.T, open Opener) {
 		users = append(users, mustUser(t, db, 20000))
 	}
 	var mu sync.Mutex
-	var matches []*sqlstore.Match
+	var matches []*betting.Match
 	for i := 0; i < 6; i++ {
 		matches = append(matches, mustMatch(t, db, c.now().Add(time.Duration(1+i)*time.Hour)))
 	}
@@ -72,7 +71,7 @@ func testRandomized(t *testing.T, open Opener) {
 					counts[0].Add(1)
 				case p < 80: // bet: single, or a double on two matches
 					kinds := []betting.MarketKind{betting.OneXTwo, betting.Total, betting.Handicap}
-					pick := func(m *sqlstore.Match) *betting.Selection {
+					pick := func(m *betting.Match) *betting.Selection {
 						mk := m.Markets[r.IntN(len(m.Markets))]
 						if mk.Kind != kinds[r.IntN(3)] {
 							mk = m.Markets[0]
@@ -84,7 +83,7 @@ func testRandomized(t *testing.T, open Opener) {
 						s = slip(int64(100+r.IntN(1000)), pick(m), pick(m2))
 					}
 					s.OddsPolicy = betting.AcceptAny
-					_, _, err := db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: u.ID, Slip: s})
+					_, _, err := db.PlaceBet(ctx, &betting.PlaceRequest{UserID: u.ID, Slip: s})
 					switch fault.Code(err) {
 					case "", "insufficient_points", "market_closed", "payout_over_limit":
 					default:

@@ -10,11 +10,10 @@ import (
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/ledger"
 	"github.com/pointsbook/pointsbook/internal/sport"
-	"github.com/pointsbook/pointsbook/internal/sqlstore"
 )
 
-func result(home, away, regHome, regAway int) sqlstore.Outcome {
-	return sqlstore.Outcome{
+func result(home, away, regHome, regAway int) sport.Outcome {
+	return sport.Outcome{
 		Score:    sport.Score{Home: home, Away: away, Regulation: sport.Pair{Home: regHome, Away: regAway}},
 		Evidence: sport.Evidence{Source: "simulator", ProviderMatchID: "sim-1", Status: "FT"},
 	}
@@ -113,7 +112,7 @@ func testSettlementRace(t *testing.T, open Opener) {
 		t.Fatalf("house = %d, want %d: a bet was paid more than once", house, 20*1000-20*2000)
 	}
 	for _, id := range users {
-		bets, _, _ := db.FindBets(ctx, id, sqlstore.BetFilter{})
+		bets, _, _ := db.FindBets(ctx, id, betting.BetFilter{})
 		if b, _ := db.FindBet(ctx, id, bets[0].ID); len(b.Settlement.History) != 1 {
 			t.Fatalf("bet %s settled %d times", b.ID, len(b.Settlement.History))
 		}
@@ -163,7 +162,7 @@ func testVoidAndCorrection(t *testing.T, open Opener) {
 		t.Fatalf("corrected bet = %s, history %+v", got.State, h)
 	}
 	m2 := mustMatch(t, db, c.now().Add(time.Hour))
-	_, _, err := db.PlaceBet(ctx, &sqlstore.PlaceRequest{UserID: u.ID, Slip: slip(100, sel(t, m2, betting.OneXTwo, "home"))})
+	_, _, err := db.PlaceBet(ctx, &betting.PlaceRequest{UserID: u.ID, Slip: slip(100, sel(t, m2, betting.OneXTwo, "home"))})
 	if fault.Code(err) != "insufficient_points" {
 		t.Fatalf("bet while in debt: %v", err)
 	}

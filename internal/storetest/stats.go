@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/betting"
-	"github.com/pointsbook/pointsbook/internal/sqlstore"
+	"github.com/pointsbook/pointsbook/internal/sport"
 )
 
 func testMatchStats(t *testing.T, open Opener) {
@@ -14,9 +14,9 @@ func testMatchStats(t *testing.T, open Opener) {
 	c := newClock(db)
 	ctx := context.Background()
 	start := c.now()
-	create := func(home, away string, at time.Time) *sqlstore.Match {
+	create := func(home, away string, at time.Time) *betting.Match {
 		x, _ := betting.NewMarket(betting.OneXTwo, nil, prices(map[string]string{"home": "2.00", "draw": "3.40", "away": "3.80"}))
-		m, err := db.CreateMatch(ctx, sqlstore.NewMatch{Sport: "football", League: "Stats League", Home: home, Away: away, KickoffAt: at, Markets: []*betting.Market{x}})
+		m, err := db.CreateMatch(ctx, betting.NewMatch{Sport: "football", League: "Stats League", Home: home, Away: away, KickoffAt: at, Markets: []*betting.Market{x}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +66,7 @@ func testMatchStats(t *testing.T, open Opener) {
 		t.Fatalf("head to head = %+v", st.HeadToHead)
 	}
 	// Form never includes the match itself or later ones.
-	first, _, _ := db.FindMatches(ctx, sqlstore.MatchFilter{Limit: 1})
+	first, _, _ := db.FindMatches(ctx, sport.MatchFilter{Limit: 1})
 	st, err = db.MatchStats(ctx, first[0].ID)
 	if err != nil || len(st.Form.Home) != 0 || len(st.HeadToHead) != 0 {
 		t.Fatalf("first match stats = %+v, %v", st, err)

@@ -66,7 +66,7 @@ var userSeq atomic.Int64
 func mustUser(t testing.TB, db *sqlstore.DB, bonus int64) *account.User {
 	t.Helper()
 	n := userSeq.Add(1)
-	u, err := db.CreateUser(context.Background(), sqlstore.NewUser{
+	u, err := db.CreateUser(context.Background(), account.NewUser{
 		Username: fmt.Sprintf("player%d", n), Nickname: fmt.Sprintf("nick%d", n), Email: fmt.Sprintf("p%d@example.com", n),
 		PasswordHash: "x", Role: account.Player, Bonus: bonus,
 	})
@@ -114,13 +114,13 @@ var matchSeq atomic.Int64
 
 // mustMatch creates a football match kicking off at kickoff with a 1x2
 // (2.00/3.40/3.80), a total 2.5 (1.90/1.90) and a handicap -1 (2.50/1.55).
-func mustMatch(t testing.TB, db *sqlstore.DB, kickoff time.Time) *sqlstore.Match {
+func mustMatch(t testing.TB, db *sqlstore.DB, kickoff time.Time) *betting.Match {
 	t.Helper()
 	n := matchSeq.Add(1)
 	x, _ := betting.NewMarket(betting.OneXTwo, nil, prices(map[string]string{"home": "2.00", "draw": "3.40", "away": "3.80"}))
 	tot, _ := betting.NewMarket(betting.Total, lineOf("2.5"), prices(map[string]string{"over": "1.90", "under": "1.90"}))
 	hc, _ := betting.NewMarket(betting.Handicap, lineOf("-1"), prices(map[string]string{"home": "2.50", "away": "1.55"}))
-	m, err := db.CreateMatch(context.Background(), sqlstore.NewMatch{
+	m, err := db.CreateMatch(context.Background(), betting.NewMatch{
 		Sport: "football", League: "Test League", Home: fmt.Sprintf("Home %d", n), Away: fmt.Sprintf("Away %d", n),
 		KickoffAt: kickoff, Markets: []*betting.Market{x, tot, hc},
 	})
@@ -131,7 +131,7 @@ func mustMatch(t testing.TB, db *sqlstore.DB, kickoff time.Time) *sqlstore.Match
 }
 
 // sel returns the selection of the match's market kind with the name.
-func sel(t testing.TB, m *sqlstore.Match, kind betting.MarketKind, name string) *betting.Selection {
+func sel(t testing.TB, m *betting.Match, kind betting.MarketKind, name string) *betting.Selection {
 	t.Helper()
 	for _, mk := range m.Markets {
 		if mk.Kind != kind {
@@ -157,7 +157,7 @@ func slip(stake int64, sels ...*betting.Selection) betting.Slip {
 
 func mustPlace(t testing.TB, db *sqlstore.DB, u *account.User, s betting.Slip) *betting.Bet {
 	t.Helper()
-	b, _, err := db.PlaceBet(context.Background(), &sqlstore.PlaceRequest{UserID: u.ID, Slip: s})
+	b, _, err := db.PlaceBet(context.Background(), &betting.PlaceRequest{UserID: u.ID, Slip: s})
 	if err != nil {
 		t.Fatalf("PlaceBet: %v", err)
 	}

@@ -160,7 +160,6 @@ func (m *Main) Open(ctx context.Context) error {
 	a := api.New(m.DB, api.Options{
 		SignupBonus: cfg.SignupBonus, SessionTTL: cfg.SessionTTL, Hash: hashParams(cfg),
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
-		Limits:        betting.Limits{MinStake: cfg.MinStake, MaxStake: cfg.MaxStake, MaxPayout: cfg.MaxPayout, MaxLegs: cfg.MaxLegs},
 	}, m.Log)
 	m.listener, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

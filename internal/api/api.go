@@ -51,7 +51,6 @@ type Options struct {
 	SessionTTL    time.Duration
 	Hash          account.HashParams
 	SecureCookies bool
-	Limits        betting.Limits
 }
 
 // API serves /api/v1.
@@ -119,12 +118,42 @@ func (a *API) Handler() http.Handler {
 		mux.Handle(rt.Method+" "+rt.Pattern, a.wrap(rt))
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		// The catch-all matches every method, so ServeMux's own 405 never
+		// fires: say which methods the path has, if any.
+		if allow := a.allowed(r.URL.Path); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			a.writeError(w, r, fault.New(fault.MethodNotAllowed, "method_not_allowed", "This endpoint accepts %s.", strings.Join(allow, ", ")))
+			return
+		}
 		a.writeError(w, r, fault.New(fault.NotFound, "not_found", "No such API endpoint."))
 	})
 	return mux
 }
 
 const sessionCookie = "pb_session"
+
+// allowed lists the methods of the routes whose pattern matches path.
+func (a *API) allowed(path string) []string {
+	var out []string
+	segs := strings.Split(path, "/")
+	for _, rt := range a.Routes() {
+		ps := strings.Split(rt.Pattern, "/")
+		if len(ps) != len(segs) {
+			continue
+		}
+		match := true
+		for i := range ps {
+			if !strings.HasPrefix(ps[i], "{") && ps[i] != segs[i] {
+				match = false
+				break
+			}
+		}
+		if match {
+			out = append(out, rt.Method)
+		}
+	}
+	return out
+}
 
 // wrap authenticates the caller, applies the route's access rule and CSRF
 // protection, and bounds the request's time so that a stuck dependency
@@ -139,6 +168,11 @@ func (a *API) wrap(rt Route) http.Handler {
 		if err != nil && rt.Access != Public {
 			a.writeError(w, r, err)
 			return
+		}
+		if rt.Access == Public && viaCookie && r.Method != http.MethodGet {
+			// Public writes (sign-up, log-in) act on nobody's session, so a
+			// stale cookie neither helps nor blocks them with a CSRF check.
+			sess, viaCookie = nil, false
 		}
 		switch {
 		case rt.Access == Player && sess == nil,

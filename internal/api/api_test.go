@@ -16,7 +16,6 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/api"
-	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
 )
 
@@ -40,7 +39,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	a := api.New(db, api.Options{SignupBonus: 50000, SessionTTL: time.Hour, Hash: fastHash, Limits: betting.DefaultLimits},
+	a := api.New(db, api.Options{SignupBonus: 50000, SessionTTL: time.Hour, Hash: fastHash},
 		slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
@@ -405,5 +404,25 @@ func TestAvailabilityAndSports(t *testing.T) {
 		if first["slug"] != "football" || first["today"].(float64) != 1 {
 			t.Fatalf("%s: sports = %v", tz, sports)
 		}
+	}
+}
+
+func TestMethodNotAllowed(t *testing.T) {
+	e := newEnv(t)
+	resp := e.do("DELETE", "/api/v1/bets/b_1", e.player, "", nil)
+	if allow := resp.Header.Get("Allow"); allow != "GET" {
+		t.Fatalf("Allow = %q", allow)
+	}
+	if b := e.want(resp, 405); b["error"].(map[string]any)["code"] != "method_not_allowed" {
+		t.Fatalf("body = %v", b)
+	}
+	e.want(e.do("GET", "/api/v1/nothing/here", "", "", nil), 404)
+}
+
+func TestBadTimeIsExplained(t *testing.T) {
+	e := newEnv(t)
+	b := e.want(e.do("POST", "/api/v1/admin/matches", e.admin, `{"sport":"football","league":"L","home":"A","away":"B","kickoff_at":"tomorrow","markets":[]}`, nil), 400)
+	if msg := b["error"].(map[string]any)["message"].(string); strings.Contains(msg, "2006") || !strings.Contains(msg, "RFC 3339") {
+		t.Fatalf("message = %q", msg)
 	}
 }

@@ -100,7 +100,10 @@ type matchView struct {
 }
 
 // ppm renders parts per million as a probability with four decimals.
-func ppm(v int64) string { return fmt.Sprintf("%d.%04d", v/1_000_000, (v%1_000_000+50)/100) }
+func ppm(v int64) string {
+	tenThousandths := (v + 50) / 100 // round to four decimals first, so 0.99996 shows as 1.0000
+	return fmt.Sprintf("%d.%04d", tenThousandths/10_000, tenThousandths%10_000)
+}
 
 func toMarketView(mk *betting.Market, detail bool) marketView {
 	v := marketView{ID: mk.ID, Kind: mk.Kind, Line: mk.Line, Open: mk.Open}

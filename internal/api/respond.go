@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/pointsbook/pointsbook/internal/fault"
 )
@@ -18,15 +19,16 @@ const maxBody = 1 << 20
 
 // status maps an error kind to its HTTP status: the one place it is done.
 var status = map[fault.Kind]int{
-	fault.Internal:        http.StatusInternalServerError,
-	fault.Invalid:         http.StatusBadRequest,
-	fault.Unauthenticated: http.StatusUnauthorized,
-	fault.Forbidden:       http.StatusForbidden,
-	fault.NotFound:        http.StatusNotFound,
-	fault.Conflict:        http.StatusConflict,
-	fault.Refused:         http.StatusUnprocessableEntity,
-	fault.RateLimited:     http.StatusTooManyRequests,
-	fault.Unavailable:     http.StatusServiceUnavailable,
+	fault.Internal:         http.StatusInternalServerError,
+	fault.Invalid:          http.StatusBadRequest,
+	fault.Unauthenticated:  http.StatusUnauthorized,
+	fault.Forbidden:        http.StatusForbidden,
+	fault.NotFound:         http.StatusNotFound,
+	fault.Conflict:         http.StatusConflict,
+	fault.Refused:          http.StatusUnprocessableEntity,
+	fault.RateLimited:      http.StatusTooManyRequests,
+	fault.MethodNotAllowed: http.StatusMethodNotAllowed,
+	fault.Unavailable:      http.StatusServiceUnavailable,
 }
 
 type errorBody struct {
@@ -104,7 +106,10 @@ func decode(body []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		var syntaxErr *json.SyntaxError
+		var timeErr *time.ParseError
 		switch {
+		case errors.As(err, &timeErr):
+			return fault.New(fault.Invalid, "invalid_json", "Times must be RFC 3339, like 2026-11-24T10:30:00Z.")
 		case errors.As(err, &typeErr):
 			return fault.New(fault.Invalid, "invalid_json", "Field %q has the wrong type.", typeErr.Field)
 		case errors.As(err, &syntaxErr):

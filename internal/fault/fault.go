@@ -13,15 +13,16 @@ import (
 type Kind int
 
 const (
-	Internal        Kind = iota // a bug or an unexpected failure: logged, shown generically
-	Invalid                     // malformed or out-of-range input
-	Unauthenticated             // no or expired session
-	Forbidden                   // authenticated but not allowed
-	NotFound                    // absent, or not the caller's
-	Conflict                    // state conflict: duplicate, odds changed, key reused
-	Refused                     // well-formed but refused by a rule (insufficient points, limits)
-	RateLimited                 // too many requests
-	Unavailable                 // a dependency is down
+	Internal         Kind = iota // a bug or an unexpected failure: logged, shown generically
+	Invalid                      // malformed or out-of-range input
+	Unauthenticated              // no or expired session
+	Forbidden                    // authenticated but not allowed
+	NotFound                     // absent, or not the caller's
+	Conflict                     // state conflict: duplicate, odds changed, key reused
+	Refused                      // well-formed but refused by a rule (insufficient points, limits)
+	RateLimited                  // too many requests
+	Unavailable                  // a dependency is down
+	MethodNotAllowed             // the path exists with other methods
 )
 
 // Error is a domain error with a stable code and a user-safe message.

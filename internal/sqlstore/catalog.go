@@ -66,31 +66,14 @@ func (db *DB) CreateMatch(ctx context.Context, nm NewMatch) (*Match, error) {
 		if nm.ExternalRef != "" {
 			ext = sql.NullString{String: nm.ExternalRef, Valid: true}
 		}
-		if err := tx.QueryRowContext(ctx, `INSERT INTO matches (sport, league_id, home_id, away_id, kickoff_at, state, external_ref, updated_at)
-			VALUES ($1, $2, $3, $4, $5, 'scheduled', $6, $7) RETURNING id`,
+		if err := tx.QueryRowContext(ctx, `INSERT INTO matches (sport, league_id, home_id, away_id, kickoff_at, original_kickoff_at, state, external_ref, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $5, 'scheduled', $6, $7) RETURNING id`,
 			nm.Sport, league, home, away, db.d.ts(nm.KickoffAt), ext, db.d.ts(now)).Scan(&id); err != nil {
 			return err
 		}
 		for _, mk := range nm.Markets {
-			var line sql.NullInt64
-			if mk.Line != nil {
-				line = sql.NullInt64{Int64: int64(*mk.Line), Valid: true}
-			}
-			var mid int64
-			if err := tx.QueryRowContext(ctx, `INSERT INTO markets (match_id, kind, line, open) VALUES ($1, $2, $3, TRUE) RETURNING id`,
-				id, string(mk.Kind), line).Scan(&mid); err != nil {
+			if err := db.insertMarket(ctx, tx, id, mk, "operator", now); err != nil {
 				return err
-			}
-			for _, s := range mk.Selections {
-				var sid int64
-				if err := tx.QueryRowContext(ctx, `INSERT INTO selections (market_id, name, odds, implied_ppm) VALUES ($1, $2, $3, $4) RETURNING id`,
-					mid, s.Name, int64(s.Odds), s.ImpliedPPM).Scan(&sid); err != nil {
-					return err
-				}
-				if _, err := tx.ExecContext(ctx, `INSERT INTO odds_versions (selection_id, odds, implied_ppm, created_at) VALUES ($1, $2, $3, $4)`,
-					sid, int64(s.Odds), s.ImpliedPPM, db.d.ts(now)); err != nil {
-					return err
-				}
 			}
 		}
 		return nil

@@ -33,6 +33,8 @@ func Run(t *testing.T, open Opener) {
 		{"Statement", testStatement},
 		{"Catalog", testCatalog},
 		{"MatchStats", testMatchStats},
+		{"UpsertFixture", testUpsertFixture},
+		{"Lease", testLease},
 		{"PlaceBet", testPlaceBet},
 		{"PlaceBetRefusals", testPlaceBetRefusals},
 		{"Idempotency", testIdempotency},

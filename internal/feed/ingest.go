@@ -1,0 +1,239 @@
+package feed
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/sport"
+)
+
+// Store is what ingestion needs from storage.
+type Store interface {
+	UpsertFixture(ctx context.Context, provider string, f *Fixture) (*Ingested, error)
+	RecordResult(ctx context.Context, matchID string, o sport.Outcome, operator bool) (bool, error)
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
+}
+
+// Pricer prices a fixture that came without odds (the odds model), or
+// returns nil when such matches are not to be offered.
+type Pricer func(f *Fixture) []Market
+
+// Ingester polls a provider and writes what it reports.
+type Ingester struct {
+	Provider Provider
+	Store    Store
+	Log      *slog.Logger
+	// Holder names this instance in the lease.
+	Holder string
+	// Zone decides which calendar days are polled (KST by default).
+	Zone *time.Location
+	// Interval between polls.
+	Interval time.Duration
+	// VoidPostponedAfter voids a postponed match not played within this
+	// time of its original kick-off (the usual bookmaker rule is 48 h).
+	VoidPostponedAfter time.Duration
+	// Price fills in odds for fixtures the provider sent without any.
+	Price Pricer
+	Now   func() time.Time
+
+	mu     sync.Mutex
+	status Status
+}
+
+// Status is the ingester's state, for /readyz details and metrics.
+type Status struct {
+	Leader      bool      `json:"leader"`
+	LastSuccess time.Time `json:"last_success,omitempty"`
+	LastError   string    `json:"last_error,omitempty"`
+	Degraded    bool      `json:"degraded"`
+	Fixtures    int       `json:"fixtures"`
+}
+
+// Status returns a copy of the current status.
+func (in *Ingester) Status() Status {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.status
+}
+
+// leaseTTL is how long a leader's claim lasts without renewal; a standby
+// takes over within one TTL plus one poll of the holder dying.
+const leaseTTL = 15 * time.Second
+
+const leaseName = "feed-ingestion"
+
+// Run polls until ctx ends. Only the instance holding the lease polls;
+// the others retry the lease every few seconds.
+func (in *Ingester) Run(ctx context.Context) {
+	defer func() {
+		// Let a standby take over at once instead of after the TTL.
+		rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = in.Store.ReleaseLease(rctx, leaseName, in.Holder)
+	}()
+	next := time.Time{}
+	tick := time.NewTicker(min(in.Interval, 5*time.Second))
+	defer tick.Stop()
+	for {
+		leader, err := in.Store.AcquireLease(ctx, leaseName, in.Holder, leaseTTL)
+		if err != nil && ctx.Err() == nil {
+			in.Log.Warn("feed lease", "err", err)
+		}
+		in.mu.Lock()
+		in.status.Leader = leader
+		in.mu.Unlock()
+		if leader && !in.now().Before(next) {
+			if _, err := in.Cycle(ctx); err != nil && ctx.Err() == nil {
+				in.Log.Warn("feed cycle", "provider", in.Provider.Name(), "err", err)
+			}
+			next = in.now().Add(in.Interval)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (in *Ingester) now() time.Time {
+	if in.Now != nil {
+		return in.Now()
+	}
+	return time.Now().UTC()
+}
+
+// CycleStats counts what one cycle did.
+type CycleStats struct {
+	Fixtures, Created, Settled, Voided, Held, Skipped, OddsChanged int
+}
+
+// Cycle polls yesterday, today and tomorrow (so late results and the next
+// day's schedule are both covered) and applies every fixture.
+func (in *Ingester) Cycle(ctx context.Context) (CycleStats, error) {
+	var st CycleStats
+	zone := in.Zone
+	if zone == nil {
+		zone = time.UTC
+	}
+	now := in.now().In(zone)
+	var firstErr error
+	for _, d := range []int{-1, 0, 1} {
+		fs, err := in.Provider.Fixtures(ctx, now.AddDate(0, 0, d), zone)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("fixtures %s: %w", now.AddDate(0, 0, d).Format("2006-01-02"), err)
+			}
+			continue
+		}
+		for i := range fs {
+			if err := in.Apply(ctx, &fs[i], &st); err != nil {
+				if _, ok := fault.As(err); !ok {
+					return st, err // the store failed: stop this cycle
+				}
+			}
+		}
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.status.Fixtures = st.Fixtures
+	if firstErr != nil {
+		in.status.LastError = firstErr.Error()
+		in.status.Degraded = true
+		return st, firstErr
+	}
+	in.status.LastSuccess, in.status.LastError, in.status.Degraded = in.now(), "", false
+	return st, nil
+}
+
+// check rejects a fixture that cannot be stored safely.
+func check(f *Fixture) error {
+	switch {
+	case f.Ref == "" || len(f.Ref) > 100:
+		return fmt.Errorf("missing or oversized id")
+	case f.Home.Ref == "" || f.Away.Ref == "" || f.Home.Name == "" || f.Away.Name == "" || f.League.Ref == "" || f.League.Name == "":
+		return fmt.Errorf("missing league or team")
+	case f.KickoffAt.IsZero():
+		return fmt.Errorf("missing kick-off time")
+	}
+	if _, ok := sport.Lookup(f.Sport); !ok {
+		return fmt.Errorf("unknown sport %q", f.Sport)
+	}
+	if s := f.Score; s != nil && (s.Home < 0 || s.Away < 0 || s.Regulation.Home < 0 || s.Regulation.Away < 0 ||
+		s.Regulation.Home > s.Home || s.Regulation.Away > s.Away) {
+		return fmt.Errorf("impossible score %d-%d (regulation %d-%d)", s.Home, s.Away, s.Regulation.Home, s.Regulation.Away)
+	}
+	return nil
+}
+
+// Apply stores one fixture and acts on its state: a finished match is
+// settled, a cancelled or abandoned one voided, a postponed one held and
+// voided once it is overdue. A fixture with an unknown status is held as
+// it is; a malformed one is skipped. Both are logged with the match id.
+func (in *Ingester) Apply(ctx context.Context, f *Fixture, st *CycleStats) error {
+	st.Fixtures++
+	provider := in.Provider.Name()
+	if err := check(f); err != nil {
+		st.Skipped++
+		in.Log.Warn("feed: skipped malformed fixture", "provider", provider, "match", f.Ref, "err", err)
+		return nil
+	}
+	if f.State == "" {
+		st.Held++
+		in.Log.Warn("feed: unknown status; match held", "provider", provider, "match", f.Ref, "status", f.Status)
+		return nil
+	}
+	if len(f.Markets) == 0 && f.State == sport.Scheduled && in.Price != nil {
+		f.Markets = in.Price(f)
+	}
+	ing, err := in.Store.UpsertFixture(ctx, provider, f)
+	if err != nil {
+		return err
+	}
+	if ing.Created {
+		st.Created++
+	}
+	st.OddsChanged += ing.OddsChanged
+	ev := sport.Evidence{Source: provider, ProviderMatchID: f.Ref, Status: f.Status, FetchedAt: f.FetchedAt}
+	var o *sport.Outcome
+	switch f.State {
+	case sport.Finished:
+		if f.Score == nil {
+			st.Held++
+			in.Log.Warn("feed: finished without a score; match held", "provider", provider, "match", f.Ref, "status", f.Status)
+			return nil
+		}
+		o = &sport.Outcome{Score: *f.Score, State: sport.Finished, Evidence: ev}
+	case sport.Cancelled, sport.Abandoned:
+		o = &sport.Outcome{Void: true, State: f.State, Evidence: ev}
+	case sport.Postponed:
+		if in.VoidPostponedAfter > 0 && !ing.OriginalKickoff.IsZero() && in.now().After(ing.OriginalKickoff.Add(in.VoidPostponedAfter)) {
+			ev.Reason = fmt.Sprintf("postponed and not played within %s of the original kick-off", in.VoidPostponedAfter)
+			o = &sport.Outcome{Void: true, State: sport.Postponed, Evidence: ev}
+		}
+	}
+	if o == nil {
+		return nil
+	}
+	if ing.Locked {
+		return nil // an operator's result stands
+	}
+	changed, err := in.Store.RecordResult(ctx, ing.MatchID, *o, false)
+	switch {
+	case fault.Code(err) == "match_locked":
+		return nil
+	case err != nil:
+		in.Log.Warn("feed: result not recorded", "provider", provider, "match", f.Ref, "err", err)
+		return err
+	case changed && o.Void:
+		st.Voided++
+	case changed:
+		st.Settled++
+	}
+	return nil
+}

@@ -1,0 +1,255 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/feed"
+	"github.com/pointsbook/pointsbook/internal/odds"
+	"github.com/pointsbook/pointsbook/internal/sport"
+)
+
+// UpsertFixture stores a provider's fixture idempotently: league, teams
+// and match are found by the provider's ids and created once; a match
+// without a result follows the provider's kick-off time and pre-match
+// states (scheduled, live, suspended, postponed); odds changes become new
+// versions while the match is still scheduled. Results, voids and
+// settlement are not done here but by RecordResult, so a match an
+// operator has settled is never overwritten.
+func (db *DB) UpsertFixture(ctx context.Context, provider string, f *feed.Fixture) (*feed.Ingested, error) {
+	var out *feed.Ingested
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		now := db.Now()
+		out = &feed.Ingested{}
+		ref := provider + ":" + f.Ref
+		league, err := db.upsertRef(ctx, tx, "leagues", f.Sport, provider+":"+f.Sport+":"+f.League.Ref, f.League.Name)
+		if err != nil {
+			return err
+		}
+		home, err := db.upsertRef(ctx, tx, "teams", f.Sport, provider+":"+f.Sport+":"+f.Home.Ref, f.Home.Name)
+		if err != nil {
+			return err
+		}
+		away, err := db.upsertRef(ctx, tx, "teams", f.Sport, provider+":"+f.Sport+":"+f.Away.Ref, f.Away.Name)
+		if err != nil {
+			return err
+		}
+		var id int64
+		var state string
+		var resultID sql.NullInt64
+		var locked bool
+		var original *time.Time
+		err = tx.QueryRowContext(ctx, `SELECT id, state, result_id, locked, original_kickoff_at FROM matches WHERE external_ref = $1`+db.d.forUpdate, ref).
+			Scan(&id, &state, &resultID, &locked, scanNullTime{&original})
+		preMatch := func(s sport.State) bool {
+			return s == sport.Scheduled || s == sport.Live || s == sport.Suspended || s == sport.Postponed
+		}
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			st := f.State
+			if !preMatch(st) {
+				st = sport.Scheduled // a result arrives through RecordResult
+			}
+			if err := tx.QueryRowContext(ctx, `INSERT INTO matches (sport, league_id, home_id, away_id, kickoff_at, original_kickoff_at, state, provider_status, external_ref, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9) RETURNING id`,
+				f.Sport, league, home, away, db.d.ts(f.KickoffAt), string(st), f.Status, ref, db.d.ts(now)).Scan(&id); err != nil {
+				return err
+			}
+			out.Created, state = true, string(st)
+			t := f.KickoffAt
+			original = &t
+		case err != nil:
+			return err
+		case !resultID.Valid && preMatch(f.State):
+			if _, err := tx.ExecContext(ctx, `UPDATE matches SET state = $1, kickoff_at = $2, provider_status = $3, updated_at = $4 WHERE id = $5`,
+				string(f.State), db.d.ts(f.KickoffAt), f.Status, db.d.ts(now), id); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE markets SET open = $1 WHERE match_id = $2`, f.State == sport.Scheduled, id); err != nil {
+				return err
+			}
+			state = string(f.State)
+		}
+		out.MatchID, out.State, out.HasResult, out.Locked = fmtID(pMatch, id), sport.State(state), resultID.Valid, locked
+		if original != nil {
+			out.OriginalKickoff = *original
+		}
+		if out.State == sport.Scheduled && !resultID.Valid {
+			n, err := db.upsertMarkets(ctx, tx, id, f.Markets, now)
+			if err != nil {
+				return err
+			}
+			out.OddsChanged = n
+		}
+		return nil
+	})
+	return out, err
+}
+
+// upsertRef finds a league or team by its provider reference, creating it
+// and keeping its name current.
+func (db *DB) upsertRef(ctx context.Context, tx *sql.Tx, table, sp, ref, name string) (int64, error) {
+	var id int64
+	var cur string
+	err := tx.QueryRowContext(ctx, `SELECT id, name FROM `+table+` WHERE external_ref = $1`, ref).Scan(&id, &cur)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = tx.QueryRowContext(ctx, `INSERT INTO `+table+` (sport, name, external_ref) VALUES ($1, $2, $3) RETURNING id`, sp, name, ref).Scan(&id)
+		return id, err
+	}
+	if err == nil && cur != name && name != "" {
+		_, err = tx.ExecContext(ctx, `UPDATE `+table+` SET name = $1 WHERE id = $2`, name, id)
+	}
+	return id, err
+}
+
+// upsertMarkets creates missing markets and records changed prices as new
+// odds versions. It returns how many selections changed price.
+func (db *DB) upsertMarkets(ctx context.Context, tx *sql.Tx, matchID int64, ms []feed.Market, now time.Time) (int, error) {
+	if len(ms) == 0 {
+		return 0, nil
+	}
+	type existing struct {
+		id      int64
+		sels    map[string]int64 // name → selection id
+		prices  map[string]odds.Odds
+		ordered []string
+	}
+	key := func(kind betting.MarketKind, line *odds.Line) string {
+		if line == nil {
+			return string(kind)
+		}
+		return string(kind) + "@" + line.String()
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT mk.id, mk.kind, mk.line, s.id, s.name, s.odds FROM markets mk JOIN selections s ON s.market_id = mk.id WHERE mk.match_id = $1 ORDER BY mk.id, s.id`, matchID)
+	if err != nil {
+		return 0, err
+	}
+	have := map[string]*existing{}
+	for rows.Next() {
+		var mid, sid, price int64
+		var kind, name string
+		var line sql.NullInt64
+		if err := rows.Scan(&mid, &kind, &line, &sid, &name, &price); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		var lp *odds.Line
+		if line.Valid {
+			l := odds.Line(line.Int64)
+			lp = &l
+		}
+		k := key(betting.MarketKind(kind), lp)
+		e := have[k]
+		if e == nil {
+			e = &existing{id: mid, sels: map[string]int64{}, prices: map[string]odds.Odds{}}
+			have[k] = e
+		}
+		e.sels[name], e.prices[name] = sid, odds.Odds(price)
+		e.ordered = append(e.ordered, name)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	changed := 0
+	for _, m := range ms {
+		mk, err := betting.NewMarket(m.Kind, m.Line, m.Prices)
+		if err != nil {
+			continue // a malformed market from a provider is skipped, never stored
+		}
+		e := have[key(m.Kind, m.Line)]
+		if e == nil {
+			if err := db.insertMarket(ctx, tx, matchID, mk, m.Source, now); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		diff := false
+		for _, s := range mk.Selections {
+			if e.prices[s.Name] != s.Odds {
+				diff = true
+			}
+		}
+		if !diff {
+			continue
+		}
+		for _, s := range mk.Selections {
+			sid, ok := e.sels[s.Name]
+			if !ok {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE selections SET odds = $1, implied_ppm = $2 WHERE id = $3`, int64(s.Odds), s.ImpliedPPM, sid); err != nil {
+				return 0, err
+			}
+			if e.prices[s.Name] != s.Odds {
+				changed++
+				if _, err := tx.ExecContext(ctx, `INSERT INTO odds_versions (selection_id, odds, implied_ppm, created_at) VALUES ($1, $2, $3, $4)`,
+					sid, int64(s.Odds), s.ImpliedPPM, db.d.ts(now)); err != nil {
+					return 0, err
+				}
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE markets SET source = $1 WHERE id = $2`, m.Source, e.id); err != nil {
+			return 0, err
+		}
+	}
+	return changed, nil
+}
+
+// insertMarket writes a market, its selections and their first odds version.
+func (db *DB) insertMarket(ctx context.Context, tx *sql.Tx, matchID int64, mk *betting.Market, source string, now time.Time) error {
+	var line sql.NullInt64
+	if mk.Line != nil {
+		line = sql.NullInt64{Int64: int64(*mk.Line), Valid: true}
+	}
+	if source == "" {
+		source = "operator"
+	}
+	var mid int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO markets (match_id, kind, line, open, source) VALUES ($1, $2, $3, TRUE, $4) RETURNING id`,
+		matchID, string(mk.Kind), line, source).Scan(&mid); err != nil {
+		return err
+	}
+	for _, s := range mk.Selections {
+		var sid int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO selections (market_id, name, odds, implied_ppm) VALUES ($1, $2, $3, $4) RETURNING id`,
+			mid, s.Name, int64(s.Odds), s.ImpliedPPM).Scan(&sid); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO odds_versions (selection_id, odds, implied_ppm, created_at) VALUES ($1, $2, $3, $4)`,
+			sid, int64(s.Odds), s.ImpliedPPM, db.d.ts(now)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AcquireLease takes or renews the named lease for holder until now+ttl.
+// It returns false while another holder's lease is unexpired. Because the
+// check and the write are one statement, two instances can never both
+// hold it.
+func (db *DB) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	now := db.Now()
+	var got string
+	err := db.rw.QueryRowContext(ctx, `INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+		WHERE leases.holder = excluded.holder OR leases.expires_at < $4
+		RETURNING holder`, name, holder, db.d.ts(now.Add(ttl)), db.d.ts(now)).Scan(&got)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, classify(err)
+	}
+	return got == holder, nil
+}
+
+// ReleaseLease gives the lease up at once (on shutdown), so another
+// instance need not wait for it to expire.
+func (db *DB) ReleaseLease(ctx context.Context, name, holder string) error {
+	_, err := db.rw.ExecContext(ctx, `DELETE FROM leases WHERE name = $1 AND holder = $2`, name, holder)
+	return classify(err)
+}

@@ -1,0 +1,14 @@
+-- Ingestion: one instance at a time polls the provider, holding a lease
+-- that it renews; another takes over when it expires.
+CREATE TABLE leases (
+    name       TEXT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL
+);
+
+-- Where each market's current prices came from (a bookmaker or "model").
+ALTER TABLE markets ADD COLUMN source TEXT NOT NULL DEFAULT 'operator';
+-- The kick-off first announced: a postponed match is voided if it is not
+-- played within a set time of it.
+ALTER TABLE matches ADD COLUMN original_kickoff_at TIMESTAMPTZ;
+ALTER TABLE matches ADD COLUMN provider_status TEXT;

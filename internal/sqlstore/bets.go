@@ -165,12 +165,16 @@ func (db *DB) placeBatch(batch []*placeJob, worker int) {
 			return err
 		}
 		defer tx.Rollback() //nolint:errcheck // no-op after Commit
+		var house int64
 		for i, j := range live {
-			r, err := db.placeOne(ctx, tx, j, now, worker)
+			r, err := db.placeOne(ctx, tx, j, now, &house)
 			if err != nil {
 				return err
 			}
 			results[i] = r
+		}
+		if err := db.creditHouse(ctx, tx, house, worker); err != nil {
+			return err
 		}
 		commitErr = tx.Commit()
 		return nil
@@ -184,8 +188,11 @@ func (db *DB) placeBatch(batch []*placeJob, worker int) {
 			var r placeResult
 			txErr := db.tx(ctx, func(tx *sql.Tx) error {
 				var err error
-				r, err = db.placeOne(ctx, tx, j, db.Now(), worker)
-				return err
+				var house int64
+				if r, err = db.placeOne(ctx, tx, j, db.Now(), &house); err != nil {
+					return err
+				}
+				return db.creditHouse(ctx, tx, house, worker)
 			})
 			if txErr != nil {
 				r = placeResult{err: txErr}
@@ -209,7 +216,14 @@ func (db *DB) placeBatch(batch []*placeJob, worker int) {
 // placeOne places one bet inside tx. A rule refusal is returned in the
 // result (nothing written but the idempotency record); a returned error
 // means a statement failed and the transaction must be abandoned.
-func (db *DB) placeOne(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Time, worker int) (placeResult, error) {
+//
+// The stake's credit to the house balance is added to *house, and the
+// caller applies the sum once, just before commit (creditHouse). Taking
+// the house row last, after every player row, gives all placement
+// transactions one lock order, so concurrent batches on PostgreSQL never
+// deadlock; and one update per batch instead of one per bet keeps the
+// row's lock short.
+func (db *DB) placeOne(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Time, house *int64) (placeResult, error) {
 	req := j.req
 	idem := req.Idempotency
 	if idem != nil {
@@ -218,7 +232,7 @@ func (db *DB) placeOne(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Ti
 			return placeResult{replay: replay}, err
 		}
 	}
-	bet, refusal, err := db.placeChecked(ctx, tx, j, now, worker)
+	bet, refusal, err := db.placeChecked(ctx, tx, j, now, house)
 	if err != nil {
 		return placeResult{}, err
 	}
@@ -235,7 +249,7 @@ func (db *DB) placeOne(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Ti
 }
 
 // placeChecked runs every check, then writes. refusal is a rule refusal.
-func (db *DB) placeChecked(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Time, worker int) (bet *betting.Bet, refusal error, err error) {
+func (db *DB) placeChecked(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Time, house *int64) (bet *betting.Bet, refusal error, err error) {
 	slip := j.req.Slip
 	lim := db.cfg.Limits
 	if e := slip.Check(lim); e != nil {
@@ -296,19 +310,25 @@ func (db *DB) placeChecked(ctx context.Context, tx *sql.Tx, j *placeJob, now tim
 		string(ledger.Stake), "bet:"+strconv.FormatInt(betID, 10)+":stake", db.d.ts(now)).Scan(&txID); err != nil {
 		return nil, nil, err
 	}
-	house := db.systemAccount(ledger.HouseAccount)
-	// Each writer credits its own house shard, so concurrent batches on
-	// PostgreSQL never wait on one another for the house row.
-	shard := (txID + int64(worker)) % int64(db.cfg.HouseShards)
-	if _, err := tx.ExecContext(ctx, `UPDATE balances SET amount = amount + $1 WHERE account_id = $2 AND shard = $3`, slip.Stake, house, shard); err != nil {
-		return nil, nil, err
-	}
+	*house += slip.Stake
 	if _, err := tx.ExecContext(ctx, `INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at) VALUES ($1, $2, $3, $4, $5), ($1, $6, $7, NULL, $5)`,
-		txID, acct, -slip.Stake, after, db.d.ts(now), house, slip.Stake); err != nil {
+		txID, acct, -slip.Stake, after, db.d.ts(now), db.systemAccount(ledger.HouseAccount), slip.Stake); err != nil {
 		return nil, nil, err
 	}
 	return &betting.Bet{ID: fmtID(pBet, betID), UserID: j.req.UserID, State: betting.Open, Stake: slip.Stake, Odds: combined,
 		PotentialPayout: potential, OddsPolicy: slip.OddsPolicy, PlacedAt: now, Legs: legs}, nil, nil
+}
+
+// creditHouse adds the stakes of a batch to the house balance. Each
+// writer has its own shard row (writer mod PB_HOUSE_SHARDS), so
+// concurrent batches do not queue on one row.
+func (db *DB) creditHouse(ctx context.Context, tx *sql.Tx, amount int64, writer int) error {
+	if amount == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE balances SET amount = amount + $1 WHERE account_id = $2 AND shard = $3`,
+		amount, db.systemAccount(ledger.HouseAccount), writer%db.cfg.HouseShards)
+	return err
 }
 
 // offers loads what placement needs to know about each requested

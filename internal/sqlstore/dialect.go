@@ -146,7 +146,9 @@ func unavailable(err error) bool {
 	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
 		return true
 	}
-	return strings.Contains(err.Error(), "conn closed") || strings.Contains(err.Error(), "connection refused")
+	// database/sql's "database is closed" has no exported value.
+	msg := err.Error()
+	return strings.Contains(msg, "conn closed") || strings.Contains(msg, "connection refused") || strings.Contains(msg, "sql: database is closed")
 }
 
 // parsePostgresURL parses a pgx URL and bounds connection attempts, so a

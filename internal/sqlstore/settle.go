@@ -411,6 +411,19 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 		accts = append(accts, a)
 	}
 	sort.Slice(accts, func(i, j int) bool { return accts[i] < accts[j] })
+	if db.d.forUpdate != "" {
+		// Lock the wallets in id order, the order placement takes them in,
+		// so settlement and placement never wait on each other in a cycle.
+		lock := make([]any, len(accts))
+		for i, a := range accts {
+			lock[i] = a
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT account_id FROM balances WHERE shard = 0 AND account_id IN (`+inList(len(lock), 0)+`) ORDER BY account_id`+db.d.forUpdate, lock...)
+		if err != nil {
+			return err
+		}
+		rows.Close()
+	}
 	args = args[:0]
 	for _, a := range accts {
 		args = append(args, a, perAccount[a])

@@ -167,7 +167,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.server = &http.Server{
-		Handler:           server.Handler(a.Handler(), m.DB, m.Log),
+		Handler:           server.Handler(a.Handler(), server.Readiness{DB: m.DB}, m.Log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

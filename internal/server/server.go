@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -19,8 +20,20 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// Readiness is what /readyz reports on.
+type Readiness struct {
+	// DB must answer for the instance to take traffic.
+	DB Pinger
+	// Warm, when set, must be true too: the first start's import of the
+	// catalogue is done, so the site has today's matches.
+	Warm func() bool
+	// Details are shown but never fail readiness: a slow sports-data
+	// provider must not make a load balancer drain every instance.
+	Details func() map[string]any
+}
+
 // Handler builds the root handler.
-func Handler(api http.Handler, db Pinger, log *slog.Logger) http.Handler {
+func Handler(api http.Handler, ready Readiness, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -31,13 +44,21 @@ func Handler(api http.Handler, db Pinger, log *slog.Logger) http.Handler {
 		defer cancel()
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
-		if err := db.Ping(ctx); err != nil {
-			log.WarnContext(ctx, "not ready", "err", err)
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(w, `{"status":"unavailable","database":"unreachable"}`)
-			return
+		body := map[string]any{"status": "ok", "database": "ok"}
+		if ready.Details != nil {
+			for k, v := range ready.Details() {
+				body[k] = v
+			}
 		}
-		fmt.Fprintln(w, `{"status":"ok","database":"ok"}`)
+		code := http.StatusOK
+		if err := ready.DB.Ping(ctx); err != nil {
+			log.WarnContext(ctx, "not ready", "err", err)
+			body["status"], body["database"], code = "unavailable", "unreachable", http.StatusServiceUnavailable
+		} else if ready.Warm != nil && !ready.Warm() {
+			body["status"], code = "starting", http.StatusServiceUnavailable
+		}
+		w.WriteHeader(code)
+		json.NewEncoder(w).Encode(body) //nolint:errcheck // the prober went away
 	})
 	mux.Handle("/api/", api)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,120 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+type pinger struct{ err error }
+
+func (p pinger) Ping(context.Context) error { return p.err }
+
+func serve(t *testing.T, h http.Handler, method, path string) (*httptest.ResponseRecorder, map[string]any) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+	var body map[string]any
+	_ = json.Unmarshal(rec.Body.Bytes(), &body)
+	return rec, body
+}
+
+func TestProbes(t *testing.T) {
+	api := http.NotFoundHandler()
+	log := slog.New(slog.DiscardHandler)
+	warm := false
+	tests := []struct {
+		name   string
+		ready  Readiness
+		status int
+		state  string
+	}{
+		{"database up", Readiness{DB: pinger{}}, 200, "ok"},
+		{"database down", Readiness{DB: pinger{errors.New("refused")}}, 503, "unavailable"},
+		{"still importing", Readiness{DB: pinger{}, Warm: func() bool { return warm }}, 503, "starting"},
+		{"feed degraded stays ready", Readiness{DB: pinger{}, Details: func() map[string]any { return map[string]any{"feed": map[string]any{"degraded": true}} }}, 200, "ok"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := Handler(api, tt.ready, log)
+			rec, body := serve(t, h, "GET", "/readyz")
+			if rec.Code != tt.status || body["status"] != tt.state {
+				t.Fatalf("readyz = %d %v, want %d %s", rec.Code, body, tt.status, tt.state)
+			}
+			if rec, _ := serve(t, h, "GET", "/healthz"); rec.Code != 200 {
+				t.Fatalf("healthz = %d", rec.Code)
+			}
+		})
+	}
+	h := Handler(api, Readiness{DB: pinger{}, Details: func() map[string]any { return map[string]any{"feed": "degraded: quota"} }}, log)
+	if _, body := serve(t, h, "GET", "/readyz"); body["feed"] != "degraded: quota" {
+		t.Fatalf("details missing: %v", body)
+	}
+}
+
+func TestPagesAndHeaders(t *testing.T) {
+	h := Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }), Readiness{DB: pinger{}}, slog.New(slog.DiscardHandler))
+	rec, _ := serve(t, h, "GET", "/")
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "Pointsbook") || strings.Contains(rec.Body.String(), "<script") {
+		t.Fatalf("landing = %d %q", rec.Code, rec.Body.String())
+	}
+	for header, want := range map[string]string{
+		"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+	} {
+		if got := rec.Header().Get(header); got != want {
+			t.Errorf("%s = %q, want %q", header, got, want)
+		}
+	}
+	if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("CSP = %q", csp)
+	}
+	for _, old := range []string{"/main", "/bet", "/mypage"} {
+		if rec, _ := serve(t, h, "GET", old); rec.Code != 301 || rec.Header().Get("Location") != "/" {
+			t.Errorf("%s = %d -> %q", old, rec.Code, rec.Header().Get("Location"))
+		}
+	}
+	if rec, _ := serve(t, h, "POST", "/api/v1/anything"); rec.Code != 204 {
+		t.Errorf("/api/ not routed to the API: %d", rec.Code)
+	}
+}
+
+func TestPanicIsLoggedAndAnswered500(t *testing.T) {
+	var logs bytes.Buffer
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("boom") })
+	h := Handler(api, Readiness{DB: pinger{}}, slog.New(slog.NewJSONHandler(&logs, nil)))
+	rec, body := serve(t, h, "GET", "/api/v1/x")
+	if rec.Code != 500 || body["error"].(map[string]any)["code"] != "internal" {
+		t.Fatalf("panic answered %d %v", rec.Code, body)
+	}
+	if !strings.Contains(logs.String(), `"panic":"boom"`) {
+		t.Fatalf("panic not logged: %s", logs.String())
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Fatalf("log line is not JSON: %s", line)
+		}
+	}
+}
+
+func TestAccessLog(t *testing.T) {
+	var logs bytes.Buffer
+	h := Handler(http.NotFoundHandler(), Readiness{DB: pinger{}}, slog.New(slog.NewJSONHandler(&logs, nil)))
+	serve(t, h, "GET", "/healthz")
+	if logs.Len() != 0 {
+		t.Fatalf("healthz logged: %s", logs.String())
+	}
+	serve(t, h, "GET", "/api/v1/sports")
+	var line struct {
+		Msg, Method, Path string
+		Status            int
+	}
+	if err := json.Unmarshal(logs.Bytes(), &line); err != nil || line.Msg != "http request" || line.Path != "/api/v1/sports" || line.Status != 404 {
+		t.Fatalf("access log = %s (%v)", logs.String(), err)
+	}
+}

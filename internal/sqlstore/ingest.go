@@ -253,3 +253,73 @@ func (db *DB) ReleaseLease(ctx context.Context, name, holder string) error {
 	_, err := db.rw.ExecContext(ctx, `DELETE FROM leases WHERE name = $1 AND holder = $2`, name, holder)
 	return classify(err)
 }
+
+// ImportHistory stores finished fixtures of past seasons in one
+// transaction, so a first start has form, season records and
+// head-to-head at once. Fixtures already stored (by provider id) and any
+// that are not finished with a score are skipped; no bets can exist on
+// them, so nothing is settled. It returns how many were added.
+func (db *DB) ImportHistory(ctx context.Context, provider string, fs []feed.Fixture) (int, error) {
+	added := 0
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		added = 0
+		now := db.Now()
+		refs := map[string]int64{}
+		ref := func(table, sp, r, name string) (int64, error) {
+			k := table + "\x00" + sp + "\x00" + r
+			if id, ok := refs[k]; ok {
+				return id, nil
+			}
+			id, err := db.upsertRef(ctx, tx, table, sp, provider+":"+sp+":"+r, name)
+			refs[k] = id
+			return id, err
+		}
+		for i := range fs {
+			f := &fs[i]
+			if f.State != sport.Finished || f.Score == nil || f.Ref == "" || f.KickoffAt.IsZero() {
+				continue
+			}
+			var exists int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM matches WHERE external_ref = $1`, provider+":"+f.Ref).Scan(&exists); err != nil {
+				return err
+			}
+			if exists > 0 {
+				continue
+			}
+			league, err := ref("leagues", f.Sport, f.League.Ref, f.League.Name)
+			if err != nil {
+				return err
+			}
+			home, err := ref("teams", f.Sport, f.Home.Ref, f.Home.Name)
+			if err != nil {
+				return err
+			}
+			away, err := ref("teams", f.Sport, f.Away.Ref, f.Away.Name)
+			if err != nil {
+				return err
+			}
+			var mid, rid int64
+			if err := tx.QueryRowContext(ctx, `INSERT INTO matches (sport, league_id, home_id, away_id, kickoff_at, original_kickoff_at, state, provider_status, external_ref, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $5, 'finished', $6, $7, $8) RETURNING id`,
+				f.Sport, league, home, away, db.d.ts(f.KickoffAt), f.Status, provider+":"+f.Ref, db.d.ts(now)).Scan(&mid); err != nil {
+				return err
+			}
+			fetched := f.FetchedAt
+			if fetched.IsZero() {
+				fetched = now
+			}
+			s := f.Score
+			if err := tx.QueryRowContext(ctx, `INSERT INTO match_results (match_id, outcome, home, away, reg_home, reg_away, source, provider_match_id, status, fetched_at, created_at)
+				VALUES ($1, 'result', $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+				mid, s.Home, s.Away, s.Regulation.Home, s.Regulation.Away, provider, f.Ref, f.Status, db.d.ts(fetched), db.d.ts(now)).Scan(&rid); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE matches SET result_id = $1 WHERE id = $2`, rid, mid); err != nil {
+				return err
+			}
+			added++
+		}
+		return nil
+	})
+	return added, err
+}

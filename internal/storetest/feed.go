@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -95,4 +96,34 @@ func testLease(t *testing.T, open Opener) {
 	if !got("a") {
 		t.Fatal("a released lease should be free at once")
 	}
+}
+
+func testImportHistory(t *testing.T, open Opener) {
+	db := open(t)
+	c := newClock(db)
+	ctx := context.Background()
+	var past []feed.Fixture
+	for i := 0; i < 30; i++ {
+		f := fixture(fmt.Sprintf("football:h%d", i), c.now().Add(-time.Duration(30-i)*24*time.Hour), sport.Finished, 200)
+		f.Status, f.Markets = "FT", nil
+		f.Score = &sport.Score{Home: i % 3, Away: 1, Regulation: sport.Pair{Home: i % 3, Away: 1}}
+		past = append(past, *f)
+	}
+	past = append(past, *fixture("football:future", c.now().Add(time.Hour), sport.Scheduled, 200))
+	n, err := db.ImportHistory(ctx, "simulator", past)
+	if err != nil || n != 30 {
+		t.Fatalf("ImportHistory = %d, %v; want 30", n, err)
+	}
+	if n, _ := db.ImportHistory(ctx, "simulator", past); n != 0 {
+		t.Fatalf("second import added %d", n)
+	}
+	next, err := db.UpsertFixture(ctx, "simulator", fixture("football:next", c.now().Add(time.Hour), sport.Scheduled, 200))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := db.MatchStats(ctx, next.MatchID)
+	if err != nil || len(st.Form.Home) != 5 || len(st.HeadToHead) != 5 || st.Season.Home.Played == 0 {
+		t.Fatalf("stats after import = %+v, %v", st, err)
+	}
+	mustVerify(t, db)
 }

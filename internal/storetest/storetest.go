@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		{"MatchStats", testMatchStats},
 		{"UpsertFixture", testUpsertFixture},
 		{"Lease", testLease},
+		{"ImportHistory", testImportHistory},
 		{"PlaceBet", testPlaceBet},
 		{"PlaceBetRefusals", testPlaceBetRefusals},
 		{"Idempotency", testIdempotency},

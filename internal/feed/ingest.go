@@ -14,6 +14,7 @@ import (
 // Store is what ingestion needs from storage.
 type Store interface {
 	UpsertFixture(ctx context.Context, provider string, f *Fixture) (*Ingested, error)
+	ImportHistory(ctx context.Context, provider string, fs []Fixture) (int, error)
 	RecordResult(ctx context.Context, matchID string, o sport.Outcome, operator bool) (bool, error)
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
 	ReleaseLease(ctx context.Context, name, holder string) error
@@ -47,8 +48,8 @@ type Ingester struct {
 
 // Status is the ingester's state, for /readyz details and metrics.
 type Status struct {
-	Leader      bool      `json:"leader"`
-	LastSuccess time.Time `json:"last_success,omitempty"`
+	Leader      bool       `json:"leader"`
+	LastSuccess *time.Time `json:"last_success,omitempty"`
 	LastError   string    `json:"last_error,omitempty"`
 	Degraded    bool      `json:"degraded"`
 	Fixtures    int       `json:"fixtures"`
@@ -108,6 +109,36 @@ func (in *Ingester) now() time.Time {
 	return time.Now().UTC()
 }
 
+// Warm prepares a starting instance: if it wins the lease, it imports the
+// provider's past seasons (when it has them and they are not stored yet)
+// and runs one cycle, so today's matches exist before the instance reports
+// ready. If another instance holds the lease, that one keeps the
+// catalogue current and there is nothing to wait for.
+func (in *Ingester) Warm(ctx context.Context) error {
+	leader, err := in.Store.AcquireLease(ctx, leaseName, in.Holder, leaseTTL)
+	if err != nil || !leader {
+		return err
+	}
+	in.mu.Lock()
+	in.status.Leader = true
+	in.mu.Unlock()
+	if h, ok := in.Provider.(Historian); ok {
+		past, err := h.History(ctx, in.now())
+		if err != nil {
+			in.Log.Warn("feed history", "provider", in.Provider.Name(), "err", err)
+		} else if n, err := in.Store.ImportHistory(ctx, in.Provider.Name(), past); err != nil {
+			return fmt.Errorf("import history: %w", err)
+		} else if n > 0 {
+			in.Log.Info("imported past seasons", "provider", in.Provider.Name(), "matches", n)
+		}
+	}
+	st, err := in.Cycle(ctx)
+	if err == nil {
+		in.Log.Info("feed ready", "provider", in.Provider.Name(), "fixtures", st.Fixtures, "created", st.Created)
+	}
+	return err
+}
+
 // CycleStats counts what one cycle did.
 type CycleStats struct {
 	Fixtures, Created, Settled, Voided, Held, Skipped, OddsChanged int
@@ -147,7 +178,8 @@ func (in *Ingester) Cycle(ctx context.Context) (CycleStats, error) {
 		in.status.Degraded = true
 		return st, firstErr
 	}
-	in.status.LastSuccess, in.status.LastError, in.status.Degraded = in.now(), "", false
+	t := in.now()
+	in.status.LastSuccess, in.status.LastError, in.status.Degraded = &t, "", false
 	return st, nil
 }
 

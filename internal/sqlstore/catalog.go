@@ -178,7 +178,7 @@ func (db *DB) OddsHistory(ctx context.Context, selectionID string) ([]OddsVersio
 }
 
 const matchCols = `m.id, m.sport, l.id, l.name, h.id, h.name, a.id, a.name, m.kickoff_at, m.state, m.locked,
-	r.outcome, r.home, r.away, r.reg_home, r.reg_away`
+	r.outcome, r.home, r.away, r.reg_home, r.reg_away, m.live_home, m.live_away`
 
 const matchFrom = ` FROM matches m
 	JOIN leagues l ON l.id = m.league_id
@@ -190,10 +190,15 @@ func scanMatch(row interface{ Scan(...any) error }) (*sport.Match, error) {
 	var m sport.Match
 	var id, lid, hid, aid int64
 	var outcome sql.NullString
-	var h, a, rh, ra sql.NullInt64
+	var h, a, rh, ra, lh, la sql.NullInt64
 	if err := row.Scan(&id, &m.Sport, &lid, &m.League.Name, &hid, &m.Home.Name, &aid, &m.Away.Name, scanTime{&m.KickoffAt}, &m.State, &m.Locked,
-		&outcome, &h, &a, &rh, &ra); err != nil {
+		&outcome, &h, &a, &rh, &ra, &lh, &la); err != nil {
 		return nil, err
+	}
+	if lh.Valid && la.Valid && !outcome.Valid {
+		// In play: the running score; regulation is not settled yet.
+		live := sport.Pair{Home: int(lh.Int64), Away: int(la.Int64)}
+		m.Score = &sport.Score{Home: live.Home, Away: live.Away, Regulation: live}
 	}
 	m.ID, m.League.ID, m.Home.ID, m.Away.ID = fmtID(pMatch, id), fmtID(pLeague, lid), fmtID(pTeam, hid), fmtID(pTeam, aid)
 	if outcome.String == "result" {

@@ -22,8 +22,6 @@ import (
 // return. err is non-nil when the transaction failed as a whole, in which
 // case nothing was placed. The transaction is retried on a PostgreSQL
 // deadlock or serialization failure like any other.
-var directSeq atomic.Int64
-
 func (db *DB) PlaceDirect(ctx context.Context, reqs []*PlaceRequest) ([]*betting.Bet, []error, error) {
 	bets := make([]*betting.Bet, len(reqs))
 	errs := make([]error, len(reqs))
@@ -71,3 +69,6 @@ func (db *DB) PlaceDirect(ctx context.Context, reqs []*PlaceRequest) ([]*betting
 	}
 	return bets, errs, nil
 }
+
+// directSeq spreads concurrent PlaceDirect calls over the house shards.
+var directSeq atomic.Int64

@@ -47,15 +47,19 @@ func (db *DB) UpsertFixture(ctx context.Context, provider string, f *feed.Fixtur
 		preMatch := func(s sport.State) bool {
 			return s == sport.Scheduled || s == sport.Live || s == sport.Suspended || s == sport.Postponed
 		}
+		var liveHome, liveAway sql.NullInt64
+		if f.Score != nil && f.State != sport.Scheduled {
+			liveHome, liveAway = sql.NullInt64{Int64: int64(f.Score.Home), Valid: true}, sql.NullInt64{Int64: int64(f.Score.Away), Valid: true}
+		}
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			st := f.State
 			if !preMatch(st) {
 				st = sport.Scheduled // a result arrives through RecordResult
 			}
-			if err := tx.QueryRowContext(ctx, `INSERT INTO matches (sport, league_id, home_id, away_id, kickoff_at, original_kickoff_at, state, provider_status, external_ref, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9) RETURNING id`,
-				f.Sport, league, home, away, db.d.ts(f.KickoffAt), string(st), f.Status, ref, db.d.ts(now)).Scan(&id); err != nil {
+			if err := tx.QueryRowContext(ctx, `INSERT INTO matches (sport, league_id, home_id, away_id, kickoff_at, original_kickoff_at, state, provider_status, external_ref, live_home, live_away, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+				f.Sport, league, home, away, db.d.ts(f.KickoffAt), string(st), f.Status, ref, liveHome, liveAway, db.d.ts(now)).Scan(&id); err != nil {
 				return err
 			}
 			out.Created, state = true, string(st)
@@ -64,8 +68,8 @@ func (db *DB) UpsertFixture(ctx context.Context, provider string, f *feed.Fixtur
 		case err != nil:
 			return err
 		case !resultID.Valid && preMatch(f.State):
-			if _, err := tx.ExecContext(ctx, `UPDATE matches SET state = $1, kickoff_at = $2, provider_status = $3, updated_at = $4 WHERE id = $5`,
-				string(f.State), db.d.ts(f.KickoffAt), f.Status, db.d.ts(now), id); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE matches SET state = $1, kickoff_at = $2, provider_status = $3, live_home = $4, live_away = $5, updated_at = $6 WHERE id = $7`,
+				string(f.State), db.d.ts(f.KickoffAt), f.Status, liveHome, liveAway, db.d.ts(now), id); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE markets SET open = $1 WHERE match_id = $2`, f.State == sport.Scheduled, id); err != nil {
@@ -254,71 +258,154 @@ func (db *DB) ReleaseLease(ctx context.Context, name, holder string) error {
 	return classify(err)
 }
 
-// ImportHistory stores finished fixtures of past seasons in one
-// transaction, so a first start has form, season records and
-// head-to-head at once. Fixtures already stored (by provider id) and any
-// that are not finished with a score are skipped; no bets can exist on
-// them, so nothing is settled. It returns how many were added.
+// ImportHistory stores finished fixtures of past seasons, so a first start
+// has form, season records and head-to-head at once. Fixtures already
+// stored (by provider id) and any that are not finished with a score are
+// skipped; no bets can exist on them, so nothing is settled. Rows are
+// written in multi-row batches: thousands of matches take a few round
+// trips, not tens of thousands. It returns how many were added.
 func (db *DB) ImportHistory(ctx context.Context, provider string, fs []feed.Fixture) (int, error) {
+	var todo []*feed.Fixture
+	for i := range fs {
+		f := &fs[i]
+		if f.State == sport.Finished && f.Score != nil && f.Ref != "" && !f.KickoffAt.IsZero() && check(f) == nil {
+			todo = append(todo, f)
+		}
+	}
+	added := 0
+	for start := 0; start < len(todo); start += historyBatch {
+		n, err := db.importBatch(ctx, provider, todo[start:min(start+historyBatch, len(todo))])
+		if err != nil {
+			return added, err
+		}
+		added += n
+	}
+	return added, nil
+}
+
+// historyBatch fixtures per statement keeps parameters far below both
+// databases' limits.
+const historyBatch = 500
+
+// check is the storage-side sanity check of a provider fixture.
+func check(f *feed.Fixture) error {
+	if f.League.Ref == "" || f.Home.Ref == "" || f.Away.Ref == "" || f.Home.Name == "" || f.Away.Name == "" {
+		return errors.New("missing league or team")
+	}
+	if _, ok := sport.Lookup(f.Sport); !ok {
+		return errors.New("unknown sport")
+	}
+	if s := f.Score; s != nil && (s.Home < 0 || s.Away < 0 || s.Regulation.Home < 0 || s.Regulation.Away < 0 || s.Regulation.Home > s.Home || s.Regulation.Away > s.Away) {
+		return errors.New("impossible score")
+	}
+	return nil
+}
+
+func (db *DB) importBatch(ctx context.Context, provider string, fs []*feed.Fixture) (int, error) {
 	added := 0
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		added = 0
 		now := db.Now()
+		// Leave out matches already stored.
+		args := make([]any, len(fs))
+		for i, f := range fs {
+			args[i] = provider + ":" + f.Ref
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT external_ref FROM matches WHERE external_ref IN (`+inList(len(args), 0)+`)`, args...)
+		if err != nil {
+			return err
+		}
+		have := map[string]bool{}
+		for rows.Next() {
+			var r string
+			if err := rows.Scan(&r); err != nil {
+				rows.Close()
+				return err
+			}
+			have[r] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		var todo []*feed.Fixture
+		for _, f := range fs {
+			if !have[provider+":"+f.Ref] {
+				have[provider+":"+f.Ref] = true // and duplicates within the batch
+				todo = append(todo, f)
+			}
+		}
+		if len(todo) == 0 {
+			return nil
+		}
 		refs := map[string]int64{}
-		ref := func(table, sp, r, name string) (int64, error) {
-			k := table + "\x00" + sp + "\x00" + r
+		ref := func(table, sp string, n feed.Named) (int64, error) {
+			k := table + "\x00" + sp + "\x00" + n.Ref
 			if id, ok := refs[k]; ok {
 				return id, nil
 			}
-			id, err := db.upsertRef(ctx, tx, table, sp, provider+":"+sp+":"+r, name)
+			id, err := db.upsertRef(ctx, tx, table, sp, provider+":"+sp+":"+n.Ref, n.Name)
 			refs[k] = id
 			return id, err
 		}
-		for i := range fs {
-			f := &fs[i]
-			if f.State != sport.Finished || f.Score == nil || f.Ref == "" || f.KickoffAt.IsZero() {
-				continue
-			}
-			var exists int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM matches WHERE external_ref = $1`, provider+":"+f.Ref).Scan(&exists); err != nil {
-				return err
-			}
-			if exists > 0 {
-				continue
-			}
-			league, err := ref("leagues", f.Sport, f.League.Ref, f.League.Name)
+		args = args[:0]
+		for _, f := range todo {
+			league, err := ref("leagues", f.Sport, f.League)
 			if err != nil {
 				return err
 			}
-			home, err := ref("teams", f.Sport, f.Home.Ref, f.Home.Name)
+			home, err := ref("teams", f.Sport, f.Home)
 			if err != nil {
 				return err
 			}
-			away, err := ref("teams", f.Sport, f.Away.Ref, f.Away.Name)
+			away, err := ref("teams", f.Sport, f.Away)
 			if err != nil {
 				return err
 			}
-			var mid, rid int64
-			if err := tx.QueryRowContext(ctx, `INSERT INTO matches (sport, league_id, home_id, away_id, kickoff_at, original_kickoff_at, state, provider_status, external_ref, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $5, 'finished', $6, $7, $8) RETURNING id`,
-				f.Sport, league, home, away, db.d.ts(f.KickoffAt), f.Status, provider+":"+f.Ref, db.d.ts(now)).Scan(&mid); err != nil {
+			args = append(args, f.Sport, league, home, away, db.d.ts(f.KickoffAt), db.d.ts(f.KickoffAt), "finished", f.Status, provider+":"+f.Ref, db.d.ts(now))
+		}
+		rows, err = tx.QueryContext(ctx, `INSERT INTO matches (sport, league_id, home_id, away_id, kickoff_at, original_kickoff_at, state, provider_status, external_ref, updated_at)
+			VALUES `+placeholders(len(todo), 10, 0)+` RETURNING id, external_ref`, args...)
+		if err != nil {
+			return err
+		}
+		matchOf := map[string]int64{}
+		for rows.Next() {
+			var id int64
+			var r string
+			if err := rows.Scan(&id, &r); err != nil {
+				rows.Close()
 				return err
 			}
+			matchOf[r] = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		args = args[:0]
+		for _, f := range todo {
 			fetched := f.FetchedAt
 			if fetched.IsZero() {
 				fetched = now
 			}
 			s := f.Score
-			if err := tx.QueryRowContext(ctx, `INSERT INTO match_results (match_id, outcome, home, away, reg_home, reg_away, source, provider_match_id, status, fetched_at, created_at)
-				VALUES ($1, 'result', $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-				mid, s.Home, s.Away, s.Regulation.Home, s.Regulation.Away, provider, f.Ref, f.Status, db.d.ts(fetched), db.d.ts(now)).Scan(&rid); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE matches SET result_id = $1 WHERE id = $2`, rid, mid); err != nil {
-				return err
-			}
-			added++
+			args = append(args, matchOf[provider+":"+f.Ref], "result", s.Home, s.Away, s.Regulation.Home, s.Regulation.Away, provider, f.Ref, f.Status, db.d.ts(fetched), db.d.ts(now))
 		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO match_results (match_id, outcome, home, away, reg_home, reg_away, source, provider_match_id, status, fetched_at, created_at)
+			VALUES `+placeholders(len(todo), 11, 0), args...); err != nil {
+			return err
+		}
+		// Each imported match has exactly one result: point at it.
+		args = args[:0]
+		for _, f := range todo {
+			args = append(args, matchOf[provider+":"+f.Ref])
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE matches SET result_id = (SELECT MAX(r.id) FROM match_results r WHERE r.match_id = matches.id)
+			WHERE id IN (`+inList(len(args), 0)+`)`, args...); err != nil {
+			return err
+		}
+		added = len(todo)
 		return nil
 	})
 	return added, err

@@ -109,3 +109,35 @@ func (db *DB) MatchStats(ctx context.Context, id string) (*sport.MatchStats, err
 	}
 	return st, classify(rows.Err())
 }
+
+// TeamScoring averages what a provider's team scored and conceded over its
+// last n results (for the odds model's fallback prices).
+func (db *DB) TeamScoring(ctx context.Context, provider, sp, teamRef string, n int) (scored, conceded float64, played int, err error) {
+	rows, err := db.ro.QueryContext(ctx, `SELECT m.home_id = t.id, r.reg_home, r.reg_away
+		FROM teams t JOIN matches m ON m.home_id = t.id OR m.away_id = t.id
+		JOIN match_results r ON r.id = m.result_id
+		WHERE t.external_ref = $1 AND r.outcome = 'result'
+		ORDER BY m.kickoff_at DESC LIMIT $2`, provider+":"+sp+":"+teamRef, n)
+	if err != nil {
+		return 0, 0, 0, classify(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var home bool
+		var h, a int
+		if err := rows.Scan(&home, &h, &a); err != nil {
+			return 0, 0, 0, err
+		}
+		if !home {
+			h, a = a, h
+		}
+		scored += float64(h)
+		conceded += float64(a)
+		played++
+	}
+	if played > 0 {
+		scored /= float64(played)
+		conceded /= float64(played)
+	}
+	return scored, conceded, played, classify(rows.Err())
+}

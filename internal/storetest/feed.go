@@ -127,3 +127,27 @@ func testImportHistory(t *testing.T, open Opener) {
 	}
 	mustVerify(t, db)
 }
+
+func testLiveScore(t *testing.T, open Opener) {
+	db := open(t)
+	c := newClock(db)
+	ctx := context.Background()
+	f := fixture("football:9", c.now().Add(-30*time.Minute), sport.Live, 200)
+	f.Status, f.Score = "1H", &sport.Score{Home: 1, Away: 0, Regulation: sport.Pair{Home: 1, Away: 0}}
+	ing, err := db.UpsertFixture(ctx, "apisports", f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := db.FindMatch(ctx, ing.MatchID)
+	if m.Score == nil || m.Score.Home != 1 {
+		t.Fatalf("created live without its score: %+v", m.Score)
+	}
+	f.Score = &sport.Score{Home: 2, Away: 0, Regulation: sport.Pair{Home: 2, Away: 0}}
+	if _, err := db.UpsertFixture(ctx, "apisports", f); err != nil {
+		t.Fatal(err)
+	}
+	m, _ = db.FindMatch(ctx, ing.MatchID)
+	if m.State != sport.Live || m.Score == nil || m.Score.Home != 2 || m.Score.Away != 0 {
+		t.Fatalf("live match = %s %+v", m.State, m.Score)
+	}
+}

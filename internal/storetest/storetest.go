@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 		{"UpsertFixture", testUpsertFixture},
 		{"Lease", testLease},
 		{"ImportHistory", testImportHistory},
+		{"LiveScore", testLiveScore},
 		{"PlaceBet", testPlaceBet},
 		{"PlaceBetRefusals", testPlaceBetRefusals},
 		{"Idempotency", testIdempotency},

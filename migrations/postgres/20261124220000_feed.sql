@@ -12,3 +12,7 @@ ALTER TABLE markets ADD COLUMN source TEXT NOT NULL DEFAULT 'operator';
 -- played within a set time of it.
 ALTER TABLE matches ADD COLUMN original_kickoff_at TIMESTAMPTZ;
 ALTER TABLE matches ADD COLUMN provider_status TEXT;
+-- The running score of a match in play, for live pages; the result proper
+-- lives in match_results.
+ALTER TABLE matches ADD COLUMN live_home INT;
+ALTER TABLE matches ADD COLUMN live_away INT;

@@ -2,6 +2,7 @@ package feed
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -160,7 +161,11 @@ func (in *Ingester) Cycle(ctx context.Context) (CycleStats, error) {
 			if firstErr == nil {
 				firstErr = fmt.Errorf("fixtures %s: %w", now.AddDate(0, 0, d).Format("2006-01-02"), err)
 			}
-			continue
+			// A degraded provider still returns what it has cached (and the
+			// sports that did answer): apply that, it only lacks freshness.
+			if !errors.Is(err, ErrDegraded) {
+				continue
+			}
 		}
 		for i := range fs {
 			if err := in.Apply(ctx, &fs[i], &st); err != nil {
@@ -181,6 +186,32 @@ func (in *Ingester) Cycle(ctx context.Context) (CycleStats, error) {
 	t := in.now()
 	in.status.LastSuccess, in.status.LastError, in.status.Degraded = &t, "", false
 	return st, nil
+}
+
+// HeadToHeader is a provider that can list past meetings of a fixture's
+// teams (API-Sports; the simulator's history already has them).
+type HeadToHeader interface {
+	HeadToHead(ctx context.Context, f *Fixture) ([]Fixture, error)
+}
+
+// meetings stores a new match's past meetings as history, so its page
+// shows head-to-head and form. It is best effort: a provider out of budget
+// declines, and the match is still offered.
+func (in *Ingester) meetings(ctx context.Context, f *Fixture) {
+	h, ok := in.Provider.(HeadToHeader)
+	if !ok {
+		return
+	}
+	past, err := h.HeadToHead(ctx, f)
+	if err != nil {
+		if !errors.Is(err, ErrDegraded) {
+			in.Log.Warn("feed: head-to-head", "provider", in.Provider.Name(), "match", f.Ref, "err", err)
+		}
+		return
+	}
+	if _, err := in.Store.ImportHistory(ctx, in.Provider.Name(), past); err != nil {
+		in.Log.Warn("feed: head-to-head import", "provider", in.Provider.Name(), "match", f.Ref, "err", err)
+	}
 }
 
 // check rejects a fixture that cannot be stored safely.
@@ -229,6 +260,7 @@ func (in *Ingester) Apply(ctx context.Context, f *Fixture, st *CycleStats) error
 	}
 	if ing.Created {
 		st.Created++
+		in.meetings(ctx, f)
 	}
 	st.OddsChanged += ing.OddsChanged
 	ev := sport.Evidence{Source: provider, ProviderMatchID: f.Ref, Status: f.Status, FetchedAt: f.FetchedAt}

@@ -3,6 +3,8 @@ package feed_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -213,5 +215,32 @@ func TestLeaseSingleLeader(t *testing.T) {
 	// Released on shutdown: the other instance takes over at once.
 	if ok, _ := db.AcquireLease(context.Background(), "feed-ingestion", "other", 15*time.Second); !ok {
 		t.Fatal("lease not released on shutdown")
+	}
+}
+
+// degraded answers with cached fixtures and a degraded error, as the
+// API-Sports adapter does when its quota is spent.
+type degraded struct{ scripted }
+
+func (p *degraded) Fixtures(ctx context.Context, day time.Time, loc *time.Location) ([]feed.Fixture, error) {
+	fs, _ := p.scripted.Fixtures(ctx, day, loc)
+	return fs, fmt.Errorf("football: daily quota reached: %w", feed.ErrDegraded)
+}
+
+func TestDegradedProviderStillServesCache(t *testing.T) {
+	db, _, in, _ := setup(t)
+	p := &degraded{}
+	p.set(fx("1", "NS", sport.Scheduled, now.Add(2*time.Hour), nil))
+	in.Provider = p
+	st, err := in.Cycle(context.Background())
+	if !errors.Is(err, feed.ErrDegraded) || st.Created != 1 {
+		t.Fatalf("cycle = %+v, %v", st, err)
+	}
+	if s := in.Status(); !s.Degraded || s.LastError == "" {
+		t.Fatalf("status = %+v", s)
+	}
+	ms, _, _ := db.FindMatches(context.Background(), sport.MatchFilter{})
+	if len(ms) != 1 {
+		t.Fatalf("cached fixtures not applied: %d matches", len(ms))
 	}
 }

@@ -51,9 +51,9 @@ type Ingester struct {
 type Status struct {
 	Leader      bool       `json:"leader"`
 	LastSuccess *time.Time `json:"last_success,omitempty"`
-	LastError   string    `json:"last_error,omitempty"`
-	Degraded    bool      `json:"degraded"`
-	Fixtures    int       `json:"fixtures"`
+	LastError   string     `json:"last_error,omitempty"`
+	Degraded    bool       `json:"degraded"`
+	Fixtures    int        `json:"fixtures"`
 }
 
 // Status returns a copy of the current status.

@@ -14,7 +14,7 @@ import (
 
 // Store is what ingestion needs from storage.
 type Store interface {
-	UpsertFixture(ctx context.Context, provider string, f *Fixture) (*Ingested, error)
+	UpsertFixtures(ctx context.Context, provider string, fs []*Fixture) ([]*Ingested, error)
 	ImportHistory(ctx context.Context, provider string, fs []Fixture) (int, error)
 	RecordResult(ctx context.Context, matchID string, o sport.Outcome, operator bool) (bool, error)
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
@@ -167,12 +167,8 @@ func (in *Ingester) Cycle(ctx context.Context) (CycleStats, error) {
 				continue
 			}
 		}
-		for i := range fs {
-			if err := in.Apply(ctx, &fs[i], &st); err != nil {
-				if _, ok := fault.As(err); !ok {
-					return st, err // the store failed: stop this cycle
-				}
-			}
+		if err := in.apply(ctx, fs, &st); err != nil {
+			return st, err // the store failed: stop this cycle
 		}
 	}
 	in.mu.Lock()
@@ -234,30 +230,60 @@ func check(f *Fixture) error {
 	return nil
 }
 
-// Apply stores one fixture and acts on its state: a finished match is
-// settled, a cancelled or abandoned one voided, a postponed one held and
-// voided once it is overdue. A fixture with an unknown status is held as
-// it is; a malformed one is skipped. Both are logged with the match id.
-func (in *Ingester) Apply(ctx context.Context, f *Fixture, st *CycleStats) error {
-	st.Fixtures++
+// upsertBatch bounds how many fixtures share one transaction.
+const upsertBatch = 250
+
+// apply stores fixtures (many per transaction) and then acts on each one's
+// state: a finished match is settled, a cancelled or abandoned one voided,
+// a postponed one held and voided once it is overdue. A fixture with an
+// unknown status is held as it is; a malformed one is skipped. Both are
+// logged with the match id. An error means the store failed.
+func (in *Ingester) apply(ctx context.Context, fs []Fixture, st *CycleStats) error {
 	provider := in.Provider.Name()
-	if err := check(f); err != nil {
-		st.Skipped++
-		in.Log.Warn("feed: skipped malformed fixture", "provider", provider, "match", f.Ref, "err", err)
-		return nil
+	var ok []*Fixture
+	for i := range fs {
+		f := &fs[i]
+		st.Fixtures++
+		if err := check(f); err != nil {
+			st.Skipped++
+			in.Log.Warn("feed: skipped malformed fixture", "provider", provider, "match", f.Ref, "err", err)
+			continue
+		}
+		if f.State == "" {
+			st.Held++
+			in.Log.Warn("feed: unknown status; match held", "provider", provider, "match", f.Ref, "status", f.Status)
+			continue
+		}
+		if len(f.Markets) == 0 && f.State == sport.Scheduled && in.Price != nil {
+			f.Markets = in.Price(f)
+		}
+		ok = append(ok, f)
 	}
-	if f.State == "" {
-		st.Held++
-		in.Log.Warn("feed: unknown status; match held", "provider", provider, "match", f.Ref, "status", f.Status)
-		return nil
+	for start := 0; start < len(ok); start += upsertBatch {
+		batch := ok[start:min(start+upsertBatch, len(ok))]
+		ings, err := in.Store.UpsertFixtures(ctx, provider, batch)
+		if err != nil {
+			return err
+		}
+		for i, ing := range ings {
+			if err := in.settle(ctx, batch[i], ing, st); err != nil {
+				if _, isFault := fault.As(err); !isFault {
+					return err
+				}
+			}
+		}
 	}
-	if len(f.Markets) == 0 && f.State == sport.Scheduled && in.Price != nil {
-		f.Markets = in.Price(f)
-	}
-	ing, err := in.Store.UpsertFixture(ctx, provider, f)
-	if err != nil {
-		return err
-	}
+	return nil
+}
+
+// Apply stores one fixture and acts on its state (see apply).
+func (in *Ingester) Apply(ctx context.Context, f *Fixture, st *CycleStats) error {
+	return in.apply(ctx, []Fixture{*f}, st)
+}
+
+// settle acts on a stored fixture's state.
+func (in *Ingester) settle(ctx context.Context, f *Fixture, ing *Ingested, st *CycleStats) error {
+	provider := in.Provider.Name()
 	if ing.Created {
 		st.Created++
 		in.meetings(ctx, f)

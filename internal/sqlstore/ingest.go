@@ -20,10 +20,35 @@ import (
 // settlement are not done here but by RecordResult, so a match an
 // operator has settled is never overwritten.
 func (db *DB) UpsertFixture(ctx context.Context, provider string, f *feed.Fixture) (*feed.Ingested, error) {
-	var out *feed.Ingested
+	out, err := db.UpsertFixtures(ctx, provider, []*feed.Fixture{f})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// UpsertFixtures is UpsertFixture for many fixtures in one transaction:
+// a poll of a thousand matches costs one commit, not a thousand.
+func (db *DB) UpsertFixtures(ctx context.Context, provider string, fs []*feed.Fixture) ([]*feed.Ingested, error) {
+	var out []*feed.Ingested
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		now := db.Now()
-		out = &feed.Ingested{}
+		out = out[:0]
+		for _, f := range fs {
+			ing, err := db.upsertFixture(ctx, tx, provider, f, now)
+			if err != nil {
+				return err
+			}
+			out = append(out, ing)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (db *DB) upsertFixture(ctx context.Context, tx *sql.Tx, provider string, f *feed.Fixture, now time.Time) (*feed.Ingested, error) {
+	out := &feed.Ingested{}
+	err := func() error {
 		ref := provider + ":" + f.Ref
 		league, err := db.upsertRef(ctx, tx, "leagues", f.Sport, provider+":"+f.Sport+":"+f.League.Ref, f.League.Name)
 		if err != nil {
@@ -89,7 +114,7 @@ func (db *DB) UpsertFixture(ctx context.Context, provider string, f *feed.Fixtur
 			out.OddsChanged = n
 		}
 		return nil
-	})
+	}()
 	return out, err
 }
 

@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	_ "time/tzdata" // viewers' time zones work on images without zoneinfo
@@ -124,11 +125,22 @@ type Main struct {
 	Config config.Config
 	Log    *slog.Logger
 
-	DB       *sqlstore.DB
+	DB *sqlstore.DB
+	// Now is the clock of the feed and simulator (tests inject one).
+	Now      func() time.Time
+	feed     *feedRunner
 	server   *http.Server
 	listener net.Listener
 	stop     context.CancelFunc
 	done     chan struct{}
+	wg       sync.WaitGroup
+}
+
+func (m *Main) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now().UTC()
 }
 
 // Open connects to the database (retrying while it is unreachable, so a
@@ -161,13 +173,21 @@ func (m *Main) Open(ctx context.Context) error {
 		SignupBonus: cfg.SignupBonus, SessionTTL: cfg.SessionTTL, Hash: hashParams(cfg),
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 	}, m.Log)
+	if m.feed, err = m.newFeed(); err != nil {
+		m.DB.Close()
+		return fmt.Errorf("feed: %w", err)
+	}
+	ready := server.Readiness{DB: m.DB}
+	if m.feed != nil {
+		ready.Warm, ready.Details = m.feed.warm.Load, m.feed.details
+	}
 	m.listener, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		m.DB.Close()
 		return err
 	}
 	m.server = &http.Server{
-		Handler:           server.Handler(a.Handler(), server.Readiness{DB: m.DB}, m.Log),
+		Handler:           server.Handler(a.Handler(), ready, m.Log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -180,6 +200,13 @@ func (m *Main) Open(ctx context.Context) error {
 	bg, stop := context.WithCancel(context.Background())
 	m.stop, m.done = stop, make(chan struct{})
 	go m.background(bg)
+	if m.feed != nil {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			m.feed.run(bg, m)
+		}()
+	}
 	go func() {
 		if err := m.server.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Log.Error("http server", "err", err)
@@ -200,6 +227,7 @@ func (m *Main) Close() error {
 	err := m.server.Shutdown(ctx)
 	m.stop()
 	<-m.done
+	m.wg.Wait()
 	return errors.Join(err, m.DB.Close())
 }
 

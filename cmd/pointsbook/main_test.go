@@ -94,7 +94,11 @@ func startServer(t *testing.T, env map[string]string) (*Main, string) {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	return m, "http://" + m.Addr()
+	base := "http://" + m.Addr()
+	// Ready means the database answers and the feed's first import is
+	// done; tests start from there, as a load balancer would.
+	waitStatus(t, base+"/readyz", http.StatusOK, 15*time.Second, 20*time.Millisecond)
+	return m, base
 }
 
 // freePort returns a loopback port nobody listens on right now.
@@ -328,6 +332,28 @@ func TestReadyzOnFirstStart(t *testing.T) {
 	base, stop := runServe(t, map[string]string{"PB_DATA_DIR": dir})
 	took := waitStatus(t, base+"/readyz", http.StatusOK, 10*time.Second, 50*time.Millisecond)
 	t.Logf("/readyz 200 after %v", took.Round(time.Millisecond))
+	// With the default simulator feed, every sport has today's matches
+	// with odds by the time the instance says it is ready.
+	var sports struct {
+		Items []struct {
+			Slug  string
+			Today int
+		}
+	}
+	mustCall(t, "GET", base+"/api/v1/sports", "", nil, http.StatusOK).decode(t, &sports)
+	for _, sp := range sports.Items {
+		var list struct {
+			Items []struct {
+				MainMarket *struct{ Selections []any } `json:"main_market"`
+			}
+		}
+		// Tomorrow (KST): late in the day, today's may all have kicked off.
+		tomorrow := time.Now().In(kst).AddDate(0, 0, 1).Format("2006-01-02")
+		mustCall(t, "GET", base+"/api/v1/matches?state=scheduled&date="+tomorrow+"&sport="+sp.Slug, "", nil, http.StatusOK).decode(t, &list)
+		if sp.Today == 0 || len(list.Items) == 0 || list.Items[0].MainMarket == nil || len(list.Items[0].MainMarket.Selections) < 2 {
+			t.Errorf("%s: %d today, %d scheduled, first without odds", sp.Slug, sp.Today, len(list.Items))
+		}
+	}
 	if _, err := os.Stat(filepath.Join(dir, "pointsbook.db")); err != nil {
 		t.Errorf("no database in the data dir: %v", err)
 	}

@@ -47,6 +47,16 @@ type Config struct {
 	Argon2Time    uint32        `env:"PB_ARGON2_TIME" help:"argon2id passes."`
 	Argon2Threads uint8         `env:"PB_ARGON2_THREADS" help:"argon2id lanes."`
 
+	Feed               string        `env:"PB_FEED" help:"Sports data: simulator (fictional leagues, no network), apisports, or none (operators enter matches)."`
+	FeedInterval       time.Duration `env:"PB_FEED_INTERVAL" help:"How often the feed is polled (API-Sports also plans within its daily budget)."`
+	SimSpeed           float64       `env:"PB_SIM_SPEED" help:"Simulator time factor: 60 plays a football match in under two minutes."`
+	SimSeed            int64         `env:"PB_SIM_SEED" help:"Simulator seed: the same seed gives the same leagues, teams and results."`
+	OddsMargin         float64       `env:"PB_ODDS_MARGIN" help:"Bookmaker margin of the odds model, as a fraction (0.05 = 5%)."`
+	OddsFallback       string        `env:"PB_ODDS_FALLBACK" help:"model: price provider matches without bookmaker odds with our model; none: leave them unbettable."`
+	PostponedVoidAfter time.Duration `env:"PB_POSTPONED_VOID_AFTER" help:"A postponed match not played within this time of its original kick-off is voided."`
+	APISportsKey       string        `env:"PB_APISPORTS_KEY" secret:"true" help:"API-Sports key (PB_FEED=apisports)."`
+	APISportsBudget    int           `env:"PB_APISPORTS_DAILY_BUDGET" help:"API-Sports requests per sport per day (100 on the free plan)."`
+
 	AdminUsername string `env:"PB_ADMIN_USERNAME" help:"Creates (or resets) this operator account at start when set with PB_ADMIN_PASSWORD."`
 	AdminPassword string `env:"PB_ADMIN_PASSWORD" secret:"true" help:"Password of PB_ADMIN_USERNAME."`
 }
@@ -54,24 +64,32 @@ type Config struct {
 // Default returns the configuration of a fresh laptop run.
 func Default() Config {
 	return Config{
-		HTTPAddr:         ":8080",
-		PublicURL:        "http://localhost:8080",
-		ShutdownTimeout:  15 * time.Second,
-		LogLevel:         "info",
-		DataDir:          "./data",
-		DatabaseMaxConns: 16,
-		GroupCommitMax:   256,
-		Writers:          4,
-		HouseShards:      16,
-		MinStake:         100,
-		MaxStake:         50_000,
-		MaxPayout:        1_000_000,
-		MaxLegs:          10,
-		SignupBonus:      50_000,
-		SessionTTL:       30 * 24 * time.Hour,
-		Argon2Memory:     19 * 1024,
-		Argon2Time:       2,
-		Argon2Threads:    1,
+		HTTPAddr:           ":8080",
+		PublicURL:          "http://localhost:8080",
+		ShutdownTimeout:    15 * time.Second,
+		LogLevel:           "info",
+		DataDir:            "./data",
+		DatabaseMaxConns:   16,
+		GroupCommitMax:     256,
+		Writers:            4,
+		HouseShards:        16,
+		MinStake:           100,
+		MaxStake:           50_000,
+		MaxPayout:          1_000_000,
+		MaxLegs:            10,
+		SignupBonus:        50_000,
+		Feed:               "simulator",
+		FeedInterval:       10 * time.Second,
+		SimSpeed:           1,
+		SimSeed:            1,
+		OddsMargin:         0.05,
+		OddsFallback:       "model",
+		PostponedVoidAfter: 48 * time.Hour,
+		APISportsBudget:    100,
+		SessionTTL:         30 * 24 * time.Hour,
+		Argon2Memory:       19 * 1024,
+		Argon2Time:         2,
+		Argon2Threads:      1,
 	}
 }
 
@@ -127,6 +145,12 @@ func set(f reflect.Value, raw string) error {
 			return fmt.Errorf("not a whole number: %q", raw)
 		}
 		f.SetInt(n)
+	case reflect.Float64:
+		v, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			return fmt.Errorf("not a number: %q", raw)
+		}
+		f.SetFloat(v)
 	case reflect.Uint8, reflect.Uint32:
 		n, err := strconv.ParseUint(raw, 10, f.Type().Bits())
 		if err != nil {
@@ -195,6 +219,33 @@ func (c Config) Validate() error {
 	}
 	if c.Argon2Memory < 1024 || c.Argon2Time < 1 || c.Argon2Threads < 1 {
 		bad("argon2id parameters must be at least 1024 KiB, 1 pass, 1 lane")
+	}
+	switch c.Feed {
+	case "simulator", "none":
+	case "apisports":
+		if c.APISportsKey == "" {
+			bad("PB_FEED=apisports needs PB_APISPORTS_KEY")
+		}
+	default:
+		bad("PB_FEED must be simulator, apisports or none")
+	}
+	if c.FeedInterval < time.Second || c.FeedInterval > time.Hour {
+		bad("PB_FEED_INTERVAL must be 1s to 1h")
+	}
+	if !(c.SimSpeed >= 1 && c.SimSpeed <= 3600) {
+		bad("PB_SIM_SPEED must be 1 to 3600")
+	}
+	if !(c.OddsMargin >= 0 && c.OddsMargin <= 0.3) {
+		bad("PB_ODDS_MARGIN must be a fraction from 0 to 0.3 (0.05 = 5%%)")
+	}
+	if c.OddsFallback != "model" && c.OddsFallback != "none" {
+		bad("PB_ODDS_FALLBACK must be model or none")
+	}
+	if c.PostponedVoidAfter < time.Hour {
+		bad("PB_POSTPONED_VOID_AFTER must be at least 1h")
+	}
+	if c.APISportsBudget < 10 || c.APISportsBudget > 1_000_000 {
+		bad("PB_APISPORTS_DAILY_BUDGET must be 10 to 1000000")
 	}
 	if (c.AdminUsername == "") != (c.AdminPassword == "") {
 		bad("PB_ADMIN_USERNAME and PB_ADMIN_PASSWORD go together")

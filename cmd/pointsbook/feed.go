@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/pointsbook/pointsbook/internal/feed"
+	"github.com/pointsbook/pointsbook/internal/feed/apisports"
+	"github.com/pointsbook/pointsbook/internal/feed/simulator"
+	"github.com/pointsbook/pointsbook/internal/odds"
+)
+
+// kst is the zone whose calendar days are polled: the product is Korean
+// first, and API-Sports is asked for KST days.
+var kst = mustZone("Asia/Seoul")
+
+func mustZone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err) // time/tzdata is embedded
+	}
+	return loc
+}
+
+// feedRunner is the configured provider with its ingester.
+type feedRunner struct {
+	provider feed.Provider
+	ingester *feed.Ingester
+	warm     atomic.Bool
+	status   func() map[string]any
+}
+
+// newFeed builds the provider PB_FEED names; nil for "none".
+func (m *Main) newFeed() (*feedRunner, error) {
+	cfg := m.Config
+	model, err := odds.NewModel(cfg.OddsMargin)
+	if err != nil {
+		return nil, err
+	}
+	r := &feedRunner{}
+	switch cfg.Feed {
+	case "none":
+		return nil, nil
+	case "simulator":
+		sim, err := simulator.New(simulator.Config{Seed: cfg.SimSeed, Speed: cfg.SimSpeed, Margin: cfg.OddsMargin, Now: m.now})
+		if err != nil {
+			return nil, err
+		}
+		r.provider = sim
+	case "apisports":
+		c, err := apisports.New(apisports.Config{Key: cfg.APISportsKey, DailyBudget: cfg.APISportsBudget, Now: m.now, Log: m.Log,
+			Bookmakers: []int{8, 6}})
+		if err != nil {
+			return nil, err
+		}
+		r.provider = c
+		r.status = func() map[string]any {
+			out := map[string]any{}
+			for sp, st := range c.Status() {
+				out[sp] = st
+			}
+			return out
+		}
+	default:
+		return nil, fmt.Errorf("unknown feed %q", cfg.Feed)
+	}
+	var price feed.Pricer
+	if cfg.OddsFallback == "model" {
+		price = feed.ModelPricer(model, m.teamRates(r.provider.Name()))
+	}
+	host, _ := os.Hostname()
+	r.ingester = &feed.Ingester{
+		Provider: r.provider, Store: m.DB, Log: m.Log, Zone: kst, Interval: cfg.FeedInterval,
+		VoidPostponedAfter: cfg.PostponedVoidAfter, Price: price, Now: m.now,
+		Holder: fmt.Sprintf("%s/%d/%d", host, os.Getpid(), time.Now().UnixNano()),
+	}
+	return r, nil
+}
+
+// teamRates estimates scoring rates from each team's stored results.
+func (m *Main) teamRates(provider string) feed.RateSource {
+	return func(f *feed.Fixture) (float64, float64, bool) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		hs, hc, hn, err1 := m.DB.TeamScoring(ctx, provider, f.Sport, f.Home.Ref, 10)
+		as, ac, an, err2 := m.DB.TeamScoring(ctx, provider, f.Sport, f.Away.Ref, 10)
+		if err1 != nil || err2 != nil || hn < 3 || an < 3 {
+			return 0, 0, false
+		}
+		return (hs + ac) / 2, (as + hc) / 2, true
+	}
+}
+
+// run warms the catalogue up (first start: past seasons and today's
+// matches), marks the instance warm, then polls until ctx ends.
+func (r *feedRunner) run(ctx context.Context, m *Main) {
+	if err := r.ingester.Warm(ctx); err != nil && ctx.Err() == nil {
+		m.Log.Warn("feed warm-up", "provider", r.provider.Name(), "err", err)
+	}
+	r.warm.Store(true)
+	r.ingester.Run(ctx)
+}
+
+// details are the feed's state for /readyz.
+func (r *feedRunner) details() map[string]any {
+	d := map[string]any{"provider": r.provider.Name(), "ingestion": r.ingester.Status()}
+	if r.status != nil {
+		d["sports"] = r.status()
+	}
+	return map[string]any{"feed": d}
+}

@@ -71,7 +71,7 @@ func Default() Config {
 		DataDir:            "./data",
 		DatabaseMaxConns:   16,
 		GroupCommitMax:     256,
-		Writers:            4,
+		Writers:            8,
 		HouseShards:        16,
 		MinStake:           100,
 		MaxStake:           50_000,

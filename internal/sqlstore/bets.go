@@ -301,8 +301,8 @@ func (db *DB) placeChecked(ctx context.Context, tx *sql.Tx, j *placeJob, now tim
 		}
 		args = append(args, betID, i, mid, mkid, sid, string(l.MarketKind), l.Selection, line, int64(l.Odds), l.ImpliedPPM, string(betting.LegOpen))
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO bet_legs (bet_id, leg_no, match_id, market_id, selection_id, market_kind, selection_name, line, odds, implied_ppm, state)
-		VALUES `+placeholders(len(legs), 11, 0), args...); err != nil {
+	if _, err := tx.ExecContext(ctx, db.d.bind(`INSERT INTO bet_legs (bet_id, leg_no, match_id, market_id, selection_id, market_kind, selection_name, line, odds, implied_ppm, state)
+		VALUES `+placeholders(len(legs), 11, 0)), args...); err != nil {
 		return nil, nil, err
 	}
 	var txID int64
@@ -344,9 +344,9 @@ func (db *DB) offers(ctx context.Context, tx *sql.Tx, legs []betting.LegRequest)
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT s.id, s.name, s.odds, s.implied_ppm, mk.id, mk.kind, mk.line, mk.open, m.id, m.state, m.kickoff_at
+	rows, err := tx.QueryContext(ctx, db.d.bind(`SELECT s.id, s.name, s.odds, s.implied_ppm, mk.id, mk.kind, mk.line, mk.open, m.id, m.state, m.kickoff_at
 		FROM selections s JOIN markets mk ON mk.id = s.market_id JOIN matches m ON m.id = mk.match_id
-		WHERE s.id IN (`+inList(len(ids), 0)+`)`, ids...)
+		WHERE s.id IN (`+inList(len(ids), 0)+`)`), ids...)
 	if err != nil {
 		return nil, err
 	}

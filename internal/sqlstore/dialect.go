@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -42,6 +43,34 @@ var (
 // timeLayout stores SQLite times as fixed-width UTC text, so that string
 // order is time order and comparisons in SQL are correct.
 const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+// dollarParam matches a $N placeholder.
+var dollarParam = regexp.MustCompile(`\$([0-9]+)`)
+
+// bind adapts a query with many $N placeholders to the dialect. SQLite
+// treats $N (and even ?N) as a named parameter and resolves each through
+// a linear list, so preparing a statement with thousands of them takes
+// quadratic time; plain ? parameters skip the list. When the $N appear in
+// the text as exactly $1, $2, … in order, they become plain ?. Used for
+// the multi-row statements of settlement and imports.
+func (d dialect) bind(q string) string {
+	if d != dialectSQLite {
+		return q
+	}
+	next := 1
+	ordered := true
+	for _, m := range dollarParam.FindAllStringSubmatch(q, -1) {
+		if m[1] != strconv.Itoa(next) {
+			ordered = false
+			break
+		}
+		next++
+	}
+	if !ordered {
+		return dollarParam.ReplaceAllString(q, "?$1")
+	}
+	return dollarParam.ReplaceAllString(q, "?")
+}
 
 // ts converts a time for a query parameter.
 func (d dialect) ts(t time.Time) any {

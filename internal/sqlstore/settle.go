@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/betting"
@@ -97,56 +98,17 @@ func (db *DB) RecordResult(ctx context.Context, matchID string, o Outcome, opera
 			return err
 		}
 		changed = true
-		return db.gradeLegs(ctx, tx, mid, sp, rid, o)
+		return nil
 	})
 	if err != nil || !changed {
 		return changed, err
 	}
-	return true, db.SettleMatch(ctx, matchID)
-}
-
-// gradeLegs grades every leg on the match, one UPDATE per selection: a
-// match has a handful of selections however many bets it has.
-func (db *DB) gradeLegs(ctx context.Context, tx *sql.Tx, mid int64, sp string, rid int64, o Outcome) error {
-	spt, _ := sport.Lookup(sp)
-	rows, err := tx.QueryContext(ctx, `SELECT s.id, s.name, mk.kind, mk.line FROM selections s JOIN markets mk ON mk.id = s.market_id WHERE mk.match_id = $1`, mid)
-	if err != nil {
-		return err
-	}
-	type sel struct {
-		id   int64
-		name string
-		kind betting.MarketKind
-		line *odds.Line
-	}
-	var sels []sel
-	for rows.Next() {
-		var s sel
-		var line sql.NullInt64
-		if err := rows.Scan(&s.id, &s.name, &s.kind, &line); err != nil {
-			rows.Close()
-			return err
-		}
-		if line.Valid {
-			l := odds.Line(line.Int64)
-			s.line = &l
-		}
-		sels = append(sels, s)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, s := range sels {
-		state, rule := betting.LegVoid, "The match was "+string(o.State)+"; the leg is void and counts as 1.00."
-		if !o.Void {
-			state, rule = betting.Grade(spt, s.kind, s.line, s.name, o.Score)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE bet_legs SET state = $1, rule = $2, result_id = $3 WHERE selection_id = $4`, string(state), rule, rid, s.id); err != nil {
-			return err
-		}
-	}
-	return nil
+	// The result is recorded; settling must not stop because the caller
+	// (an HTTP request with its own deadline) gave up waiting. If the
+	// process dies meanwhile, settle_pending makes it resume.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
+	defer cancel()
+	return true, db.SettleMatch(sctx, matchID)
 }
 
 func (db *DB) loadOutcome(ctx context.Context, q queryer, rid int64) (Outcome, error) {
@@ -179,32 +141,69 @@ func (db *DB) SettleMatch(ctx context.Context, matchID string) error {
 	if err := db.rw.QueryRowContext(ctx, `SELECT m.result_id, r.reason FROM matches m LEFT JOIN match_results r ON r.id = m.result_id WHERE m.id = $1`, mid).Scan(&rid, &reason); err != nil {
 		return classify(err)
 	}
+	// Batches are independent (each bet is in one), so on PostgreSQL they
+	// settle on several connections at once; wallet rows shared between
+	// batches are locked in id order, so they wait, never deadlock. SQLite
+	// has one writer, so there it is one batch at a time.
+	workers := 1
+	if db.d == dialectPostgres {
+		workers = db.cfg.Writers
+	}
+	batches := make(chan []int64)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ids := range batches {
+				if err := db.settleBets(ctx, ids, reason.String); err != nil {
+					errs <- err
+					for range batches {
+					}
+					return
+				}
+			}
+		}()
+	}
 	var after int64
-	for {
+	var walkErr error
+	for walkErr == nil {
 		rows, err := db.rw.QueryContext(ctx, `SELECT DISTINCT bet_id FROM bet_legs WHERE match_id = $1 AND bet_id > $2 ORDER BY bet_id LIMIT $3`, mid, after, settleBatch)
 		if err != nil {
-			return classify(err)
+			walkErr = classify(err)
+			break
 		}
 		var ids []int64
 		for rows.Next() {
 			var id int64
 			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
+				walkErr = err
+				break
 			}
 			ids = append(ids, id)
 		}
 		rows.Close()
-		if err := rows.Err(); err != nil {
-			return classify(err)
+		if walkErr == nil {
+			walkErr = classify(rows.Err())
 		}
-		if len(ids) == 0 {
+		if walkErr != nil || len(ids) == 0 {
 			break
 		}
-		if err := db.settleBets(ctx, ids, reason.String); err != nil {
-			return err
+		select {
+		case batches <- ids:
+		case walkErr = <-errs:
 		}
 		after = ids[len(ids)-1]
+	}
+	close(batches)
+	wg.Wait()
+	close(errs)
+	if walkErr == nil {
+		walkErr = <-errs
+	}
+	if walkErr != nil {
+		return walkErr
 	}
 	// Cleared only if no newer result arrived meanwhile, which would have
 	// set it again and must be settled in turn.
@@ -261,7 +260,7 @@ func (db *DB) settleBets(ctx context.Context, ids []int64, reason string) error 
 			args[i] = id
 		}
 		in := inList(len(ids), 0)
-		rows, err := tx.QueryContext(ctx, `SELECT id, account_id, stake, payout, state, version FROM bets WHERE id IN (`+in+`)`+db.d.forUpdate, args...)
+		rows, err := tx.QueryContext(ctx, db.d.bind(`SELECT id, account_id, stake, payout, state, version FROM bets WHERE id IN (`+in+`)`+db.d.forUpdate), args...)
 		if err != nil {
 			return err
 		}
@@ -278,23 +277,7 @@ func (db *DB) settleBets(ctx context.Context, ids []int64, reason string) error 
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		rows, err = tx.QueryContext(ctx, `SELECT bet_id, state, odds FROM bet_legs WHERE bet_id IN (`+in+`) ORDER BY bet_id, leg_no`, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var id, price int64
-			var st string
-			if err := rows.Scan(&id, &st, &price); err != nil {
-				rows.Close()
-				return err
-			}
-			if b := bets[id]; b != nil {
-				b.legs = append(b.legs, &betting.Leg{State: betting.LegState(st), Odds: odds.Odds(price)})
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := db.gradeBatch(ctx, tx, in, args, bets); err != nil {
 			return err
 		}
 		var changed []*betRow
@@ -315,6 +298,87 @@ func (db *DB) settleBets(ctx context.Context, ids []int64, reason string) error 
 	})
 }
 
+// gradeBatch loads the legs of a batch of bets and grades each leg whose
+// match has a result it was not yet graded on, writing the new leg states
+// in one statement. Grading here, batch by batch, rather than all legs of
+// a match at once when its result arrives, keeps every transaction small:
+// a match with 100,000 bets never holds the writer for long.
+func (db *DB) gradeBatch(ctx context.Context, tx *sql.Tx, in string, args []any, bets map[int64]*betRow) error {
+	rows, err := tx.QueryContext(ctx, db.d.bind(`SELECT l.bet_id, l.leg_no, l.market_kind, l.selection_name, l.line, l.state, l.odds, l.result_id,
+			m.sport, m.state, m.result_id
+		FROM bet_legs l JOIN matches m ON m.id = l.match_id
+		WHERE l.bet_id IN (`+in+`) ORDER BY l.bet_id, l.leg_no`), args...)
+	if err != nil {
+		return err
+	}
+	type legRow struct {
+		leg                 *betting.Leg
+		bet                 int64
+		no                  int
+		sport, matchState   string
+		graded, matchResult sql.NullInt64
+	}
+	var legs []legRow
+	results := map[int64]*sport.Outcome{}
+	for rows.Next() {
+		var r legRow
+		var kind, name, st string
+		var line sql.NullInt64
+		var price int64
+		if err := rows.Scan(&r.bet, &r.no, &kind, &name, &line, &st, &price, &r.graded, &r.sport, &r.matchState, &r.matchResult); err != nil {
+			rows.Close()
+			return err
+		}
+		r.leg = &betting.Leg{MarketKind: betting.MarketKind(kind), Selection: name, State: betting.LegState(st), Odds: odds.Odds(price)}
+		if line.Valid {
+			l := odds.Line(line.Int64)
+			r.leg.Line = &l
+		}
+		if r.matchResult.Valid {
+			results[r.matchResult.Int64] = nil
+		}
+		legs = append(legs, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for rid := range results {
+		o, err := db.loadOutcome(ctx, tx, rid)
+		if err != nil {
+			return err
+		}
+		results[rid] = &o
+	}
+	var upd []any
+	for _, r := range legs {
+		if r.matchResult.Valid && r.graded != r.matchResult {
+			o := results[r.matchResult.Int64]
+			state, rule := betting.LegVoid, "The match was "+r.matchState+"; the leg is void and counts as 1.00."
+			if !o.Void {
+				sp, _ := sport.Lookup(r.sport)
+				state, rule = betting.Grade(sp, r.leg.MarketKind, r.leg.Line, r.leg.Selection, o.Score)
+			}
+			r.leg.State = state
+			upd = append(upd, r.bet, r.no, string(state), rule, r.matchResult.Int64)
+		}
+		if b := bets[r.bet]; b != nil {
+			b.legs = append(b.legs, r.leg)
+		}
+	}
+	if len(upd) == 0 {
+		return nil
+	}
+	_, err = tx.ExecContext(ctx, db.d.bind(`WITH v(bet_id, leg_no, state, rule, result_id) AS (VALUES `+placeholders(len(upd)/5, 5, 0, "BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT")+`)
+		UPDATE bet_legs SET state = v.state, rule = v.rule, result_id = v.result_id
+		FROM v WHERE bet_legs.bet_id = +v.bet_id AND bet_legs.leg_no = +v.leg_no`), upd...)
+	return err
+}
+
+// In the set-based statements below, join keys from a VALUES list are
+// written +v.id: SQLite has no statistics on the list and would otherwise
+// scan the whole table once per batch; the unary plus makes it loop over
+// the list and look rows up by primary key. PostgreSQL ignores it.
 func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRow, reason string, now time.Time) error {
 	// 1. Move each bet to its next version, only from the version read.
 	args := make([]any, 0, len(changed)*4)
@@ -322,11 +386,11 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 		args = append(args, b.id, string(b.newState), b.newPayout, b.version)
 	}
 	settledAt := db.d.ts(now)
-	rows, err := tx.QueryContext(ctx, `WITH v(id, state, payout, version) AS (VALUES `+placeholders(len(changed), 4, 1, "BIGINT", "TEXT", "BIGINT", "BIGINT")+`)
+	rows, err := tx.QueryContext(ctx, db.d.bind(`WITH v(id, state, payout, version) AS (VALUES `+placeholders(len(changed), 4, 0, "BIGINT", "TEXT", "BIGINT", "BIGINT")+`)
 		UPDATE bets SET state = v.state, payout = v.payout, version = bets.version + 1,
-			settled_at = CASE WHEN v.state = 'open' THEN NULL ELSE CAST($1 AS `+db.d.tsType+`) END
-		FROM v WHERE bets.id = v.id AND bets.version = v.version
-		RETURNING bets.id`, append([]any{settledAt}, args...)...)
+			settled_at = CASE WHEN v.state = 'open' THEN NULL ELSE CAST($`+strconv.Itoa(len(args)+1)+` AS `+db.d.tsType+`) END
+		FROM v WHERE bets.id = +v.id AND bets.version = +v.version
+		RETURNING bets.id`), append(args, settledAt)...)
 	if err != nil {
 		return err
 	}
@@ -356,8 +420,8 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 		}
 	}
 	if len(hist) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO settlements (bet_id, version, state, payout, delta, reason, created_at) VALUES `+
-			placeholders(len(hist)/7, 7, 0), hist...); err != nil {
+		if _, err := tx.ExecContext(ctx, db.d.bind(`INSERT INTO settlements (bet_id, version, state, payout, delta, reason, created_at) VALUES `+
+			placeholders(len(hist)/7, 7, 0)), hist...); err != nil {
 			return err
 		}
 	}
@@ -380,7 +444,7 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 		refs[ref] = b
 		args = append(args, string(kind), ref, settledAt)
 	}
-	rows, err = tx.QueryContext(ctx, `INSERT INTO ledger_tx (kind, reference, created_at) VALUES `+placeholders(len(moved), 3, 0)+` RETURNING id, reference`, args...)
+	rows, err = tx.QueryContext(ctx, db.d.bind(`INSERT INTO ledger_tx (kind, reference, created_at) VALUES `+placeholders(len(moved), 3, 0)+` RETURNING id, reference`), args...)
 	if err != nil {
 		return err
 	}
@@ -418,7 +482,7 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 		for i, a := range accts {
 			lock[i] = a
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT account_id FROM balances WHERE shard = 0 AND account_id IN (`+inList(len(lock), 0)+`) ORDER BY account_id`+db.d.forUpdate, lock...)
+		rows, err := tx.QueryContext(ctx, db.d.bind(`SELECT account_id FROM balances WHERE shard = 0 AND account_id IN (`+inList(len(lock), 0)+`) ORDER BY account_id`+db.d.forUpdate), lock...)
 		if err != nil {
 			return err
 		}
@@ -428,10 +492,10 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 	for _, a := range accts {
 		args = append(args, a, perAccount[a])
 	}
-	rows, err = tx.QueryContext(ctx, `WITH v(account_id, delta) AS (VALUES `+placeholders(len(accts), 2, 0, "BIGINT", "BIGINT")+`)
+	rows, err = tx.QueryContext(ctx, db.d.bind(`WITH v(account_id, delta) AS (VALUES `+placeholders(len(accts), 2, 0, "BIGINT", "BIGINT")+`)
 		UPDATE balances SET amount = balances.amount + v.delta FROM v
-		WHERE balances.account_id = v.account_id AND balances.shard = 0
-		RETURNING balances.account_id, balances.amount`, args...)
+		WHERE balances.account_id = +v.account_id AND balances.shard = 0
+		RETURNING balances.account_id, balances.amount`), args...)
 	if err != nil {
 		return err
 	}
@@ -473,8 +537,8 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 	}
 	for start := 0; start < len(args); start += 5 * 2000 {
 		end := min(start+5*2000, len(args))
-		if _, err := tx.ExecContext(ctx, `INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at) VALUES `+
-			placeholders((end-start)/5, 5, 0, "BIGINT", "BIGINT", "BIGINT", "BIGINT"), args[start:end]...); err != nil {
+		if _, err := tx.ExecContext(ctx, db.d.bind(`INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at) VALUES `+
+			placeholders((end-start)/5, 5, 0, "BIGINT", "BIGINT", "BIGINT", "BIGINT")), args[start:end]...); err != nil {
 			return err
 		}
 	}

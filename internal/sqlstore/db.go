@@ -192,7 +192,14 @@ func (db *DB) Dialect() string { return db.d.name }
 
 // Ping checks that the primary (and replica) answer, for /readyz.
 func (db *DB) Ping(ctx context.Context) error {
-	if err := db.rw.PingContext(ctx); err != nil {
+	// SQLite's one writer connection may be busy with a long import;
+	// a read connection proves the database answers without queueing
+	// behind it.
+	primary := db.rw
+	if db.d == dialectSQLite {
+		primary = db.ro
+	}
+	if err := primary.PingContext(ctx); err != nil {
 		return classify(err)
 	}
 	if db.replica {

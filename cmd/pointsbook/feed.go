@@ -10,6 +10,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/feed"
 	"github.com/pointsbook/pointsbook/internal/feed/apisports"
 	"github.com/pointsbook/pointsbook/internal/feed/simulator"
+	"github.com/pointsbook/pointsbook/internal/metrics"
 	"github.com/pointsbook/pointsbook/internal/odds"
 )
 
@@ -31,6 +32,8 @@ type feedRunner struct {
 	ingester *feed.Ingester
 	warm     atomic.Bool
 	status   func() map[string]any
+	// gauges registers provider-specific metrics.
+	gauges func(*metrics.Metrics)
 }
 
 // newFeed builds the provider PB_FEED names; nil for "none".
@@ -63,6 +66,15 @@ func (m *Main) newFeed() (*feedRunner, error) {
 				out[sp] = st
 			}
 			return out
+		}
+		r.gauges = func(met *metrics.Metrics) {
+			for sp := range c.Status() {
+				labels := map[string]string{"sport": sp}
+				met.Gauge("pointsbook_apisports_requests_remaining", "API-Sports calls left today for the sport.", labels,
+					func() float64 { return float64(c.Status()[sp].Remaining) })
+				met.Gauge("pointsbook_apisports_degraded", "1 while the sport's data is stale (quota, rate limit, provider error).", labels,
+					func() float64 { return boolf(c.Status()[sp].Degraded != "") })
+			}
 		}
 	default:
 		return nil, fmt.Errorf("unknown feed %q", cfg.Feed)
@@ -102,6 +114,34 @@ func (r *feedRunner) run(ctx context.Context, m *Main) {
 	}
 	r.warm.Store(true)
 	r.ingester.Run(ctx)
+}
+
+// register adds the feed's gauges, read from the ingester at scrape time.
+func (r *feedRunner) register(met *metrics.Metrics) {
+	labels := map[string]string{"provider": r.provider.Name()}
+	met.Gauge("pointsbook_feed_leader", "1 while this instance holds the ingestion lease and polls the provider.", labels,
+		func() float64 { return boolf(r.ingester.Status().Leader) })
+	met.Gauge("pointsbook_feed_degraded", "1 while the last poll failed or was degraded; cached data is still served.", labels,
+		func() float64 { return boolf(r.ingester.Status().Degraded) })
+	met.Gauge("pointsbook_feed_last_success_timestamp_seconds", "When the last complete poll finished (Unix time; 0 before the first).", labels,
+		func() float64 {
+			if t := r.ingester.Status().LastSuccess; t != nil {
+				return float64(t.Unix())
+			}
+			return 0
+		})
+	met.Gauge("pointsbook_feed_fixtures", "Fixtures seen by the last poll.", labels,
+		func() float64 { return float64(r.ingester.Status().Fixtures) })
+	if r.gauges != nil {
+		r.gauges(met)
+	}
+}
+
+func boolf(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // details are the feed's state for /readyz.

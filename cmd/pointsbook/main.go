@@ -30,6 +30,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/config"
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/metrics"
 	"github.com/pointsbook/pointsbook/internal/server"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
 )
@@ -178,8 +179,10 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("feed: %w", err)
 	}
 	ready := server.Readiness{DB: m.DB}
+	met := metrics.New()
 	if m.feed != nil {
 		ready.Warm, ready.Details = m.feed.warm.Load, m.feed.details
+		m.feed.register(met)
 	}
 	m.listener, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -187,7 +190,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.server = &http.Server{
-		Handler:           server.Handler(a.Handler(), ready, m.Log),
+		Handler:           server.Handler(a.Handler(), ready, met, m.Log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -32,9 +32,18 @@ type Readiness struct {
 	Details func() map[string]any
 }
 
-// Handler builds the root handler.
-func Handler(api http.Handler, ready Readiness, log *slog.Logger) http.Handler {
+// Metrics observes requests and serves /metrics.
+type Metrics interface {
+	ObserveRequest(method, route string, code int, d time.Duration)
+	Handler() http.Handler
+}
+
+// Handler builds the root handler. metrics may be nil.
+func Handler(api http.Handler, ready Readiness, metrics Metrics, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics.Handler())
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintln(w, `{"status":"ok"}`)
@@ -69,7 +78,7 @@ func Handler(api http.Handler, ready Readiness, log *slog.Logger) http.Handler {
 	for _, p := range []string{"/main", "/bet", "/mypage"} {
 		mux.Handle("GET "+p, http.RedirectHandler("/", http.StatusMovedPermanently))
 	}
-	return recoverer(log, securityHeaders(accessLog(log, mux)))
+	return recoverer(log, securityHeaders(accessLog(log, metrics, mux)))
 }
 
 // landing is the placeholder front page until the web UI lands: it is
@@ -118,12 +127,20 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 var requestSeq atomic.Uint64
 
-func accessLog(log *slog.Logger, next http.Handler) http.Handler {
+func accessLog(log *slog.Logger, metrics Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		if r.URL.Path == "/healthz" {
+		if sw.status == 0 {
+			sw.status = http.StatusOK // a handler that writes nothing answers 200
+		}
+		if metrics != nil {
+			// The muxes set r.Pattern on this request as they route it, so it
+			// names the API route ("GET /api/v1/bets/{id}"), not the raw path.
+			metrics.ObserveRequest(r.Method, r.Pattern, sw.status, time.Since(start))
+		}
+		if r.URL.Path == "/healthz" || r.URL.Path == "/metrics" {
 			return // probed every few seconds; logging it drowns the rest
 		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "http request",

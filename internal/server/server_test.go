@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 type pinger struct{ err error }
@@ -42,7 +43,7 @@ func TestProbes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := Handler(api, tt.ready, log)
+			h := Handler(api, tt.ready, nil, log)
 			rec, body := serve(t, h, "GET", "/readyz")
 			if rec.Code != tt.status || body["status"] != tt.state {
 				t.Fatalf("readyz = %d %v, want %d %s", rec.Code, body, tt.status, tt.state)
@@ -52,14 +53,14 @@ func TestProbes(t *testing.T) {
 			}
 		})
 	}
-	h := Handler(api, Readiness{DB: pinger{}, Details: func() map[string]any { return map[string]any{"feed": "degraded: quota"} }}, log)
+	h := Handler(api, Readiness{DB: pinger{}, Details: func() map[string]any { return map[string]any{"feed": "degraded: quota"} }}, nil, log)
 	if _, body := serve(t, h, "GET", "/readyz"); body["feed"] != "degraded: quota" {
 		t.Fatalf("details missing: %v", body)
 	}
 }
 
 func TestPagesAndHeaders(t *testing.T) {
-	h := Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }), Readiness{DB: pinger{}}, slog.New(slog.DiscardHandler))
+	h := Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }), Readiness{DB: pinger{}}, nil, slog.New(slog.DiscardHandler))
 	rec, _ := serve(t, h, "GET", "/")
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "Pointsbook") || strings.Contains(rec.Body.String(), "<script") {
 		t.Fatalf("landing = %d %q", rec.Code, rec.Body.String())
@@ -87,7 +88,7 @@ func TestPagesAndHeaders(t *testing.T) {
 func TestPanicIsLoggedAndAnswered500(t *testing.T) {
 	var logs bytes.Buffer
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("boom") })
-	h := Handler(api, Readiness{DB: pinger{}}, slog.New(slog.NewJSONHandler(&logs, nil)))
+	h := Handler(api, Readiness{DB: pinger{}}, nil, slog.New(slog.NewJSONHandler(&logs, nil)))
 	rec, body := serve(t, h, "GET", "/api/v1/x")
 	if rec.Code != 500 || body["error"].(map[string]any)["code"] != "internal" {
 		t.Fatalf("panic answered %d %v", rec.Code, body)
@@ -104,7 +105,7 @@ func TestPanicIsLoggedAndAnswered500(t *testing.T) {
 
 func TestAccessLog(t *testing.T) {
 	var logs bytes.Buffer
-	h := Handler(http.NotFoundHandler(), Readiness{DB: pinger{}}, slog.New(slog.NewJSONHandler(&logs, nil)))
+	h := Handler(http.NotFoundHandler(), Readiness{DB: pinger{}}, nil, slog.New(slog.NewJSONHandler(&logs, nil)))
 	serve(t, h, "GET", "/healthz")
 	if logs.Len() != 0 {
 		t.Fatalf("healthz logged: %s", logs.String())
@@ -116,5 +117,35 @@ func TestAccessLog(t *testing.T) {
 	}
 	if err := json.Unmarshal(logs.Bytes(), &line); err != nil || line.Msg != "http request" || line.Path != "/api/v1/sports" || line.Status != 404 {
 		t.Fatalf("access log = %s (%v)", logs.String(), err)
+	}
+}
+
+type observed struct {
+	route string
+	code  int
+}
+
+type recorder struct{ seen []observed }
+
+func (r *recorder) ObserveRequest(method, route string, code int, d time.Duration) {
+	r.seen = append(r.seen, observed{route, code})
+}
+func (r *recorder) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("metrics\n")) })
+}
+
+// TestMetricsSeeRoutePatterns: requests are labelled by the pattern the
+// inner API mux matched, so ids never become label values.
+func TestMetricsSeeRoutePatterns(t *testing.T) {
+	api := http.NewServeMux()
+	api.HandleFunc("GET /api/v1/bets/{id}", func(w http.ResponseWriter, r *http.Request) {})
+	rec := &recorder{}
+	h := Handler(api, Readiness{DB: pinger{}}, rec, slog.New(slog.DiscardHandler))
+	serve(t, h, "GET", "/api/v1/bets/b_123")
+	if r, _ := serve(t, h, "GET", "/metrics"); r.Body.String() != "metrics\n" {
+		t.Fatalf("/metrics = %q", r.Body.String())
+	}
+	if len(rec.seen) < 1 || rec.seen[0].route != "GET /api/v1/bets/{id}" || rec.seen[0].code != 200 {
+		t.Fatalf("observed %+v", rec.seen)
 	}
 }

@@ -284,39 +284,84 @@ func (db *DB) placeChecked(ctx context.Context, tx *sql.Tx, j *placeJob, now tim
 		prices[i] = l.Odds
 	}
 	combined, _ := odds.Combined(prices)
-	var betID int64
-	if err := tx.QueryRowContext(ctx, `INSERT INTO bets (user_id, account_id, stake, odds, potential_payout, odds_policy, state, placed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) RETURNING id`,
-		j.uid, acct, slip.Stake, int64(combined), potential, string(slip.OddsPolicy), db.d.ts(now)).Scan(&betID); err != nil {
-		return nil, nil, err
-	}
-	args := make([]any, 0, len(legs)*11)
-	for i, l := range legs {
-		mid, _ := parseID(pMatch, l.MatchID)
-		mkid, _ := parseID(pMarket, l.MarketID)
-		sid, _ := parseID(pSelection, l.SelectionID)
-		var line sql.NullInt64
-		if l.Line != nil {
-			line = sql.NullInt64{Int64: int64(*l.Line), Valid: true}
-		}
-		args = append(args, betID, i, mid, mkid, sid, string(l.MarketKind), l.Selection, line, int64(l.Odds), l.ImpliedPPM, string(betting.LegOpen))
-	}
-	if _, err := tx.ExecContext(ctx, db.d.bind(`INSERT INTO bet_legs (bet_id, leg_no, match_id, market_id, selection_id, market_kind, selection_name, line, odds, implied_ppm, state)
-		VALUES `+placeholders(len(legs), 11, 0)), args...); err != nil {
-		return nil, nil, err
-	}
-	var txID int64
-	if err := tx.QueryRowContext(ctx, `INSERT INTO ledger_tx (kind, reference, created_at) VALUES ($1, $2, $3) RETURNING id`,
-		string(ledger.Stake), "bet:"+strconv.FormatInt(betID, 10)+":stake", db.d.ts(now)).Scan(&txID); err != nil {
-		return nil, nil, err
-	}
 	*house += slip.Stake
-	if _, err := tx.ExecContext(ctx, `INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at) VALUES ($1, $2, $3, $4, $5), ($1, $6, $7, NULL, $5)`,
-		txID, acct, -slip.Stake, after, db.d.ts(now), db.systemAccount(ledger.HouseAccount), slip.Stake); err != nil {
+	betID, err := db.writeBet(ctx, tx, j.uid, acct, after, &slip, legs, combined, potential, now)
+	if err != nil {
 		return nil, nil, err
 	}
 	return &betting.Bet{ID: fmtID(pBet, betID), UserID: j.req.UserID, State: betting.Open, Stake: slip.Stake, Odds: combined,
 		PotentialPayout: potential, OddsPolicy: slip.OddsPolicy, PlacedAt: now, Legs: legs}, nil, nil
+}
+
+// writeBet writes a placed bet: the bet, its legs, the stake's ledger
+// transaction and its two postings (the wallet's debit was already made
+// by the balance check). On PostgreSQL this is one statement of chained
+// data-modifying CTEs, one round trip instead of four, which is most of
+// the cost of a bet there; SQLite runs in-process and takes the four
+// plain statements.
+func (db *DB) writeBet(ctx context.Context, tx *sql.Tx, uid, acct, after int64, slip *betting.Slip, legs []*betting.Leg, combined odds.Odds, potential int64, now time.Time) (int64, error) {
+	house := db.systemAccount(ledger.HouseAccount)
+	legArgs := func(betID any) []any {
+		args := make([]any, 0, len(legs)*10)
+		for i, l := range legs {
+			mid, _ := parseID(pMatch, l.MatchID)
+			mkid, _ := parseID(pMarket, l.MarketID)
+			sid, _ := parseID(pSelection, l.SelectionID)
+			var line sql.NullInt64
+			if l.Line != nil {
+				line = sql.NullInt64{Int64: int64(*l.Line), Valid: true}
+			}
+			if betID != nil {
+				args = append(args, betID)
+			}
+			args = append(args, i, mid, mkid, sid, string(l.MarketKind), l.Selection, line, int64(l.Odds), l.ImpliedPPM)
+			if betID != nil {
+				args = append(args, string(betting.LegOpen))
+			}
+		}
+		return args
+	}
+	if db.d == dialectPostgres {
+		// $1..$9 describe the bet; the legs' values follow.
+		args := []any{uid, acct, slip.Stake, int64(combined), potential, string(slip.OddsPolicy), db.d.ts(now), after, house}
+		args = append(args, legArgs(nil)...)
+		var betID int64
+		err := tx.QueryRowContext(ctx, `WITH b AS (
+				INSERT INTO bets (user_id, account_id, stake, odds, potential_payout, odds_policy, state, placed_at)
+				VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) RETURNING id),
+			l AS (
+				INSERT INTO bet_legs (bet_id, leg_no, match_id, market_id, selection_id, market_kind, selection_name, line, odds, implied_ppm, state)
+				SELECT b.id, v.leg_no, v.match_id, v.market_id, v.selection_id, v.market_kind, v.selection_name, v.line, v.odds, v.implied_ppm, 'open'
+				FROM b, (VALUES `+placeholders(len(legs), 9, 9, "INT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT")+`)
+					AS v(leg_no, match_id, market_id, selection_id, market_kind, selection_name, line, odds, implied_ppm)),
+			t AS (
+				INSERT INTO ledger_tx (kind, reference, created_at)
+				SELECT 'stake', 'bet:' || b.id || ':stake', $7 FROM b RETURNING id),
+			p AS (
+				INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at)
+				SELECT t.id, $2, -$3, CAST($8 AS BIGINT), $7 FROM t
+				UNION ALL SELECT t.id, $9, $3, NULL, $7 FROM t)
+			SELECT id FROM b`, args...).Scan(&betID)
+		return betID, err
+	}
+	var betID int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO bets (user_id, account_id, stake, odds, potential_payout, odds_policy, state, placed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) RETURNING id`,
+		uid, acct, slip.Stake, int64(combined), potential, string(slip.OddsPolicy), db.d.ts(now)).Scan(&betID); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, db.d.bind(`INSERT INTO bet_legs (bet_id, leg_no, match_id, market_id, selection_id, market_kind, selection_name, line, odds, implied_ppm, state)
+		VALUES `+placeholders(len(legs), 11, 0)), legArgs(betID)...); err != nil {
+		return 0, err
+	}
+	var txID int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO ledger_tx (kind, reference, created_at) VALUES ($1, $2, $3) RETURNING id`,
+		string(ledger.Stake), "bet:"+strconv.FormatInt(betID, 10)+":stake", db.d.ts(now)).Scan(&txID); err != nil {
+		return 0, err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at) VALUES ($1, $2, $3, $4, $5), ($1, $6, $7, NULL, $5)`,
+		txID, acct, -slip.Stake, after, db.d.ts(now), house, slip.Stake)
+	return betID, err
 }
 
 // creditHouse adds the stakes of a batch to the house balance. Each

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/pointsbook/pointsbook/internal/odds/oddstest"
+
 	"github.com/pointsbook/pointsbook/internal/sport"
 )
 
@@ -185,7 +187,7 @@ func TestCalibratedOnSimulatedMatches(t *testing.T) {
 	m := Model{Margin: DefaultMargin}
 	for _, sp := range sport.Sports {
 		rs := ratings[sp.Slug]
-		var cal calibration
+		var cal oddstest.Calibration
 		type priced struct {
 			o  *Outcomes
 			ps []Priced
@@ -211,80 +213,19 @@ func TestCalibratedOnSimulatedMatches(t *testing.T) {
 				basis = reg
 			}
 			if sp.HasDraw {
-				cal.add("home (1x2)", p.o.RegHome, reg[0] > reg[1])
-				cal.add("draw (1x2)", p.o.RegDraw, reg[0] == reg[1])
-				cal.add("away (1x2)", p.o.RegAway, reg[0] < reg[1])
+				cal.Add("home (1x2)", p.o.RegHome, reg[0] > reg[1])
+				cal.Add("draw (1x2)", p.o.RegDraw, reg[0] == reg[1])
+				cal.Add("away (1x2)", p.o.RegAway, reg[0] < reg[1])
 			} else if fin[0] != fin[1] { // a tie pushes
-				cal.add("home (moneyline)", p.ps[0].Fair[0], fin[0] > fin[1])
+				cal.Add("home (moneyline)", p.ps[0].Fair[0], fin[0] > fin[1])
 			}
 			total := (basis[0] + basis[1]) * 100
-			cal.add("over", p.ps[1].Fair[0], total > int(*p.ps[1].Line))
+			cal.Add("over", p.ps[1].Fair[0], total > int(*p.ps[1].Line))
 			if d := (basis[0]-basis[1])*100 + int(*p.ps[2].Line); d != 0 {
-				cal.add("handicap home", p.ps[2].Fair[0], d > 0)
+				cal.Add("handicap home", p.ps[2].Fair[0], d > 0)
 			}
 		}
-		cal.check(t, sp.Slug)
-	}
-}
-
-// calibration collects predicted probabilities with what happened.
-type calibration struct {
-	order []string
-	by    map[string][]prediction
-}
-
-type prediction struct {
-	p   float64
-	hit bool
-}
-
-func (c *calibration) add(what string, p float64, hit bool) {
-	if c.by == nil {
-		c.by = map[string][]prediction{}
-	}
-	if _, ok := c.by[what]; !ok {
-		c.order = append(c.order, what)
-	}
-	c.by[what] = append(c.by[what], prediction{p, hit})
-}
-
-// check compares predicted and observed frequencies overall and in three
-// buckets by predicted probability, each of some 3,000 matches, where
-// chance alone moves the observed frequency by under one point.
-func (c *calibration) check(t *testing.T, sp string) {
-	t.Helper()
-	for _, what := range c.order {
-		ps := c.by[what]
-		slices.SortStableFunc(ps, func(a, b prediction) int {
-			switch {
-			case a.p < b.p:
-				return -1
-			case a.p > b.p:
-				return 1
-			}
-			return 0
-		})
-		worst := 0.0
-		for b := range 4 {
-			lo, hi := b*len(ps)/3, (b+1)*len(ps)/3
-			if b == 3 {
-				lo, hi = 0, len(ps) // overall
-			}
-			var pred, seen float64
-			for _, x := range ps[lo:hi] {
-				pred += x.p
-				if x.hit {
-					seen++
-				}
-			}
-			n := float64(hi - lo)
-			gap := math.Abs(pred/n - seen/n)
-			worst = max(worst, gap)
-			if gap > 0.03 {
-				t.Errorf("%s %s, bucket %d of %d matches: predicted %.3f, observed %.3f", sp, what, b, hi-lo, pred/n, seen/n)
-			}
-		}
-		t.Logf("%s %-16s %5d matches, largest gap %.2f points", sp, what, len(ps), worst*100)
+		cal.Check(t, sp.Slug, 0.03)
 	}
 }
 

@@ -2,7 +2,6 @@ package simulator
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"reflect"
 	"slices"
@@ -10,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pointsbook/pointsbook/internal/odds/oddstest"
 
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/feed"
@@ -488,7 +489,7 @@ func TestModelCalibratedOnSimulator(t *testing.T) {
 	s, _ := newSim(t, 7, 1, day)
 	start := game{round: int64(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Unix()/86400 - epochDay)}.number()
 	for spi, sp := range sport.Sports {
-		var cal calibration
+		var cal oddstest.Calibration
 		priced := map[[2]float64][]odds.Priced{}
 		for n := start; n < start+matches; n++ {
 			g := gameOf(spi, n)
@@ -513,80 +514,16 @@ func TestModelCalibratedOnSimulator(t *testing.T) {
 				switch kind {
 				case betting.OneXTwo:
 					for i, sel := range p.Selections {
-						cal.add("1x2 "+sel, p.Fair[i], grade(sel) == betting.LegWon)
+						cal.Add("1x2 "+sel, p.Fair[i], grade(sel) == betting.LegWon)
 					}
 				default: // the first selection, pushes set aside
 					if st := grade(p.Selections[0]); st != betting.LegPush {
-						cal.add(p.Kind+" "+p.Selections[0], p.Fair[0], st == betting.LegWon)
+						cal.Add(p.Kind+" "+p.Selections[0], p.Fair[0], st == betting.LegWon)
 					}
 				}
 			}
 		}
-		cal.check(t, sp.Slug)
-	}
-}
-
-// calibration collects predicted probabilities with what happened.
-type calibration struct {
-	order []string
-	by    map[string][]prediction
-}
-
-type prediction struct {
-	p   float64
-	hit bool
-}
-
-func (c *calibration) add(what string, p float64, hit bool) {
-	if c.by == nil {
-		c.by = map[string][]prediction{}
-	}
-	if _, ok := c.by[what]; !ok {
-		c.order = append(c.order, what)
-	}
-	c.by[what] = append(c.by[what], prediction{p, hit})
-}
-
-// check compares predicted and observed frequencies overall and in three
-// buckets by predicted probability (some 3,000 matches each, where chance
-// moves an observed frequency by about one point), within 3 points.
-func (c *calibration) check(t *testing.T, sp string) {
-	t.Helper()
-	for _, what := range c.order {
-		ps := c.by[what]
-		slices.SortStableFunc(ps, func(a, b prediction) int {
-			switch {
-			case a.p < b.p:
-				return -1
-			case a.p > b.p:
-				return 1
-			}
-			return 0
-		})
-		var gaps []string
-		worst := 0.0
-		for b := range 4 {
-			lo, hi := b*len(ps)/3, (b+1)*len(ps)/3
-			if b == 3 {
-				lo, hi = 0, len(ps) // overall
-			}
-			var pred, seen float64
-			for _, x := range ps[lo:hi] {
-				pred += x.p
-				if x.hit {
-					seen++
-				}
-			}
-			n := float64(hi - lo)
-			gap := pred/n - seen/n
-			worst = max(worst, math.Abs(gap))
-			gaps = append(gaps, fmt.Sprintf("%.1f/%.1f", 100*pred/n, 100*seen/n))
-			if math.Abs(gap) > 0.03 {
-				t.Errorf("%s %s, bucket %d of %d matches: predicted %.3f, observed %.3f", sp, what, b, hi-lo, pred/n, seen/n)
-			}
-		}
-		t.Logf("%-10s %-14s %5d matches; predicted/observed %% by tercile and overall: %s; largest gap %.2f points",
-			sp, what, len(ps), strings.Join(gaps, "  "), worst*100)
+		cal.Check(t, sp.Slug, 0.03)
 	}
 }
 

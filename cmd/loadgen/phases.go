@@ -104,11 +104,11 @@ func (l *loadgen) direct(ctx context.Context, db *sqlstore.DB, users []string, s
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(w)+7, uint64(time.Now().UnixNano())))
-			reqs := make([]*sqlstore.PlaceRequest, per)
+			reqs := make([]*betting.PlaceRequest, per)
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				for i := range reqs {
 					s := sels[rng.IntN(len(sels))]
-					reqs[i] = &sqlstore.PlaceRequest{UserID: users[rng.IntN(len(users))], Slip: betting.Slip{
+					reqs[i] = &betting.PlaceRequest{UserID: users[rng.IntN(len(users))], Slip: betting.Slip{
 						Stake: 100, OddsPolicy: betting.AcceptAny, Legs: []betting.LegRequest{{SelectionID: s.ID, Odds: s.Odds}}}}
 				}
 				bets, _, err := db.PlaceDirect(ctx, reqs)
@@ -153,7 +153,7 @@ func seedUsers(ctx context.Context, db *sqlstore.DB, n int, bonus int64) ([]stri
 					return
 				}
 				name := fmt.Sprintf("seed%s_%d", run, i)
-				u, err := db.CreateUser(ctx, sqlstore.NewUser{Username: name, Nickname: name, Email: name + "@example.com",
+				u, err := db.CreateUser(ctx, account.NewUser{Username: name, Nickname: name, Email: name + "@example.com",
 					PasswordHash: "x", Role: account.Player, Bonus: bonus})
 				if err != nil {
 					mu.Lock()
@@ -189,7 +189,7 @@ func seedMatches(ctx context.Context, db *sqlstore.DB, n int) ([]*betting.Select
 	return sels, nil
 }
 
-func seedMatch(ctx context.Context, db *sqlstore.DB, i int, kickoff time.Time) (*sqlstore.Match, error) {
+func seedMatch(ctx context.Context, db *sqlstore.DB, i int, kickoff time.Time) (*betting.Match, error) {
 	x, err := betting.NewMarket(betting.OneXTwo, nil, map[string]odds.Odds{"home": 200, "draw": 340, "away": 380})
 	if err != nil {
 		return nil, err
@@ -199,7 +199,7 @@ func seedMatch(ctx context.Context, db *sqlstore.DB, i int, kickoff time.Time) (
 	if err != nil {
 		return nil, err
 	}
-	return db.CreateMatch(ctx, sqlstore.NewMatch{Sport: "football", League: "Seed League",
+	return db.CreateMatch(ctx, betting.NewMatch{Sport: "football", League: "Seed League",
 		Home: fmt.Sprintf("Seed Home %d", i), Away: fmt.Sprintf("Seed Away %d", i), KickoffAt: kickoff,
 		Markets: []*betting.Market{x, tot}})
 }
@@ -430,10 +430,10 @@ func seedBets(ctx context.Context, db *sqlstore.DB, users []string, sels []*bett
 					return
 				}
 				size := min(per, n-k*per)
-				reqs := make([]*sqlstore.PlaceRequest, size)
+				reqs := make([]*betting.PlaceRequest, size)
 				for j := range reqs {
 					s := sels[(k+j)%len(sels)]
-					reqs[j] = &sqlstore.PlaceRequest{UserID: users[(k*per+j)%len(users)], Slip: betting.Slip{
+					reqs[j] = &betting.PlaceRequest{UserID: users[(k*per+j)%len(users)], Slip: betting.Slip{
 						Stake: 100, OddsPolicy: betting.AcceptAny, Legs: []betting.LegRequest{{SelectionID: s.ID, Odds: s.Odds}}}}
 				}
 				var bets []*betting.Bet

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/feed"
 	"github.com/pointsbook/pointsbook/internal/odds"
@@ -95,7 +96,7 @@ func TestIngestLifecycle(t *testing.T) {
 	}
 	// A player bets on match 1, which then finishes after extra time
 	// level after 90 minutes: the home bet loses on the regulation score.
-	u, _ := db.CreateUser(ctx, sqlstore.NewUser{Username: "kim", Nickname: "kim", Email: "k@example.com", PasswordHash: "x", Role: "player", Bonus: 5000})
+	u, _ := db.CreateUser(ctx, account.NewUser{Username: "kim", Nickname: "kim", Email: "k@example.com", PasswordHash: "x", Role: "player", Bonus: 5000})
 	sel := ms[0].MainMarket().Selections
 	draw, _, err := db.PlaceBet(ctx, &betting.PlaceRequest{UserID: u.ID, Slip: betting.Slip{Stake: 1000, Legs: []betting.LegRequest{{SelectionID: sel[1].ID, Odds: sel[1].Odds}}}})
 	if err != nil {

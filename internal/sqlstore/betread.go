@@ -55,7 +55,7 @@ func (db *DB) FindBet(ctx context.Context, userID, betID string) (*betting.Bet, 
 // FindBets lists a user's bets, newest first, from the primary.
 //
 // Codes: invalid_cursor, invalid_filter.
-func (db *DB) FindBets(ctx context.Context, userID string, f BetFilter) ([]*betting.Bet, string, error) {
+func (db *DB) FindBets(ctx context.Context, userID string, f betting.BetFilter) ([]*betting.Bet, string, error) {
 	uid, ok := parseID(pUser, userID)
 	if !ok {
 		return nil, "", fault.New(fault.NotFound, "user_not_found", "No such user.")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/idempotency"
 	"github.com/pointsbook/pointsbook/internal/ledger"
 	"github.com/pointsbook/pointsbook/internal/odds"
 	"github.com/pointsbook/pointsbook/internal/sport"
@@ -19,13 +20,13 @@ import (
 
 type placeResult struct {
 	bet    *betting.Bet
-	replay *Replay
+	replay *idempotency.Replay
 	err    error
 }
 
 type placeJob struct {
 	ctx  context.Context
-	req  *PlaceRequest
+	req  *betting.PlaceRequest
 	uid  int64
 	done chan placeResult
 }
@@ -113,7 +114,7 @@ func (p *placer) run(worker int) {
 // invalid_odds_policy, unknown_selection, market_closed, duplicate_match,
 // odds_changed, payout_over_limit, insufficient_points,
 // idempotency_key_reused, database_unavailable.
-func (db *DB) PlaceBet(ctx context.Context, req *PlaceRequest) (*betting.Bet, *Replay, error) {
+func (db *DB) PlaceBet(ctx context.Context, req *betting.PlaceRequest) (*betting.Bet, *idempotency.Replay, error) {
 	uid, ok := parseID(pUser, req.UserID)
 	if !ok {
 		return nil, nil, fault.New(fault.NotFound, "user_not_found", "No such user.")
@@ -428,7 +429,7 @@ func (db *DB) offers(ctx context.Context, tx *sql.Tx, legs []betting.LegRequest)
 // the first commits, then sees its response.
 //
 // Codes: idempotency_key_reused.
-func (db *DB) claimKey(ctx context.Context, tx *sql.Tx, idem *Idempotency, now time.Time) (*Replay, error) {
+func (db *DB) claimKey(ctx context.Context, tx *sql.Tx, idem *idempotency.Key, now time.Time) (*idempotency.Replay, error) {
 	res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (owner, key, request_hash, status, body, created_at) VALUES ($1, $2, $3, 0, $4, $5) ON CONFLICT DO NOTHING`,
 		idem.Owner, idem.Key, idem.Hash, []byte{}, db.d.ts(now))
 	if err != nil {
@@ -438,7 +439,7 @@ func (db *DB) claimKey(ctx context.Context, tx *sql.Tx, idem *Idempotency, now t
 		return nil, nil
 	}
 	var hash string
-	var r Replay
+	var r idempotency.Replay
 	if err := tx.QueryRowContext(ctx, `SELECT request_hash, status, body FROM idempotency_keys WHERE owner = $1 AND key = $2`, idem.Owner, idem.Key).Scan(&hash, &r.Status, &r.Body); err != nil {
 		return nil, err
 	}
@@ -449,7 +450,7 @@ func (db *DB) claimKey(ctx context.Context, tx *sql.Tx, idem *Idempotency, now t
 }
 
 // storeKey saves the response for a claimed key.
-func (db *DB) storeKey(ctx context.Context, tx *sql.Tx, idem *Idempotency, v any, outcome error) error {
+func (db *DB) storeKey(ctx context.Context, tx *sql.Tx, idem *idempotency.Key, v any, outcome error) error {
 	status, body := idem.Render(v, outcome)
 	_, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET status = $1, body = $2 WHERE owner = $3 AND key = $4`, status, body, idem.Owner, idem.Key)
 	return err
@@ -459,9 +460,9 @@ func (db *DB) storeKey(ctx context.Context, tx *sql.Tx, idem *Idempotency, v any
 // first outcome is stored and replayed for later requests with the key.
 // Rule refusals from fn are stored too; other errors roll back and leave
 // the key unclaimed so the request can be retried.
-func (db *DB) Idempotent(ctx context.Context, idem *Idempotency, fn func(tx *sql.Tx, now time.Time) (any, error)) (any, *Replay, error) {
+func (db *DB) Idempotent(ctx context.Context, idem *idempotency.Key, fn func(tx *sql.Tx, now time.Time) (any, error)) (any, *idempotency.Replay, error) {
 	var v any
-	var replay *Replay
+	var replay *idempotency.Replay
 	var refusal error
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		now := db.Now()

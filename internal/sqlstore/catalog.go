@@ -20,7 +20,7 @@ import (
 // version.
 //
 // Codes: invalid_match.
-func (db *DB) CreateMatch(ctx context.Context, nm NewMatch) (*Match, error) {
+func (db *DB) CreateMatch(ctx context.Context, nm betting.NewMatch) (*betting.Match, error) {
 	sp, ok := sport.Lookup(nm.Sport)
 	if !ok {
 		return nil, fault.New(fault.Invalid, "invalid_match", "Unknown sport %q.", nm.Sport)
@@ -211,7 +211,7 @@ func scanMatch(row interface{ Scan(...any) error }) (*sport.Match, error) {
 // one, each with its markets.
 //
 // Codes: invalid_cursor.
-func (db *DB) FindMatches(ctx context.Context, f MatchFilter) ([]*Match, string, error) {
+func (db *DB) FindMatches(ctx context.Context, f sport.MatchFilter) ([]*betting.Match, string, error) {
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
@@ -243,14 +243,14 @@ func (db *DB) FindMatches(ctx context.Context, f MatchFilter) ([]*Match, string,
 	if err != nil {
 		return nil, "", classify(err)
 	}
-	var out []*Match
+	var out []*betting.Match
 	for rows.Next() {
 		m, err := scanMatch(rows)
 		if err != nil {
 			rows.Close()
 			return nil, "", err
 		}
-		out = append(out, &Match{Match: m})
+		out = append(out, &betting.Match{Match: m})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -285,7 +285,7 @@ func parseMatchCursor(c string) (time.Time, int64, bool) {
 // FindMatch returns one match with its markets, from the replica.
 //
 // Codes: match_not_found.
-func (db *DB) FindMatch(ctx context.Context, id string) (*Match, error) {
+func (db *DB) FindMatch(ctx context.Context, id string) (*betting.Match, error) {
 	mid, ok := parseID(pMatch, id)
 	if !ok {
 		return nil, fault.New(fault.NotFound, "match_not_found", "No such match.")
@@ -293,7 +293,7 @@ func (db *DB) FindMatch(ctx context.Context, id string) (*Match, error) {
 	return db.findMatch(ctx, db.ro, mid)
 }
 
-func (db *DB) findMatch(ctx context.Context, q queryer, id int64) (*Match, error) {
+func (db *DB) findMatch(ctx context.Context, q queryer, id int64) (*betting.Match, error) {
 	m, err := scanMatch(q.QueryRowContext(ctx, `SELECT `+matchCols+matchFrom+` WHERE m.id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fault.New(fault.NotFound, "match_not_found", "No such match.")
@@ -301,7 +301,7 @@ func (db *DB) findMatch(ctx context.Context, q queryer, id int64) (*Match, error
 	if err != nil {
 		return nil, classify(err)
 	}
-	out := []*Match{{Match: m}}
+	out := []*betting.Match{{Match: m}}
 	if err := db.loadMarkets(ctx, q, out); err != nil {
 		return nil, err
 	}
@@ -309,11 +309,11 @@ func (db *DB) findMatch(ctx context.Context, q queryer, id int64) (*Match, error
 }
 
 // loadMarkets fills the markets of matches in one query.
-func (db *DB) loadMarkets(ctx context.Context, q queryer, ms []*Match) error {
+func (db *DB) loadMarkets(ctx context.Context, q queryer, ms []*betting.Match) error {
 	if len(ms) == 0 {
 		return nil
 	}
-	byID := make(map[int64]*Match, len(ms))
+	byID := make(map[int64]*betting.Match, len(ms))
 	args := make([]any, 0, len(ms))
 	for _, m := range ms {
 		id, _ := parseID(pMatch, m.ID)
@@ -368,7 +368,7 @@ func inList(n, start int) string {
 
 // CountBySport counts matches kicking off in [from, to) per sport, from
 // the replica. Every sport is listed, with zero when it has none.
-func (db *DB) CountBySport(ctx context.Context, from, to time.Time) ([]SportCount, error) {
+func (db *DB) CountBySport(ctx context.Context, from, to time.Time) ([]sport.Count, error) {
 	rows, err := db.ro.QueryContext(ctx, `SELECT sport, COUNT(*) FROM matches WHERE kickoff_at >= $1 AND kickoff_at < $2 GROUP BY sport`,
 		db.d.ts(from), db.d.ts(to))
 	if err != nil {
@@ -384,9 +384,9 @@ func (db *DB) CountBySport(ctx context.Context, from, to time.Time) ([]SportCoun
 		}
 		counts[s] = n
 	}
-	out := make([]SportCount, 0, len(sport.Sports))
+	out := make([]sport.Count, 0, len(sport.Sports))
 	for _, s := range sport.Sports {
-		out = append(out, SportCount{Sport: s, Today: counts[s.Slug]})
+		out = append(out, sport.Count{Sport: s, Today: counts[s.Slug]})
 	}
 	return out, classify(rows.Err())
 }

@@ -22,7 +22,7 @@ import (
 // return. err is non-nil when the transaction failed as a whole, in which
 // case nothing was placed. The transaction is retried on a PostgreSQL
 // deadlock or serialization failure like any other.
-func (db *DB) PlaceDirect(ctx context.Context, reqs []*PlaceRequest) ([]*betting.Bet, []error, error) {
+func (db *DB) PlaceDirect(ctx context.Context, reqs []*betting.PlaceRequest) ([]*betting.Bet, []error, error) {
 	bets := make([]*betting.Bet, len(reqs))
 	errs := make([]error, len(reqs))
 	type item struct {

@@ -23,7 +23,7 @@ func TestPlaceDirect(t *testing.T) {
 	defer db.Close()
 
 	user := func(name string, bonus int64) *account.User {
-		u, err := db.CreateUser(ctx, sqlstore.NewUser{Username: name, Nickname: name, Email: name + "@example.com",
+		u, err := db.CreateUser(ctx, account.NewUser{Username: name, Nickname: name, Email: name + "@example.com",
 			PasswordHash: "x", Role: account.Player, Bonus: bonus})
 		if err != nil {
 			t.Fatal(err)
@@ -36,18 +36,18 @@ func TestPlaceDirect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := db.CreateMatch(ctx, sqlstore.NewMatch{Sport: "football", League: "Direct League", Home: "Home", Away: "Away",
+	m, err := db.CreateMatch(ctx, betting.NewMatch{Sport: "football", League: "Direct League", Home: "Home", Away: "Away",
 		KickoffAt: time.Now().UTC().Add(3 * time.Hour), Markets: []*betting.Market{mk}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := m.Markets[0].Selections[0]
-	req := func(u *account.User, stake int64) *sqlstore.PlaceRequest {
-		return &sqlstore.PlaceRequest{UserID: u.ID, Slip: betting.Slip{Stake: stake, OddsPolicy: betting.AcceptAny,
+	req := func(u *account.User, stake int64) *betting.PlaceRequest {
+		return &betting.PlaceRequest{UserID: u.ID, Slip: betting.Slip{Stake: stake, OddsPolicy: betting.AcceptAny,
 			Legs: []betting.LegRequest{{SelectionID: s.ID, Odds: s.Odds}}}}
 	}
 
-	bets, errs, err := db.PlaceDirect(ctx, []*sqlstore.PlaceRequest{req(rich, 500), req(poor, 200), req(rich, 300)})
+	bets, errs, err := db.PlaceDirect(ctx, []*betting.PlaceRequest{req(rich, 500), req(poor, 200), req(rich, 300)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ const settleBatch = 500
 // against the feed; the feed's outcome on a locked match is refused.
 //
 // Codes: match_not_found, match_locked, reason_required, invalid_result.
-func (db *DB) RecordResult(ctx context.Context, matchID string, o Outcome, operator bool) (changed bool, err error) {
+func (db *DB) RecordResult(ctx context.Context, matchID string, o sport.Outcome, operator bool) (changed bool, err error) {
 	mid, ok := parseID(pMatch, matchID)
 	if !ok {
 		return false, fault.New(fault.NotFound, "match_not_found", "No such match.")
@@ -111,8 +111,8 @@ func (db *DB) RecordResult(ctx context.Context, matchID string, o Outcome, opera
 	return true, db.SettleMatch(sctx, matchID)
 }
 
-func (db *DB) loadOutcome(ctx context.Context, q queryer, rid int64) (Outcome, error) {
-	var o Outcome
+func (db *DB) loadOutcome(ctx context.Context, q queryer, rid int64) (sport.Outcome, error) {
+	var o sport.Outcome
 	var outcome string
 	var h, a, rh, ra sql.NullInt64
 	err := q.QueryRowContext(ctx, `SELECT outcome, home, away, reg_home, reg_away FROM match_results WHERE id = $1`, rid).Scan(&outcome, &h, &a, &rh, &ra)
@@ -125,7 +125,7 @@ func (db *DB) loadOutcome(ctx context.Context, q queryer, rid int64) (Outcome, e
 // accumulator counts as 1.00). Voiding a match that had a result is a
 // correction and re-settles.
 func (db *DB) VoidMatch(ctx context.Context, matchID string, ev sport.Evidence, operator bool) (bool, error) {
-	return db.RecordResult(ctx, matchID, Outcome{Void: true, Evidence: ev}, operator)
+	return db.RecordResult(ctx, matchID, sport.Outcome{Void: true, Evidence: ev}, operator)
 }
 
 // SettleMatch brings every bet on a match in line with its graded legs,

@@ -16,7 +16,7 @@ import (
 // CreateUser creates a user and their wallet.
 //
 // Codes: username_taken, nickname_taken, email_taken.
-func (db *DB) CreateUser(ctx context.Context, u NewUser) (*account.User, error) {
+func (db *DB) CreateUser(ctx context.Context, u account.NewUser) (*account.User, error) {
 	now := db.Now()
 	var out *account.User
 	err := db.tx(ctx, func(tx *sql.Tx) error {

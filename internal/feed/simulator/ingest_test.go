@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/feed"
 	"github.com/pointsbook/pointsbook/internal/feed/simulator"
@@ -96,7 +97,7 @@ func TestIngestAndSettle(t *testing.T) {
 	}
 	m := next[0]
 	sel := slices.MinFunc(m.MainMarket().Selections, func(a, b *betting.Selection) int { return int(a.Odds - b.Odds) })
-	u, err := db.CreateUser(ctx, sqlstore.NewUser{Username: "kim", Nickname: "kim", Email: "k@example.com", PasswordHash: "x", Role: "player", Bonus: 5000})
+	u, err := db.CreateUser(ctx, account.NewUser{Username: "kim", Nickname: "kim", Email: "k@example.com", PasswordHash: "x", Role: "player", Bonus: 5000})
 	if err != nil {
 		t.Fatal(err)
 	}

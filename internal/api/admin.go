@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -125,7 +126,11 @@ func (a *API) applyOutcome(w http.ResponseWriter, r *http.Request, o sport.Outco
 		return
 	}
 	a.log.InfoContext(r.Context(), "audit: match outcome", "match_id", id, "void", o.Void, "actor", o.Evidence.Actor, "changed", changed, "reason", o.Evidence.Reason)
-	m, err := a.store.FindMatch(r.Context(), id)
+	// Settling a big match may outlast the request's deadline (the store
+	// finishes it regardless); the outcome is recorded, so answer with it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+	defer cancel()
+	m, err := a.store.FindMatch(ctx, id)
 	if err != nil {
 		a.writeError(w, r, err)
 		return

@@ -264,29 +264,26 @@ func (db *DB) placeChecked(ctx context.Context, tx *sql.Tx, j *placeJob, now tim
 	if e != nil {
 		return nil, e, nil
 	}
+	prices := make([]odds.Odds, len(legs))
+	for i, l := range legs {
+		prices[i] = l.Odds
+	}
+	combined, _ := odds.Combined(prices)
 	// The conditional UPDATE is the balance check and the debit at once:
 	// no read-modify-write, so two bets can never spend the same points.
-	var acct, after int64
-	err = tx.QueryRowContext(ctx, `UPDATE balances SET amount = amount - $1
-		WHERE shard = 0 AND account_id = (SELECT id FROM accounts WHERE user_id = $2) AND amount >= $1
-		RETURNING account_id, amount`, slip.Stake, j.uid).Scan(&acct, &after)
-	if errors.Is(err, sql.ErrNoRows) {
+	// No row means the balance does not cover the stake.
+	betID, placed, err := db.writeBet(ctx, tx, j.uid, &slip, legs, combined, potential, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !placed {
 		var have int64
 		if err := tx.QueryRowContext(ctx, `SELECT b.amount FROM balances b JOIN accounts a ON a.id = b.account_id WHERE a.user_id = $1 AND b.shard = 0`, j.uid).Scan(&have); err != nil {
 			return nil, nil, err
 		}
 		return nil, insufficient(have, slip.Stake), nil
 	}
-	if err != nil {
-		return nil, nil, err
-	}
-	prices := make([]odds.Odds, len(legs))
-	for i, l := range legs {
-		prices[i] = l.Odds
-	}
-	combined, _ := odds.Combined(prices)
 	*house += slip.Stake
-	betID, err := db.writeBet(ctx, tx, j.uid, acct, after, &slip, legs, combined, potential, now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -294,16 +291,16 @@ func (db *DB) placeChecked(ctx context.Context, tx *sql.Tx, j *placeJob, now tim
 		PotentialPayout: potential, OddsPolicy: slip.OddsPolicy, PlacedAt: now, Legs: legs}, nil, nil
 }
 
-// writeBet writes a placed bet: the bet, its legs, the stake's ledger
-// transaction and its two postings (the wallet's debit was already made
-// by the balance check). On PostgreSQL this is one statement of chained
-// data-modifying CTEs, one round trip instead of four, which is most of
-// the cost of a bet there; SQLite runs in-process and takes the four
-// plain statements.
-func (db *DB) writeBet(ctx context.Context, tx *sql.Tx, uid, acct, after int64, slip *betting.Slip, legs []*betting.Leg, combined odds.Odds, potential int64, now time.Time) (int64, error) {
+// writeBet debits the stake from the user's wallet (only if the balance
+// covers it: placed is false otherwise, and nothing is written) and writes
+// the bet, its legs, the stake's ledger transaction and its two postings.
+// On PostgreSQL this is one statement of chained data-modifying CTEs, one
+// round trip instead of five, which is most of the cost of a bet there;
+// SQLite runs in-process and takes the plain statements.
+func (db *DB) writeBet(ctx context.Context, tx *sql.Tx, uid int64, slip *betting.Slip, legs []*betting.Leg, combined odds.Odds, potential int64, now time.Time) (betID int64, placed bool, err error) {
 	house := db.systemAccount(ledger.HouseAccount)
 	legArgs := func(betID any) []any {
-		args := make([]any, 0, len(legs)*10)
+		args := make([]any, 0, len(legs)*11)
 		for i, l := range legs {
 			mid, _ := parseID(pMatch, l.MatchID)
 			mkid, _ := parseID(pMarket, l.MarketID)
@@ -323,46 +320,64 @@ func (db *DB) writeBet(ctx context.Context, tx *sql.Tx, uid, acct, after int64, 
 		return args
 	}
 	if db.d == dialectPostgres {
-		// $1..$9 describe the bet; the legs' values follow.
-		args := []any{uid, acct, slip.Stake, int64(combined), potential, string(slip.OddsPolicy), db.d.ts(now), after, house}
+		// $1..$6 describe the bet and $7 is the house account; the legs'
+		// values follow. Parameters in SELECT lists are cast: PostgreSQL
+		// cannot infer their types from an INSERT … SELECT.
+		args := []any{uid, slip.Stake, int64(combined), potential, string(slip.OddsPolicy), db.d.ts(now), house}
 		args = append(args, legArgs(nil)...)
-		var betID int64
-		err := tx.QueryRowContext(ctx, `WITH b AS (
+		err := tx.QueryRowContext(ctx, `WITH d AS (
+				UPDATE balances SET amount = amount - $2
+				WHERE shard = 0 AND account_id = (SELECT id FROM accounts WHERE user_id = $1) AND amount >= $2
+				RETURNING account_id, amount),
+			b AS (
 				INSERT INTO bets (user_id, account_id, stake, odds, potential_payout, odds_policy, state, placed_at)
-				VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) RETURNING id),
+				SELECT $1, d.account_id, $2, CAST($3 AS BIGINT), CAST($4 AS BIGINT), CAST($5 AS TEXT), 'open', CAST($6 AS TIMESTAMPTZ) FROM d
+				RETURNING id),
 			l AS (
 				INSERT INTO bet_legs (bet_id, leg_no, match_id, market_id, selection_id, market_kind, selection_name, line, odds, implied_ppm, state)
 				SELECT b.id, v.leg_no, v.match_id, v.market_id, v.selection_id, v.market_kind, v.selection_name, v.line, v.odds, v.implied_ppm, 'open'
-				FROM b, (VALUES `+placeholders(len(legs), 9, 9, "INT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT")+`)
+				FROM b, (VALUES `+placeholders(len(legs), 9, 7, "INT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT")+`)
 					AS v(leg_no, match_id, market_id, selection_id, market_kind, selection_name, line, odds, implied_ppm)),
 			t AS (
 				INSERT INTO ledger_tx (kind, reference, created_at)
-				SELECT 'stake', 'bet:' || b.id || ':stake', $7 FROM b RETURNING id),
+				SELECT 'stake', 'bet:' || b.id || ':stake', CAST($6 AS TIMESTAMPTZ) FROM b RETURNING id),
 			p AS (
 				INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at)
-				SELECT t.id, $2, -$3, CAST($8 AS BIGINT), $7 FROM t
-				UNION ALL SELECT t.id, $9, $3, NULL, $7 FROM t)
-			SELECT id FROM b`, args...).Scan(&betID)
-		return betID, err
+				SELECT t.id, d.account_id, -$2, d.amount, CAST($6 AS TIMESTAMPTZ) FROM t, d
+				UNION ALL SELECT t.id, CAST($7 AS BIGINT), $2, NULL, CAST($6 AS TIMESTAMPTZ) FROM t)
+			SELECT b.id FROM b`, args...).Scan(&betID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, false, nil
+		}
+		return betID, err == nil, err
 	}
-	var betID int64
+	var acct, after int64
+	err = tx.QueryRowContext(ctx, `UPDATE balances SET amount = amount - $1
+		WHERE shard = 0 AND account_id = (SELECT id FROM accounts WHERE user_id = $2) AND amount >= $1
+		RETURNING account_id, amount`, slip.Stake, uid).Scan(&acct, &after)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
 	if err := tx.QueryRowContext(ctx, `INSERT INTO bets (user_id, account_id, stake, odds, potential_payout, odds_policy, state, placed_at)
 		VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) RETURNING id`,
 		uid, acct, slip.Stake, int64(combined), potential, string(slip.OddsPolicy), db.d.ts(now)).Scan(&betID); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if _, err := tx.ExecContext(ctx, db.d.bind(`INSERT INTO bet_legs (bet_id, leg_no, match_id, market_id, selection_id, market_kind, selection_name, line, odds, implied_ppm, state)
 		VALUES `+placeholders(len(legs), 11, 0)), legArgs(betID)...); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	var txID int64
 	if err := tx.QueryRowContext(ctx, `INSERT INTO ledger_tx (kind, reference, created_at) VALUES ($1, $2, $3) RETURNING id`,
 		string(ledger.Stake), "bet:"+strconv.FormatInt(betID, 10)+":stake", db.d.ts(now)).Scan(&txID); err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at) VALUES ($1, $2, $3, $4, $5), ($1, $6, $7, NULL, $5)`,
+	_, err = tx.ExecContext(ctx, `INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at) VALUES ($1, $2, $3, $4, $5), ($1, $6, $7, NULL, $5)`,
 		txID, acct, -slip.Stake, after, db.d.ts(now), house, slip.Stake)
-	return betID, err
+	return betID, err == nil, err
 }
 
 // creditHouse adds the stakes of a batch to the house balance. Each

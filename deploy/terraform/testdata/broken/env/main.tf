@@ -1,0 +1,10 @@
+variable "untyped" {}
+
+module "app" {
+  source = "../app"
+  colour = "blue"
+}
+
+output "out" {
+  value = "${module.app.missing}-${module.nowhere.url}-${var.undeclared}-${var.untyped}"
+}

@@ -49,6 +49,8 @@ func problems(dir string) []string {
 		children[name] = child
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.tf"))
+	locals := map[string]bool{}
+	var bodies []*hclsyntax.Body
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
@@ -61,6 +63,14 @@ func problems(dir string) []string {
 			continue
 		}
 		body := file.Body.(*hclsyntax.Body)
+		bodies = append(bodies, body)
+		for _, b := range body.Blocks {
+			if b.Type == "locals" {
+				for name := range b.Body.Attributes {
+					locals[name] = true
+				}
+			}
+		}
 		for _, b := range body.Blocks {
 			if b.Type != "module" || len(b.Labels) == 0 {
 				continue
@@ -108,6 +118,17 @@ func problems(dir string) []string {
 			}
 		})
 	}
+	// Locals may be defined in any file of the module, so they are
+	// checked once every file is read.
+	for _, body := range bodies {
+		walk(body, func(t hcl.Traversal) {
+			if t.RootName() == "local" && len(t) >= 2 {
+				if l, ok := t[1].(hcl.TraverseAttr); ok && !locals[l.Name] {
+					bad("local.%s is not defined", l.Name)
+				}
+			}
+		})
+	}
 	sort.Strings(out)
 	return out
 }
@@ -144,6 +165,7 @@ func TestModulesAndEnvironments(t *testing.T) {
 func TestCheckerCatchesMistakes(t *testing.T) {
 	got := problems("testdata/broken/env")
 	want := []string{
+		"local.missing is not defined",
 		"module app is passed unknown variable colour",
 		"module app misses required variable size",
 		"module.app.missing is not an output of the module",

@@ -6,5 +6,5 @@ module "app" {
 }
 
 output "out" {
-  value = "${module.app.missing}-${module.nowhere.url}-${var.undeclared}-${var.untyped}"
+  value = "${module.app.missing}-${module.nowhere.url}-${var.undeclared}-${var.untyped}-${local.missing}"
 }

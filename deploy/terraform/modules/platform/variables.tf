@@ -1,0 +1,166 @@
+variable "environment" {
+  type        = string
+  description = "Environment name (staging or production); prefixes resource names and tags."
+
+  validation {
+    condition     = contains(["staging", "production"], var.environment)
+    error_message = "environment must be staging or production."
+  }
+}
+
+variable "sizes" {
+  type = object({
+    az_count              = number,
+    single_nat_gateway    = bool,
+    app_instance_type     = string,
+    app_min_size          = number,
+    app_max_size          = number,
+    db_instance_class     = string,
+    db_replica_class      = string,
+    db_storage_gb         = number,
+    db_max_storage_gb     = number,
+    db_backup_days        = number,
+    db_deletion_protect   = bool,
+    cache_node_type       = string,
+    cache_node_count      = number,
+    search_instance_type  = string,
+    search_instance_count = number,
+    search_volume_gb      = number,
+    azure_sku             = string,
+    azure_min_instances   = number,
+    azure_max_instances   = number,
+    vpn_gateway_sku       = string
+  })
+  description = "Sizes of everything that differs between environments: zones, NAT, instance classes and counts, storage, backups, deletion protection, SKUs."
+}
+
+variable "azure_location" {
+  description = "Azure region of the staging environment."
+  type        = string
+  default     = "westeurope"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]+$", var.azure_location))
+    error_message = "azure_location must be an Azure region name such as westeurope."
+  }
+}
+
+variable "aws_vpc_cidr" {
+  description = "CIDR block of the AWS VPC; must not overlap azure_address_space."
+  type        = string
+  default     = "10.30.0.0/16"
+
+  validation {
+    condition     = can(cidrhost(var.aws_vpc_cidr, 0))
+    error_message = "aws_vpc_cidr must be a valid CIDR block, e.g. 10.10.0.0/16."
+  }
+}
+
+variable "azure_address_space" {
+  description = "CIDR block of the Azure VNet (a /16-/22: the gateway, DNS resolver and app subnets are carved from it); must not overlap aws_vpc_cidr."
+  type        = string
+  default     = "10.40.0.0/16"
+
+  validation {
+    condition     = can(cidrhost(var.azure_address_space, 0)) && tonumber(split("/", var.azure_address_space)[1]) <= 22
+    error_message = "azure_address_space must be a valid CIDR block of /22 or larger, e.g. 10.20.0.0/16."
+  }
+}
+
+variable "route53_zone_id" {
+  description = "ID of the existing public Route 53 hosted zone that holds hostname (certificate validation, geolocation and failover records)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^Z[A-Z0-9]+$", var.route53_zone_id))
+    error_message = "route53_zone_id must be a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ."
+  }
+}
+
+variable "hostname" {
+  description = "Public host name of the staging site, below the zone apex, e.g. staging.pointsbook.example."
+  type        = string
+
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.){2,}[a-z]{2,63}$", var.hostname))
+    error_message = "hostname must be a lower-case DNS name below the zone apex, such as play.pointsbook.example."
+  }
+}
+
+variable "private_zone_name" {
+  description = "Private Route 53 zone for AWS service names, resolvable from Azure over the VPN."
+  type        = string
+  default     = "aws.staging.pointsbook.internal"
+}
+
+variable "image_registry" {
+  description = "Container registry host of the Pointsbook image."
+  type        = string
+  default     = "ghcr.io"
+}
+
+variable "image_repository" {
+  description = "Repository of the Pointsbook image inside the registry, e.g. example/pointsbook."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9]+([._/-][a-z0-9]+)*$", var.image_repository))
+    error_message = "image_repository must be a lower-case repository path such as example/pointsbook."
+  }
+}
+
+variable "image_tag" {
+  description = "Tag of the Pointsbook image to run (CI normally rolls new tags out; this is the initial one)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag))
+    error_message = "image_tag must be a valid image tag."
+  }
+}
+
+variable "app_environment" {
+  description = "Extra non-secret PB_* settings for both clouds, merged over the environment's defaults."
+  type        = map(string)
+  default     = {}
+}
+
+variable "azure_continents" {
+  description = "Continents whose players go to Azure first (AWS serves everyone else first)."
+  type        = list(string)
+  default     = ["EU", "AF"]
+}
+
+variable "key_vault_allowed_ips" {
+  description = "Public addresses (the machine or CI runner applying Terraform) allowed through the Key Vault firewall."
+  type        = list(string)
+  default     = []
+}
+
+variable "create_opensearch_service_linked_role" {
+  description = "Create the account-wide OpenSearch service-linked role (true in exactly one environment per AWS account, unless it already exists)."
+  type        = bool
+  default     = false
+}
+
+variable "vpn_tunnel1_preshared_key" {
+  description = "Pre-shared key of tunnel 1 of the site-to-site VPN; pass it as TF_VAR_vpn_tunnel1_preshared_key, never in a file in the repository."
+  type        = string
+  sensitive   = true
+
+  validation {
+    condition     = length(var.vpn_tunnel1_preshared_key) >= 8
+    error_message = "vpn_tunnel1_preshared_key must be set (8-64 characters)."
+  }
+}
+
+variable "vpn_tunnel2_preshared_key" {
+  description = "Pre-shared key of tunnel 2 of the site-to-site VPN; pass it as TF_VAR_vpn_tunnel2_preshared_key, never in a file in the repository."
+  type        = string
+  sensitive   = true
+
+  validation {
+    condition     = length(var.vpn_tunnel2_preshared_key) >= 8
+    error_message = "vpn_tunnel2_preshared_key must be set (8-64 characters)."
+  }
+}

@@ -210,8 +210,8 @@ func (in *Ingester) meetings(ctx context.Context, f *Fixture) {
 	}
 }
 
-// check rejects a fixture that cannot be stored safely.
-func check(f *Fixture) error {
+// Check rejects a fixture that cannot be stored safely.
+func (f *Fixture) Check() error {
 	switch {
 	case f.Ref == "" || len(f.Ref) > 100:
 		return fmt.Errorf("missing or oversized id")
@@ -223,9 +223,8 @@ func check(f *Fixture) error {
 	if _, ok := sport.Lookup(f.Sport); !ok {
 		return fmt.Errorf("unknown sport %q", f.Sport)
 	}
-	if s := f.Score; s != nil && (s.Home < 0 || s.Away < 0 || s.Regulation.Home < 0 || s.Regulation.Away < 0 ||
-		s.Regulation.Home > s.Home || s.Regulation.Away > s.Away) {
-		return fmt.Errorf("impossible score %d-%d (regulation %d-%d)", s.Home, s.Away, s.Regulation.Home, s.Regulation.Away)
+	if f.Score != nil {
+		return f.Score.Check()
 	}
 	return nil
 }
@@ -244,7 +243,7 @@ func (in *Ingester) apply(ctx context.Context, fs []Fixture, st *CycleStats) err
 	for i := range fs {
 		f := &fs[i]
 		st.Fixtures++
-		if err := check(f); err != nil {
+		if err := f.Check(); err != nil {
 			st.Skipped++
 			in.Log.Warn("feed: skipped malformed fixture", "provider", provider, "match", f.Ref, "err", err)
 			continue

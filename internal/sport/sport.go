@@ -3,6 +3,7 @@
 package sport
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -82,6 +83,17 @@ type Score struct {
 	Home       int  `json:"home"`
 	Away       int  `json:"away"`
 	Regulation Pair `json:"regulation"`
+}
+
+// Check reports a score that cannot have happened: a negative count, a
+// regulation score above the final one, or more than 1,000 (a data error
+// in any of our sports).
+func (s Score) Check() error {
+	if s.Home < 0 || s.Away < 0 || s.Regulation.Home < 0 || s.Regulation.Away < 0 ||
+		s.Home > 1000 || s.Away > 1000 || s.Regulation.Home > s.Home || s.Regulation.Away > s.Away {
+		return fmt.Errorf("impossible score %d-%d (regulation %d-%d)", s.Home, s.Away, s.Regulation.Home, s.Regulation.Away)
+	}
+	return nil
 }
 
 // Final returns the final score as a pair.

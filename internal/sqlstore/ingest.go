@@ -293,7 +293,7 @@ func (db *DB) ImportHistory(ctx context.Context, provider string, fs []feed.Fixt
 	var todo []*feed.Fixture
 	for i := range fs {
 		f := &fs[i]
-		if f.State == sport.Finished && f.Score != nil && f.Ref != "" && !f.KickoffAt.IsZero() && check(f) == nil {
+		if f.State == sport.Finished && f.Score != nil && f.Check() == nil {
 			todo = append(todo, f)
 		}
 	}
@@ -311,20 +311,6 @@ func (db *DB) ImportHistory(ctx context.Context, provider string, fs []feed.Fixt
 // historyBatch fixtures per statement keeps parameters far below both
 // databases' limits.
 const historyBatch = 500
-
-// check is the storage-side sanity check of a provider fixture.
-func check(f *feed.Fixture) error {
-	if f.League.Ref == "" || f.Home.Ref == "" || f.Away.Ref == "" || f.Home.Name == "" || f.Away.Name == "" {
-		return errors.New("missing league or team")
-	}
-	if _, ok := sport.Lookup(f.Sport); !ok {
-		return errors.New("unknown sport")
-	}
-	if s := f.Score; s != nil && (s.Home < 0 || s.Away < 0 || s.Regulation.Home < 0 || s.Regulation.Away < 0 || s.Regulation.Home > s.Home || s.Regulation.Away > s.Away) {
-		return errors.New("impossible score")
-	}
-	return nil
-}
 
 func (db *DB) importBatch(ctx context.Context, provider string, fs []*feed.Fixture) (int, error) {
 	added := 0

@@ -35,8 +35,7 @@ func (db *DB) RecordResult(ctx context.Context, matchID string, o sport.Outcome,
 	if !ok {
 		return false, fault.New(fault.NotFound, "match_not_found", "No such match.")
 	}
-	if !o.Void && (o.Score.Home < 0 || o.Score.Away < 0 || o.Score.Regulation.Home < 0 || o.Score.Regulation.Away < 0 ||
-		o.Score.Home > 1000 || o.Score.Away > 1000 || o.Score.Regulation.Home > o.Score.Home || o.Score.Regulation.Away > o.Score.Away) {
+	if !o.Void && o.Score.Check() != nil {
 		return false, fault.New(fault.Invalid, "invalid_result", "Scores must be between 0 and 1000, and the regulation score cannot exceed the final score.")
 	}
 	if o.State == "" {

@@ -496,42 +496,6 @@ func (db *DB) storeKey(ctx context.Context, tx *sql.Tx, idem *idempotency.Key, v
 	return err
 }
 
-// Idempotent runs fn under an idempotency key in its own transaction: the
-// first outcome is stored and replayed for later requests with the key.
-// Rule refusals from fn are stored too; other errors roll back and leave
-// the key unclaimed so the request can be retried.
-func (db *DB) Idempotent(ctx context.Context, idem *idempotency.Key, fn func(tx *sql.Tx, now time.Time) (any, error)) (any, *idempotency.Replay, error) {
-	var v any
-	var replay *idempotency.Replay
-	var refusal error
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		now := db.Now()
-		v, replay, refusal = nil, nil, nil
-		if idem != nil {
-			r, err := db.claimKey(ctx, tx, idem, now)
-			if err != nil || r != nil {
-				replay = r
-				return err
-			}
-		}
-		out, err := fn(tx, now)
-		if _, ok := fault.As(err); ok && !errors.Is(err, fault.ErrUnavailable) {
-			refusal, out = err, nil
-		} else if err != nil {
-			return err
-		}
-		v = out
-		if idem != nil {
-			return db.storeKey(ctx, tx, idem, out, refusal)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return v, replay, refusal
-}
-
 // PurgeIdempotencyKeys deletes keys older than age (API.md promises at
 // least 24 h).
 func (db *DB) PurgeIdempotencyKeys(ctx context.Context, age time.Duration) (int64, error) {

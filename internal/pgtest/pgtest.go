@@ -10,22 +10,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net/url"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pointsbook/pointsbook/internal/testgate"
 )
 
 const (
-	// requireEnv lists servers whose absence must fail tests instead of
-	// skipping them, e.g. "postgres,redis,browser". CI sets it so a broken
-	// service container cannot silently turn the suite green.
-	requireEnv = "PB_TEST_REQUIRE"
-
 	// postgresURLEnv points at a shared server on which NewDatabase creates
 	// per-test databases.
 	postgresURLEnv = "PB_TEST_POSTGRES_URL"
@@ -33,31 +28,15 @@ const (
 	pingTimeout = 5 * time.Second
 )
 
-// Required reports whether PB_TEST_REQUIRE lists server (comma-separated,
-// case-insensitive, surrounding spaces ignored).
-func Required(server string) bool {
-	server = strings.TrimSpace(server)
-	if server == "" {
-		return false
-	}
-	for _, s := range strings.Split(os.Getenv(requireEnv), ",") {
-		if strings.EqualFold(strings.TrimSpace(s), server) {
-			return true
-		}
-	}
-	return false
-}
+// Required reports whether PB_TEST_REQUIRE lists server; see testgate.
+func Required(server string) bool { return testgate.Required(server) }
 
-// Unavailable ends the test because server cannot be used: it fails when the
-// environment says the server is required, and skips otherwise.
+// Unavailable ends the test because server cannot be used: it fails when
+// the environment says the server is required, and skips otherwise; see
+// testgate.
 func Unavailable(tb testing.TB, server string, format string, args ...any) {
 	tb.Helper()
-	reason := fmt.Sprintf(format, args...)
-	if Required(server) {
-		tb.Fatalf("%s is required (%s=%q) but unavailable: %s", server, requireEnv, os.Getenv(requireEnv), reason)
-		return
-	}
-	tb.Skipf("%s unavailable: %s (add %q to %s to fail instead)", server, reason, server, requireEnv)
+	testgate.Unavailable(tb, server, format, args...)
 }
 
 // URL returns PB_TEST_POSTGRES_URL after checking that the server answers,

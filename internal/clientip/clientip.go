@@ -14,7 +14,6 @@ package clientip
 
 import (
 	"fmt"
-	"net/http"
 	"net/netip"
 	"strings"
 )
@@ -76,15 +75,12 @@ func (r *Resolver) Trusted(a netip.Addr) bool {
 	return false
 }
 
-// Request returns the client address of req (the zero Addr when even the
-// peer address cannot be parsed, which net/http never produces).
-func (r *Resolver) Request(req *http.Request) netip.Addr {
-	return r.Addr(req.RemoteAddr, req.Header.Values("X-Forwarded-For"))
-}
-
 // Addr applies the rule to a peer address ("ip:port", as in
 // http.Request.RemoteAddr) and the X-Forwarded-For header lines in the
-// order received (several lines form one list, as RFC 9110 says).
+// order received (several lines form one list, as RFC 9110 says): for an
+// http.Request, Addr(r.RemoteAddr, r.Header.Values("X-Forwarded-For")).
+// The package takes strings rather than a request so that configuration
+// can validate prefixes without depending on HTTP code.
 func (r *Resolver) Addr(remoteAddr string, forwardedFor []string) netip.Addr {
 	peer, ok := parseHost(remoteAddr)
 	if !ok {

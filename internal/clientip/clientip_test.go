@@ -1,7 +1,6 @@
 package clientip
 
 import (
-	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
@@ -96,15 +95,6 @@ func TestHopLimit(t *testing.T) {
 	hops := strings.Repeat("10.0.0.1,", maxHops+5)
 	if got := r.Addr("10.0.0.5:80", []string{"198.51.100.1," + hops}); got.String() != "10.0.0.1" {
 		t.Fatalf("a chain longer than maxHops was followed to %s", got)
-	}
-}
-
-func TestRequest(t *testing.T) {
-	r := New(mustPrefixes(t, "192.0.2.0/24"))
-	req := httptest.NewRequest("GET", "/", nil) // RemoteAddr 192.0.2.1:1234
-	req.Header.Add("X-Forwarded-For", "203.0.113.5")
-	if got := r.Request(req); got.String() != "203.0.113.5" {
-		t.Fatalf("Request = %s", got)
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pointsbook/pointsbook/internal/clientip"
 )
 
 // Config is every setting of the binary. Each field's env tag names its
@@ -59,6 +61,9 @@ type Config struct {
 
 	AdminUsername string `env:"PB_ADMIN_USERNAME" help:"Creates (or resets) this operator account at start when set with PB_ADMIN_PASSWORD."`
 	AdminPassword string `env:"PB_ADMIN_PASSWORD" secret:"true" help:"Password of PB_ADMIN_USERNAME."`
+
+	RedisURL       string `env:"PB_REDIS_URL" secret:"url" help:"redis:// or rediss:// URL of the Redis that shares login and code-entry limits between instances; empty: each instance counts alone."`
+	TrustedProxies string `env:"PB_TRUSTED_PROXIES" help:"Comma-separated CIDR prefixes of the reverse proxies whose X-Forwarded-For names the client (empty: trust none)."`
 }
 
 // Default returns the configuration of a fresh laptop run.
@@ -90,6 +95,10 @@ func Default() Config {
 		Argon2Memory:       19 * 1024,
 		Argon2Time:         2,
 		Argon2Threads:      1,
+		// Loopback only: a proxy on the same host (nginx, a dev proxy)
+		// works out of the box, and nothing outside the host can connect
+		// from a loopback address to forge X-Forwarded-For.
+		TrustedProxies: "127.0.0.0/8,::1/128",
 	}
 }
 
@@ -252,6 +261,14 @@ func (c Config) Validate() error {
 	}
 	if c.AdminPassword != "" && len(c.AdminPassword) < 10 {
 		bad("PB_ADMIN_PASSWORD needs at least 10 characters")
+	}
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			bad("PB_REDIS_URL must be a redis:// or rediss:// URL")
+		}
+	}
+	if _, err := clientip.ParsePrefixes(c.TrustedProxies); err != nil {
+		bad("PB_TRUSTED_PROXIES: %v", err)
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("PB_SHUTDOWN_TIMEOUT must be positive")

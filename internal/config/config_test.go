@@ -43,6 +43,9 @@ func TestLoadErrors(t *testing.T) {
 		{"admin without password", map[string]string{"PB_ADMIN_USERNAME": "root"}, "PB_ADMIN_PASSWORD"},
 		{"legs", map[string]string{"PB_BET_MAX_LEGS": "11"}, "PB_BET_MAX_LEGS"},
 		{"log level", map[string]string{"PB_LOG_LEVEL": "loud"}, "PB_LOG_LEVEL"},
+		{"redis scheme", map[string]string{"PB_REDIS_URL": "http://cache:6379"}, "PB_REDIS_URL"},
+		{"redis without host", map[string]string{"PB_REDIS_URL": "redis://"}, "PB_REDIS_URL"},
+		{"proxy not a prefix", map[string]string{"PB_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}, "PB_TRUSTED_PROXIES"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -69,6 +72,7 @@ func TestSecretsRedacted(t *testing.T) {
 		"PB_DATABASE_URL":        "postgres://app:db-secret-456@db:5432/pb",
 		"PB_ADMIN_USERNAME":      "root",
 		"PB_ADMIN_PASSWORD_FILE": pwFile,
+		"PB_REDIS_URL":           "rediss://default:redis-secret-789@cache:6379/0",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -77,10 +81,13 @@ func TestSecretsRedacted(t *testing.T) {
 		t.Fatalf("password from file = %q", c.AdminPassword)
 	}
 	s := c.String()
-	for _, secret := range []string{"file-secret-123", "db-secret-456"} {
+	for _, secret := range []string{"file-secret-123", "db-secret-456", "redis-secret-789"} {
 		if strings.Contains(s, secret) {
 			t.Fatalf("String() leaks %q:\n%s", secret, s)
 		}
+	}
+	if !strings.Contains(s, "PB_REDIS_URL=rediss://default:xxxxx@cache:6379/0") {
+		t.Fatalf("String() =\n%s", s)
 	}
 	if !strings.Contains(s, "postgres://app:xxxxx@db:5432/pb") || !strings.Contains(s, "PB_ADMIN_PASSWORD=[redacted]") {
 		t.Fatalf("String() =\n%s", s)

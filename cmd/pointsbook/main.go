@@ -28,6 +28,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/api"
 	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/clientip"
 	"github.com/pointsbook/pointsbook/internal/config"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/metrics"
@@ -128,13 +129,17 @@ type Main struct {
 
 	DB *sqlstore.DB
 	// Now is the clock of the feed and simulator (tests inject one).
-	Now      func() time.Time
-	feed     *feedRunner
-	server   *http.Server
-	listener net.Listener
-	stop     context.CancelFunc
-	done     chan struct{}
-	wg       sync.WaitGroup
+	Now func() time.Time
+	// RedisPrefix prefixes the limiter's Redis keys ("": the default);
+	// tests give each run its own so runs never share counts.
+	RedisPrefix string
+	feed        *feedRunner
+	limiter     *attemptLimiter
+	server      *http.Server
+	listener    net.Listener
+	stop        context.CancelFunc
+	done        chan struct{}
+	wg          sync.WaitGroup
 }
 
 func (m *Main) now() time.Time {
@@ -170,22 +175,40 @@ func (m *Main) Open(ctx context.Context) error {
 			return fmt.Errorf("seed operator: %w", err)
 		}
 	}
+	if m.limiter, err = newAttemptLimiter(ctx, cfg, m.RedisPrefix, m.Log); err != nil {
+		m.DB.Close()
+		return err
+	}
+	trusted, _ := clientip.ParsePrefixes(cfg.TrustedProxies) // checked by config.Validate
 	a := api.New(m.DB, api.Options{
 		SignupBonus: cfg.SignupBonus, SessionTTL: cfg.SessionTTL, Hash: hashParams(cfg),
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		Limiter:       m.limiter, TrustedProxies: trusted,
 	}, m.Log)
 	if m.feed, err = m.newFeed(); err != nil {
+		m.limiter.Close()
 		m.DB.Close()
 		return fmt.Errorf("feed: %w", err)
 	}
 	ready := server.Readiness{DB: m.DB}
 	met := metrics.New()
+	var feedDetails func() map[string]any
 	if m.feed != nil {
-		ready.Warm, ready.Details = m.feed.warm.Load, m.feed.details
+		ready.Warm, feedDetails = m.feed.warm.Load, m.feed.details
 		m.feed.register(met)
 	}
+	ready.Details = func() map[string]any {
+		d := map[string]any{}
+		if feedDetails != nil {
+			d = feedDetails()
+		}
+		d["rate_limiter"] = m.limiter.details()
+		return d
+	}
+	m.limiter.register(met)
 	m.listener, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
+		m.limiter.Close()
 		m.DB.Close()
 		return err
 	}
@@ -231,7 +254,7 @@ func (m *Main) Close() error {
 	m.stop()
 	<-m.done
 	m.wg.Wait()
-	return errors.Join(err, m.DB.Close())
+	return errors.Join(err, m.limiter.Close(), m.DB.Close())
 }
 
 // background settles matches whose settlement was interrupted and purges

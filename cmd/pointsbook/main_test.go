@@ -74,12 +74,21 @@ func lookupIn(env map[string]string) func(string) (string, bool) {
 // cleanup. Its log goes to a buffer that is shown if the test fails.
 func startServer(t *testing.T, env map[string]string) (*Main, string) {
 	t.Helper()
+	return startServerWith(t, env, nil)
+}
+
+// startServerWith is startServer with setup applied to Main before Open.
+func startServerWith(t *testing.T, env map[string]string, setup func(*Main)) (*Main, string) {
+	t.Helper()
 	cfg, err := config.Load(lookupIn(testEnv(t, env)))
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
 	var logs syncBuffer
 	m := &Main{Config: cfg, Log: newLogger(&logs, cfg.LogLevel)}
+	if setup != nil {
+		setup(m)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := m.Open(ctx); err != nil {

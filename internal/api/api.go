@@ -9,15 +9,18 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/clientip"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/idempotency"
 	"github.com/pointsbook/pointsbook/internal/ledger"
 	"github.com/pointsbook/pointsbook/internal/sport"
+	"github.com/pointsbook/pointsbook/internal/throttle"
 )
 
 // Store is what the API needs from storage.
@@ -51,6 +54,12 @@ type Options struct {
 	SessionTTL    time.Duration
 	Hash          account.HashParams
 	SecureCookies bool
+	// Limiter counts failed logins and code entries (see throttle.go);
+	// nil: an in-process one, so limits hold even when nobody wires one.
+	Limiter throttle.Limiter
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client; none: the TCP peer is the client.
+	TrustedProxies []netip.Prefix
 }
 
 // API serves /api/v1.
@@ -59,11 +68,19 @@ type API struct {
 	opt   Options
 	log   *slog.Logger
 	now   func() time.Time
+
+	limiter throttle.Limiter
+	clients *clientip.Resolver
 }
 
 // New returns the API.
 func New(store Store, opt Options, log *slog.Logger) *API {
-	return &API{store: store, opt: opt, log: log, now: func() time.Time { return time.Now().UTC() }}
+	a := &API{store: store, opt: opt, log: log, now: func() time.Time { return time.Now().UTC() },
+		limiter: opt.Limiter, clients: clientip.New(opt.TrustedProxies)}
+	if a.limiter == nil {
+		a.limiter = throttle.NewMemory(nil, 0)
+	}
+	return a
 }
 
 // Access says who may call a route.

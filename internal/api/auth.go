@@ -106,6 +106,13 @@ func (a *API) handleLogin(w http.ResponseWriter, r *http.Request, _ *account.Ses
 		a.writeError(w, r, bad)
 		return
 	}
+	// Taken before the password is checked: over budget, the answer is
+	// 429 whatever the password, for known and unknown usernames alike.
+	try, err := a.limitAttempt(r, PurposeLogin, req.Username)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	u, hash, err := a.store.FindUserByUsername(r.Context(), req.Username)
 	if fault.Code(err) == "user_not_found" {
 		account.VerifyMissing(req.Password)
@@ -113,6 +120,7 @@ func (a *API) handleLogin(w http.ResponseWriter, r *http.Request, _ *account.Ses
 		return
 	}
 	if err != nil {
+		try.release(r.Context())
 		a.writeError(w, r, err)
 		return
 	}
@@ -120,6 +128,7 @@ func (a *API) handleLogin(w http.ResponseWriter, r *http.Request, _ *account.Ses
 		a.writeError(w, r, bad)
 		return
 	}
+	try.succeeded(r.Context())
 	token, digest := account.NewToken()
 	expires := a.now().Add(a.opt.SessionTTL)
 	if err := a.store.CreateSession(r.Context(), u.ID, digest, expires); err != nil {

@@ -59,7 +59,14 @@ func renderError(ctx context.Context, log *slog.Logger, path string, err error) 
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code, body := renderError(r.Context(), a.log, r.URL.Path, err)
 	if code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", "1")
+		retry := 1
+		// A limiter knows the real wait (limitAttempt's retry_after).
+		if fe, ok := fault.As(err); ok {
+			if s, ok := fe.Details["retry_after"].(int); ok && s > 0 {
+				retry = s
+			}
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
 	}
 	writeRaw(w, code, body)
 }

@@ -59,3 +59,9 @@ func (m *Metrics) Gauge(name, help string, labels prometheus.Labels, f func() fl
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
+
+// CounterFunc registers a counter whose value f reads at scrape time from
+// the part that counts (it must never decrease).
+func (m *Metrics) CounterFunc(name, help string, labels prometheus.Labels, f func() float64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels}, f))
+}

@@ -96,7 +96,9 @@ module "app" {
   instance_type      = local.sizes.app_instance_type
   min_size           = local.sizes.app_min_size
   max_size           = local.sizes.app_max_size
-  app_environment    = local.app_environment
+  # The ALB reaches the instances from its subnets: trust X-Forwarded-For
+  # from the VPC only (docs/operations.md, trusted proxies).
+  app_environment = merge({ PB_TRUSTED_PROXIES = var.aws_vpc_cidr }, local.app_environment)
   secret_arns = {
     PB_DATABASE_URL         = module.database.database_url_secret_arn
     PB_DATABASE_REPLICA_URL = module.database.database_replica_url_secret_arn

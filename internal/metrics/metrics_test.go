@@ -14,6 +14,7 @@ func TestExposition(t *testing.T) {
 	m.ObserveRequest("GET", "", 404, time.Millisecond)
 	leader := 1.0
 	m.Gauge("pointsbook_feed_leader", "Whether this instance polls the feed.", map[string]string{"provider": "simulator"}, func() float64 { return leader })
+	m.CounterFunc("pointsbook_attempt_limiter_fallbacks_total", "Attempts counted in process.", nil, func() float64 { return 7 })
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body, _ := io.ReadAll(rec.Body)
@@ -22,6 +23,7 @@ func TestExposition(t *testing.T) {
 		`pointsbook_http_requests_total{code="404",method="GET",route="unmatched"} 1`,
 		`pointsbook_http_request_duration_seconds_bucket{route="GET /api/v1/matches/{id}",le="0.005"} 1`,
 		`pointsbook_feed_leader{provider="simulator"} 1`,
+		"# TYPE pointsbook_attempt_limiter_fallbacks_total counter\npointsbook_attempt_limiter_fallbacks_total 7",
 		`go_goroutines`,
 	} {
 		if !strings.Contains(string(body), want) {

@@ -57,8 +57,9 @@ func newAttemptLimiter(ctx context.Context, cfg config.Config, prefix string, lo
 	opt.MaxRetries = 1
 	// go-redis logs every failed dial to stderr as plain text; the
 	// fallback already logs one structured warning a minute, so the
-	// client's own lines go to the JSON log at debug level.
-	redis.SetLogger(redisLog{log})
+	// client's own lines go to the JSON log at debug level. The logger is
+	// global to go-redis: set once, never while clients may be logging.
+	setRedisLogger.Do(func() { redis.SetLogger(redisLog{log}) })
 	client := redis.NewClient(opt)
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
@@ -108,6 +109,8 @@ func (l *attemptLimiter) Close() error {
 	})
 	return err
 }
+
+var setRedisLogger sync.Once
 
 // redisLog sends go-redis's internal log lines to our logger.
 type redisLog struct{ log *slog.Logger }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/fault"
@@ -38,8 +39,8 @@ var errOIDCNotConfigured = fault.New(fault.NotFound, "oidc_not_configured", "Sig
 // callback is a page load, not an API call, so JSON would strand the
 // user. The log line has the reason, never a code or a token.
 func (a *API) oidcFailed(w http.ResponseWriter, r *http.Request, err error) {
-	code := "oidc_failed"
-	if fe, ok := fault.As(err); ok && fe.Kind != fault.Internal {
+	code := "oidc_failed" // a store or other failure: the log says which
+	if fe, ok := fault.As(err); ok && strings.HasPrefix(fe.Code, "oidc_") {
 		code = fe.Code
 	}
 	a.log.WarnContext(r.Context(), "oidc sign-in failed", "path", r.URL.Path, "code", code, "err", err)

@@ -39,7 +39,9 @@ const sealPrefix = "v1."
 // maxSealed bounds what open reads: a real value is a few hundred bytes.
 const maxSealed = 2048
 
-var b64 = base64.RawURLEncoding
+// b64 is strict so that one value has one encoding: a sealed state is
+// accepted only exactly as seal wrote it.
+var b64 = base64.RawURLEncoding.Strict()
 
 func seal(key []byte, fs flowState) string {
 	payload := b64.EncodeToString(marshal(fs))

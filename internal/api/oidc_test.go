@@ -271,7 +271,9 @@ func TestOIDCRefusals(t *testing.T) {
 		{name: "issued long ago", want: oidc.CodeToken,
 			knobs: tamper(func(m map[string]any) { m["iat"] = now() - 3600 })},
 		{name: "another authorized party", want: oidc.CodeToken,
-			knobs: tamper(func(m map[string]any) { m["aud"], m["azp"] = []string{"pointsbook-web", "another-client"}, "another-client" })},
+			knobs: tamper(func(m map[string]any) {
+				m["aud"], m["azp"] = []string{"pointsbook-web", "another-client"}, "another-client"
+			})},
 		{name: "at_hash of another access token", want: oidc.CodeToken,
 			knobs: tamper(func(m map[string]any) { m["at_hash"] = "AAAAAAAAAAAAAAAAAAAAAA" })},
 		{name: "no subject", want: oidc.CodeToken,

@@ -36,7 +36,7 @@ func testIdentities(t *testing.T, open Opener) {
 		}
 		again, created, err := db.SignInIdentity(ctx, id, 50000)
 		if err != nil || created || again.ID != u.ID || !again.NicknameRequired {
-			t.Fatalf("second sign-in = %+v, %v, %v; want %s, not created", again, created, err)
+			t.Fatalf("second sign-in = %+v, %v, %v; want %s, not created", again, created, err, u.ID)
 		}
 		if got := mustBalance(t, db, u); got != 50000 {
 			t.Fatalf("balance after second sign-in = %d, want 50000 (one bonus)", got)

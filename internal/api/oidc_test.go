@@ -225,6 +225,28 @@ func TestOIDCSignIn(t *testing.T) {
 		}
 	}
 
+	// email_verified as a string (Cognito sends "true") counts; an
+	// unverified address is not kept.
+	for _, tt := range []struct {
+		sub      string
+		verified any
+		want     string
+	}{{"cognito-style", "true", "cognito@example.com"}, {"unverified", false, ""}, {"unverified-string", "false", ""}} {
+		e.is.Set(func(is *oidctest.Issuer) {
+			is.Subject, is.Email = tt.sub, tt.sub+"@example.com"
+			if tt.want != "" {
+				is.Email = tt.want
+			}
+			is.Tamper = func(m map[string]any) { m["email_verified"] = tt.verified }
+		})
+		c4 := browser()
+		e.hop(c4, e.authorize(c4, "").String())
+		if status, me4 := e.me(c4); status != 200 || me4["email"] != tt.want || me4["id"] == me["id"] {
+			t.Fatalf("%s: GET /me = %d %v, want a new player with e-mail %q", tt.sub, status, me4, tt.want)
+		}
+	}
+	e.is.Set(func(is *oidctest.Issuer) { is.Tamper = nil })
+
 	// An off-site return_to lands on "/".
 	for _, rt := range []string{"//evil.example/x", "https://evil.example/", "/\\evil.example"} {
 		c3 := browser()

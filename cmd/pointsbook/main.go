@@ -32,6 +32,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/config"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/metrics"
+	"github.com/pointsbook/pointsbook/internal/oidc"
 	"github.com/pointsbook/pointsbook/internal/server"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
 )
@@ -180,11 +181,22 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	trusted, _ := clientip.ParsePrefixes(cfg.TrustedProxies) // checked by config.Validate
-	a := api.New(m.DB, api.Options{
+	opt := api.Options{
 		SignupBonus: cfg.SignupBonus, SessionTTL: cfg.SessionTTL, Hash: hashParams(cfg),
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 		Limiter:       m.limiter, TrustedProxies: trusted,
-	}, m.Log)
+	}
+	if cfg.OIDCIssuer != "" {
+		flow, err := oidc.New(oidc.Config{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+			RedirectURL: strings.TrimRight(cfg.PublicURL, "/") + "/api/v1/auth/oidc/callback"})
+		if err != nil {
+			m.limiter.Close()
+			m.DB.Close()
+			return fmt.Errorf("oidc: %w", err)
+		}
+		opt.OIDC = flow
+	}
+	a := api.New(m.DB, opt, m.Log)
 	if m.feed, err = m.newFeed(); err != nil {
 		m.limiter.Close()
 		m.DB.Close()

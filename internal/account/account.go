@@ -37,6 +37,9 @@ type User struct {
 	Role      Role      `json:"role"`
 	TimeZone  string    `json:"time_zone"`
 	CreatedAt time.Time `json:"created_at"`
+	// NicknameRequired is true while the user still has the provisional
+	// nickname of a first OIDC sign-in and should be asked to choose one.
+	NicknameRequired bool `json:"-"`
 }
 
 // NewUser is a user to store, with an already hashed password.
@@ -49,6 +52,12 @@ type NewUser struct {
 	// Bonus is credited from the sign-up programme in the same
 	// transaction, so no account exists without its bonus.
 	Bonus int64
+	// EmailKey, when set, is stored as the unique e-mail key instead of
+	// the lower-cased Email: a non-deliverable placeholder for accounts
+	// whose identity provider gave no verified, unused address.
+	EmailKey string
+	// NicknamePending marks Nickname as provisional (first OIDC sign-in).
+	NicknamePending bool
 }
 
 // Signup is a sign-up request.

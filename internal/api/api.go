@@ -31,6 +31,7 @@ type Store interface {
 	CreateSession(ctx context.Context, userID, digest string, expires time.Time) error
 	FindSession(ctx context.Context, digest string) (*account.Session, error)
 	DeleteSession(ctx context.Context, digest string) error
+	SignInIdentity(ctx context.Context, id account.Identity, bonus int64) (*account.User, bool, error)
 
 	PlayerAccount(ctx context.Context, userID string) (int64, error)
 	Balance(ctx context.Context, accountID int64) (int64, error)
@@ -60,6 +61,8 @@ type Options struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client; none: the TCP peer is the client.
 	TrustedProxies []netip.Prefix
+	// OIDC, when set, enables sign-in with an OpenID Connect issuer.
+	OIDC OIDC
 }
 
 // API serves /api/v1.
@@ -111,6 +114,8 @@ func (a *API) Routes() []Route {
 		{"POST", "/api/v1/auth/signup", Public, a.handleSignup},
 		{"GET", "/api/v1/auth/availability", Public, a.handleAvailability},
 		{"POST", "/api/v1/auth/login", Public, a.handleLogin},
+		{"GET", "/api/v1/auth/oidc/start", Public, a.handleOIDCStart},
+		{"GET", "/api/v1/auth/oidc/callback", Public, a.handleOIDCCallback},
 		{"POST", "/api/v1/auth/logout", Player, a.handleLogout},
 
 		{"GET", "/api/v1/me", Player, a.handleMe},

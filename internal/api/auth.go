@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/fault"
@@ -129,17 +130,26 @@ func (a *API) handleLogin(w http.ResponseWriter, r *http.Request, _ *account.Ses
 		return
 	}
 	try.succeeded(r.Context())
-	token, digest := account.NewToken()
-	expires := a.now().Add(a.opt.SessionTTL)
-	if err := a.store.CreateSession(r.Context(), u.ID, digest, expires); err != nil {
+	token, expires, err := a.startSession(w, r, u)
+	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	// A new token at every login: a session id fixed before login is never
-	// promoted to an authenticated one.
+	writeJSON(w, http.StatusOK, map[string]any{"token": token, "expires_at": expires, "csrf_token": account.CSRFToken(token), "user": u})
+}
+
+// startSession creates a session for u and sets its cookie. Every sign-in
+// (password or OIDC) comes through here and gets a new token: a session id
+// fixed before sign-in is never promoted to an authenticated one.
+func (a *API) startSession(w http.ResponseWriter, r *http.Request, u *account.User) (string, time.Time, error) {
+	token, digest := account.NewToken()
+	expires := a.now().Add(a.opt.SessionTTL)
+	if err := a.store.CreateSession(r.Context(), u.ID, digest, expires); err != nil {
+		return "", time.Time{}, err
+	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: expires, HttpOnly: true,
 		Secure: a.opt.SecureCookies, SameSite: http.SameSiteLaxMode})
-	writeJSON(w, http.StatusOK, map[string]any{"token": token, "expires_at": expires, "csrf_token": account.CSRFToken(token), "user": u})
+	return token, expires, nil
 }
 
 func (a *API) handleLogout(w http.ResponseWriter, r *http.Request, sess *account.Session) {
@@ -164,7 +174,7 @@ func (a *API) handleMe(w http.ResponseWriter, r *http.Request, sess *account.Ses
 	}
 	u := sess.User
 	resp := map[string]any{"id": u.ID, "username": u.Username, "nickname": u.Nickname, "email": u.Email, "role": u.Role,
-		"time_zone": u.TimeZone, "created_at": u.CreatedAt, "balance": bal}
+		"time_zone": u.TimeZone, "created_at": u.CreatedAt, "balance": bal, "nickname_required": u.NicknameRequired}
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		resp["csrf_token"] = account.CSRFToken(c.Value)
 	}

@@ -18,7 +18,7 @@ var domain = []string{"account", "betting", "fault", "idempotency", "ledger", "o
 // forbidden for domain packages (and their dependencies).
 var adapterPrefixes = []string{
 	module + "internal/sqlstore", module + "internal/api", module + "internal/server", module + "internal/storetest",
-	module + "internal/pgtest", module + "cmd/",
+	module + "internal/pgtest", module + "internal/oidc", module + "cmd/",
 	"github.com/jackc/pgx", "modernc.org/sqlite", "database/sql", "net/http",
 }
 
@@ -62,9 +62,10 @@ func TestDomainImportsNoAdapter(t *testing.T) {
 
 func TestAdaptersMeetOnlyThroughDomainTypes(t *testing.T) {
 	rules := map[string][]string{
-		module + "internal/api":      {module + "internal/sqlstore", module + "internal/server"},
-		module + "internal/sqlstore": {module + "internal/api", module + "internal/server"},
-		module + "internal/server":   {module + "internal/sqlstore", module + "internal/api"},
+		module + "internal/api":      {module + "internal/sqlstore", module + "internal/server", module + "internal/oidc"},
+		module + "internal/sqlstore": {module + "internal/api", module + "internal/server", module + "internal/oidc"},
+		module + "internal/server":   {module + "internal/sqlstore", module + "internal/api", module + "internal/oidc"},
+		module + "internal/oidc":     {module + "internal/sqlstore", module + "internal/api", module + "internal/server"},
 	}
 	for from, banned := range rules {
 		for _, p := range list(t, from) {

@@ -59,6 +59,10 @@ type Config struct {
 	APISportsKey       string        `env:"PB_APISPORTS_KEY" secret:"true" help:"API-Sports key (PB_FEED=apisports)."`
 	APISportsBudget    int           `env:"PB_APISPORTS_DAILY_BUDGET" help:"API-Sports requests per sport per day (100 on the free plan)."`
 
+	OIDCIssuer       string `env:"PB_OIDC_ISSUER" help:"OpenID Connect issuer URL (exactly the iss of its tokens) for sign-in with Cognito, Keycloak, Google…; set with the client id and secret, or leave all three empty."`
+	OIDCClientID     string `env:"PB_OIDC_CLIENT_ID" help:"Client id registered at the OIDC issuer; register PB_PUBLIC_URL/api/v1/auth/oidc/callback as its redirect URI."`
+	OIDCClientSecret string `env:"PB_OIDC_CLIENT_SECRET" secret:"true" help:"Client secret at the OIDC issuer (also keys the sign-in state cookie's HMAC)."`
+
 	AdminUsername string `env:"PB_ADMIN_USERNAME" help:"Creates (or resets) this operator account at start when set with PB_ADMIN_PASSWORD."`
 	AdminPassword string `env:"PB_ADMIN_PASSWORD" secret:"true" help:"Password of PB_ADMIN_USERNAME."`
 
@@ -256,6 +260,12 @@ func (c Config) Validate() error {
 	if c.APISportsBudget < 10 || c.APISportsBudget > 1_000_000 {
 		bad("PB_APISPORTS_DAILY_BUDGET must be 10 to 1000000")
 	}
+	if n := countSet(c.OIDCIssuer, c.OIDCClientID, c.OIDCClientSecret); n != 0 && n != 3 {
+		bad("PB_OIDC_ISSUER, PB_OIDC_CLIENT_ID and PB_OIDC_CLIENT_SECRET go together: set all three or none")
+	}
+	if c.OIDCIssuer != "" && !issuerURL(c.OIDCIssuer) {
+		bad("PB_OIDC_ISSUER must be an https URL without query or fragment (http only for localhost)")
+	}
 	if (c.AdminUsername == "") != (c.AdminPassword == "") {
 		bad("PB_ADMIN_USERNAME and PB_ADMIN_PASSWORD go together")
 	}
@@ -274,6 +284,34 @@ func (c Config) Validate() error {
 		bad("PB_SHUTDOWN_TIMEOUT must be positive")
 	}
 	return errors.Join(errs...)
+}
+
+func countSet(vs ...string) int {
+	n := 0
+	for _, v := range vs {
+		if v != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// issuerURL accepts what OIDC Discovery allows as an issuer: https, no
+// query or fragment. Plain http is allowed for a loopback issuer only
+// (development and tests), since tokens fetched over it could be forged.
+func issuerURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return false
+	}
+	switch u.Scheme {
+	case "https":
+		return true
+	case "http":
+		h := u.Hostname()
+		return h == "localhost" || h == "::1" || strings.HasPrefix(h, "127.")
+	}
+	return false
 }
 
 // String lists every setting, one per line, with secrets redacted: a URL

@@ -46,6 +46,11 @@ func TestLoadErrors(t *testing.T) {
 		{"redis scheme", map[string]string{"PB_REDIS_URL": "http://cache:6379"}, "PB_REDIS_URL"},
 		{"redis without host", map[string]string{"PB_REDIS_URL": "redis://"}, "PB_REDIS_URL"},
 		{"proxy not a prefix", map[string]string{"PB_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}, "PB_TRUSTED_PROXIES"},
+		{"oidc issuer alone", map[string]string{"PB_OIDC_ISSUER": "https://id.example"}, "PB_OIDC_CLIENT_ID"},
+		{"oidc without secret", map[string]string{"PB_OIDC_ISSUER": "https://id.example", "PB_OIDC_CLIENT_ID": "pb"}, "PB_OIDC_CLIENT_SECRET"},
+		{"oidc secret alone", map[string]string{"PB_OIDC_CLIENT_SECRET": "s"}, "PB_OIDC_ISSUER"},
+		{"oidc plain http", map[string]string{"PB_OIDC_ISSUER": "http://id.example", "PB_OIDC_CLIENT_ID": "pb", "PB_OIDC_CLIENT_SECRET": "s"}, "PB_OIDC_ISSUER must be"},
+		{"oidc query", map[string]string{"PB_OIDC_ISSUER": "https://id.example/?x=1", "PB_OIDC_CLIENT_ID": "pb", "PB_OIDC_CLIENT_SECRET": "s"}, "PB_OIDC_ISSUER must be"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,6 +59,11 @@ func TestLoadErrors(t *testing.T) {
 				t.Fatalf("err = %v, want mention of %s", err, tt.want)
 			}
 		})
+	}
+	for _, issuer := range []string{"https://cognito-idp.ap-northeast-2.amazonaws.com/ap-northeast-2_AbC", "http://127.0.0.1:9000/realms/pb", "http://localhost:8081"} {
+		if _, err := Load(env(map[string]string{"PB_OIDC_ISSUER": issuer, "PB_OIDC_CLIENT_ID": "pb", "PB_OIDC_CLIENT_SECRET": "s"})); err != nil {
+			t.Errorf("issuer %s refused: %v", issuer, err)
+		}
 	}
 	// All problems are reported together.
 	_, err := Load(env(map[string]string{"PB_BET_MAX_LEGS": "11", "PB_LOG_LEVEL": "loud"}))

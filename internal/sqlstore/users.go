@@ -20,49 +20,62 @@ func (db *DB) CreateUser(ctx context.Context, u account.NewUser) (*account.User,
 	now := db.Now()
 	var out *account.User
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		for _, c := range []struct{ col, val, code, what string }{
-			{"username_key", u.Username, "username_taken", "username"},
-			{"nickname_key", u.Nickname, "nickname_taken", "nickname"},
-			{"email_key", u.Email, "email_taken", "e-mail address"},
-		} {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE `+c.col+` = $1`, strings.ToLower(c.val)).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return fault.New(fault.Conflict, c.code, "That %s is already taken.", c.what)
-			}
-		}
-		var id int64
-		err := tx.QueryRowContext(ctx, `
-			INSERT INTO users (username, username_key, nickname, nickname_key, email, email_key, password_hash, role, time_zone, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'Asia/Seoul', $9) RETURNING id`,
-			u.Username, strings.ToLower(u.Username), u.Nickname, strings.ToLower(u.Nickname), u.Email, strings.ToLower(u.Email),
-			u.PasswordHash, string(u.Role), db.d.ts(now)).Scan(&id)
-		if isUnique(err) {
-			// A concurrent sign-up took a name between the check and the insert.
-			return fault.New(fault.Conflict, "username_taken", "That username, nickname or e-mail address is already taken.")
-		}
-		if err != nil {
-			return err
-		}
-		acct, err := db.createPlayerAccount(ctx, tx, id, now)
-		if err != nil {
-			return err
-		}
-		if u.Bonus > 0 {
-			src := db.systemAccount(ledger.SignupBonusAccount)
-			if _, err := db.post(ctx, tx, &ledger.Transaction{Kind: ledger.SignupBonus, Reference: fmt.Sprintf("signup:%d", id), Postings: []ledger.Posting{
-				{AccountID: acct, Kind: ledger.Player, Amount: u.Bonus},
-				{AccountID: src, Kind: ledger.Programme, Amount: -u.Bonus},
-			}}, now); err != nil {
-				return err
-			}
-		}
-		out = &account.User{ID: fmtID(pUser, id), Username: u.Username, Nickname: u.Nickname, Email: u.Email, Role: u.Role, TimeZone: "Asia/Seoul", CreatedAt: now}
-		return nil
+		var err error
+		out, _, err = db.createUser(ctx, tx, u, now)
+		return err
 	})
 	return out, err
+}
+
+// createUser writes a user, their wallet and their sign-up bonus inside tx,
+// so that other first-time paths (OIDC sign-in) create players exactly as
+// sign-up does. Codes: username_taken, nickname_taken, email_taken.
+func (db *DB) createUser(ctx context.Context, tx *sql.Tx, u account.NewUser, now time.Time) (*account.User, int64, error) {
+	emailKey := u.EmailKey
+	if emailKey == "" {
+		emailKey = strings.ToLower(u.Email)
+	}
+	for _, c := range []struct{ col, val, code, what string }{
+		{"username_key", strings.ToLower(u.Username), "username_taken", "username"},
+		{"nickname_key", strings.ToLower(u.Nickname), "nickname_taken", "nickname"},
+		{"email_key", emailKey, "email_taken", "e-mail address"},
+	} {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE `+c.col+` = $1`, c.val).Scan(&n); err != nil {
+			return nil, 0, err
+		}
+		if n > 0 {
+			return nil, 0, fault.New(fault.Conflict, c.code, "That %s is already taken.", c.what)
+		}
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, `
+		INSERT INTO users (username, username_key, nickname, nickname_key, email, email_key, password_hash, role, time_zone, created_at, nickname_confirmed)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'Asia/Seoul', $9, $10) RETURNING id`,
+		u.Username, strings.ToLower(u.Username), u.Nickname, strings.ToLower(u.Nickname), u.Email, emailKey,
+		u.PasswordHash, string(u.Role), db.d.ts(now), !u.NicknamePending).Scan(&id)
+	if isUnique(err) {
+		// A concurrent sign-up took a name between the check and the insert.
+		return nil, 0, fault.New(fault.Conflict, "username_taken", "That username, nickname or e-mail address is already taken.")
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	acct, err := db.createPlayerAccount(ctx, tx, id, now)
+	if err != nil {
+		return nil, 0, err
+	}
+	if u.Bonus > 0 {
+		src := db.systemAccount(ledger.SignupBonusAccount)
+		if _, err := db.post(ctx, tx, &ledger.Transaction{Kind: ledger.SignupBonus, Reference: fmt.Sprintf("signup:%d", id), Postings: []ledger.Posting{
+			{AccountID: acct, Kind: ledger.Player, Amount: u.Bonus},
+			{AccountID: src, Kind: ledger.Programme, Amount: -u.Bonus},
+		}}, now); err != nil {
+			return nil, 0, err
+		}
+	}
+	return &account.User{ID: fmtID(pUser, id), Username: u.Username, Nickname: u.Nickname, Email: u.Email, Role: u.Role, TimeZone: "Asia/Seoul",
+		CreatedAt: now, NicknameRequired: u.NicknamePending}, id, nil
 }
 
 // Availability reports whether a username and a nickname are free
@@ -83,16 +96,17 @@ func (db *DB) Availability(ctx context.Context, username, nickname string) (user
 	return
 }
 
-const userCols = `u.id, u.username, u.nickname, u.email, u.role, u.time_zone, u.created_at`
+const userCols = `u.id, u.username, u.nickname, u.email, u.role, u.time_zone, u.created_at, u.nickname_confirmed`
 
 func scanUser(row interface{ Scan(...any) error }, extra ...any) (*account.User, error) {
 	var u account.User
 	var id int64
-	dest := append([]any{&id, &u.Username, &u.Nickname, &u.Email, &u.Role, &u.TimeZone, scanTime{&u.CreatedAt}}, extra...)
+	var confirmed bool
+	dest := append([]any{&id, &u.Username, &u.Nickname, &u.Email, &u.Role, &u.TimeZone, scanTime{&u.CreatedAt}, &confirmed}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
-	u.ID = fmtID(pUser, id)
+	u.ID, u.NicknameRequired = fmtID(pUser, id), !confirmed
 	return &u, nil
 }
 

@@ -29,6 +29,7 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"Users", testUsers},
 		{"Sessions", testSessions},
+		{"Identities", testIdentities},
 		{"Ledger", testLedger},
 		{"Statement", testStatement},
 		{"Catalog", testCatalog},

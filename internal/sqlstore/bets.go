@@ -15,6 +15,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/idempotency"
 	"github.com/pointsbook/pointsbook/internal/ledger"
 	"github.com/pointsbook/pointsbook/internal/odds"
+	"github.com/pointsbook/pointsbook/internal/playlimit"
 	"github.com/pointsbook/pointsbook/internal/sport"
 )
 
@@ -31,6 +32,9 @@ type placeJob struct {
 	done chan placeResult
 	// offers, when set, holds the batch's offers read in one query.
 	offers map[string]*betting.Offer
+	// guard, when set, is the player's zone, limits and block, read with
+	// the batch (loadGuards).
+	guard *playGuard
 }
 
 // placer implements group commit: concurrent placements queue here and a
@@ -115,7 +119,8 @@ func (p *placer) run(worker int) {
 // Codes: invalid_stake, stake_out_of_limits, invalid_legs,
 // invalid_odds_policy, unknown_selection, market_closed, duplicate_match,
 // odds_changed, payout_over_limit, insufficient_points,
-// idempotency_key_reused, database_unavailable.
+// cooloff_active, self_excluded, daily_stake_cap_reached,
+// stake_limit_reached, idempotency_key_reused, database_unavailable.
 func (db *DB) PlaceBet(ctx context.Context, req *betting.PlaceRequest) (*betting.Bet, *idempotency.Replay, error) {
 	uid, ok := parseID(pUser, req.UserID)
 	if !ok {
@@ -173,8 +178,12 @@ func (db *DB) placeBatch(batch []*placeJob, worker int) {
 		if err != nil {
 			return err
 		}
+		guards, err := db.loadGuards(ctx, tx, live)
+		if err != nil {
+			return err
+		}
 		for i, j := range live {
-			j.offers = offers
+			j.offers, j.guard = offers, guards[j.uid]
 			r, err := db.placeOne(ctx, tx, j, now, &house)
 			if err != nil {
 				return err
@@ -194,7 +203,7 @@ func (db *DB) placeBatch(batch []*placeJob, worker int) {
 		// a deadlock from failing the others.
 		for _, j := range live {
 			var r placeResult
-			j.offers = nil
+			j.offers, j.guard = nil, nil
 			txErr := db.tx(ctx, func(tx *sql.Tx) error {
 				var err error
 				var house int64
@@ -264,6 +273,13 @@ func (db *DB) placeChecked(ctx context.Context, tx *sql.Tx, j *placeJob, now tim
 	if e := slip.Check(lim); e != nil {
 		return nil, e, nil
 	}
+	guard, err := db.guard(ctx, tx, j)
+	if err != nil {
+		return nil, nil, err
+	}
+	if guard.block.Active(now) {
+		return nil, playlimit.Blocked(guard.block.Kind, guard.block.EndsAt), nil
+	}
 	offers, err := db.offers(ctx, tx, j)
 	if err != nil {
 		return nil, nil, err
@@ -277,6 +293,12 @@ func (db *DB) placeChecked(ctx context.Context, tx *sql.Tx, j *placeJob, now tim
 		prices[i] = l.Odds
 	}
 	combined, _ := odds.Combined(prices)
+	// The stake ceilings (operator's daily cap, the player's own limits)
+	// are checked and the stake counted in one statement, before the
+	// debit; a bet the balance then refuses is taken back out.
+	if e, err := db.tallyStake(ctx, tx, j.uid, guard, slip.Stake, now); err != nil || e != nil {
+		return nil, e, err
+	}
 	// The conditional UPDATE is the balance check and the debit at once:
 	// no read-modify-write, so two bets can never spend the same points.
 	// No row means the balance does not cover the stake.
@@ -285,6 +307,9 @@ func (db *DB) placeChecked(ctx context.Context, tx *sql.Tx, j *placeJob, now tim
 		return nil, nil, err
 	}
 	if !placed {
+		if err := db.untallyStake(ctx, tx, j.uid, slip.Stake); err != nil {
+			return nil, nil, err
+		}
 		var have int64
 		if err := tx.QueryRowContext(ctx, `SELECT b.amount FROM balances b JOIN accounts a ON a.id = b.account_id WHERE a.user_id = $1 AND b.shard = 0`, j.uid).Scan(&have); err != nil {
 			return nil, nil, err

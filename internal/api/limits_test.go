@@ -15,7 +15,9 @@ func errCode(body map[string]any) string {
 func TestPlayLimitsAPI(t *testing.T) {
 	e := newEnv(t)
 	home := selection(e.match, 0, "home")
-	bet := func(stake int) string { return fmt.Sprintf(`{"stake":%d,"legs":[{"selection_id":%q,"odds":"2.05"}]}`, stake, home) }
+	bet := func(stake int) string {
+		return fmt.Sprintf(`{"stake":%d,"legs":[{"selection_id":%q,"odds":"2.05"}]}`, stake, home)
+	}
 
 	st := e.want(e.do("GET", "/api/v1/me/limits", e.player, "", nil), 200)
 	daily := st["daily"].(map[string]any)

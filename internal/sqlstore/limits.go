@@ -104,51 +104,85 @@ func (db *DB) guard(ctx context.Context, tx *sql.Tx, j *placeJob) (*playGuard, e
 	return &playGuard{loc: playlimit.Location(""), limits: playlimit.Limits{}}, nil
 }
 
-// tallyStake checks stake against the player's ceilings for the current
-// day, week and month and adds it to their tally, in one conditional
-// upsert: the check and the increment are one statement, so concurrent
-// placements (several PostgreSQL writers) cannot both pass a limit that
-// only one of them fits under; the second waits on the row and re-checks
-// the new total. A period whose key moved on starts again from zero. A
-// key is only ever replaced by a later one, so a player who changes time
-// zone backwards keeps counting into the later period rather than
-// starting a fresh one.
-//
-// refusal is the rule refusal when the stake does not fit.
-func (db *DB) tallyStake(ctx context.Context, tx *sql.Tx, uid int64, g *playGuard, stake int64, now time.Time) (refusal, err error) {
-	caps := playlimit.CapsFor(db.dailyCap.Load(), g.limits.At(now))
-	day, week, month := playlimit.Daily.Key(now, g.loc), playlimit.Weekly.Key(now, g.loc), playlimit.Monthly.Key(now, g.loc)
-	// A first stake inserts without the WHERE of the update: check it
-	// here (for an existing row this is implied by the SQL check).
-	if !caps.Allows(playlimit.Tally{}, stake) {
-		return caps.Refusal(playlimit.Tally{}, stake), nil
+// stakeTally is one placement's view of the player's stake ceilings: the
+// keys of the current day, week and month in their zone and the caps in
+// force (the operator's daily cap combined with their own limits).
+type stakeTally struct {
+	day, week, month string
+	caps             playlimit.Caps
+	loc              *time.Location
+}
+
+func (db *DB) newStakeTally(g *playGuard, now time.Time) *stakeTally {
+	return &stakeTally{
+		day: playlimit.Daily.Key(now, g.loc), week: playlimit.Weekly.Key(now, g.loc), month: playlimit.Monthly.Key(now, g.loc),
+		caps: playlimit.CapsFor(db.dailyCap.Load(), g.limits.At(now)), loc: g.loc,
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO stake_tally (user_id, day, day_amount, week, week_amount, month, month_amount)
-		VALUES ($1, $2, $5, $3, $5, $4, $5)
+}
+
+// args are the upsert's parameters after the user and the stake.
+func (st *stakeTally) args() []any {
+	return []any{st.day, st.week, st.month, st.caps.Day, st.caps.Week, st.caps.Month}
+}
+
+// tallyUpsert checks a stake against the ceilings and adds it to the
+// player's tally in one conditional upsert, with the user id at $u, the
+// stake at $s and stakeTally.args from $first: the check and the
+// increment are one statement, so concurrent placements (several
+// PostgreSQL writers) cannot both pass a limit that only one of them fits
+// under; the second waits on the row and re-checks the new total. It
+// changes no row when the stake does not fit. A period whose key moved on
+// starts again from zero. A key is only ever replaced by a later one, so a
+// player who changes time zone backwards keeps counting into the later
+// period rather than starting a fresh one. A first stake inserts without
+// the update's check: the caller checks it against empty tallies first
+// (Caps.Allows), which for an existing row the SQL check implies anyway.
+func tallyUpsert(u, s, first int) string {
+	p := func(n int) string { return "$" + strconv.Itoa(n) }
+	day, week, month, capD, capW, capM := p(first), p(first+1), p(first+2), p(first+3), p(first+4), p(first+5)
+	sum := func(col string) string {
+		return "CASE WHEN excluded." + col + " > stake_tally." + col + " THEN 0 ELSE stake_tally." + col + "_amount END + excluded." + col + "_amount"
+	}
+	key := func(col string) string {
+		return col + " = CASE WHEN excluded." + col + " > stake_tally." + col + " THEN excluded." + col + " ELSE stake_tally." + col + " END"
+	}
+	return `INSERT INTO stake_tally (user_id, day, day_amount, week, week_amount, month, month_amount)
+		VALUES (` + p(u) + `, ` + day + `, ` + p(s) + `, ` + week + `, ` + p(s) + `, ` + month + `, ` + p(s) + `)
 		ON CONFLICT (user_id) DO UPDATE SET
-			day_amount = CASE WHEN excluded.day > stake_tally.day THEN 0 ELSE stake_tally.day_amount END + excluded.day_amount,
-			day = CASE WHEN excluded.day > stake_tally.day THEN excluded.day ELSE stake_tally.day END,
-			week_amount = CASE WHEN excluded.week > stake_tally.week THEN 0 ELSE stake_tally.week_amount END + excluded.week_amount,
-			week = CASE WHEN excluded.week > stake_tally.week THEN excluded.week ELSE stake_tally.week END,
-			month_amount = CASE WHEN excluded.month > stake_tally.month THEN 0 ELSE stake_tally.month_amount END + excluded.month_amount,
-			month = CASE WHEN excluded.month > stake_tally.month THEN excluded.month ELSE stake_tally.month END
-		WHERE CASE WHEN excluded.day > stake_tally.day THEN 0 ELSE stake_tally.day_amount END + excluded.day_amount <= $6
-			AND CASE WHEN excluded.week > stake_tally.week THEN 0 ELSE stake_tally.week_amount END + excluded.week_amount <= $7
-			AND CASE WHEN excluded.month > stake_tally.month THEN 0 ELSE stake_tally.month_amount END + excluded.month_amount <= $8`,
-		uid, day, week, month, stake, caps.Day, caps.Week, caps.Month)
+			day_amount = ` + sum("day") + `, ` + key("day") + `,
+			week_amount = ` + sum("week") + `, ` + key("week") + `,
+			month_amount = ` + sum("month") + `, ` + key("month") + `
+		WHERE ` + sum("day") + ` <= ` + capD + ` AND ` + sum("week") + ` <= ` + capW + ` AND ` + sum("month") + ` <= ` + capM
+}
+
+// sqliteTallyUpsert is tallyUpsert for the plain statement SQLite runs
+// ($1 user, $2 stake, then the args); PostgreSQL folds it into the bet's
+// CTE (writeBet).
+var sqliteTallyUpsert = tallyUpsert(1, 2, 3)
+
+// pgTallyUpsert is tallyUpsert inside the bet's CTE on PostgreSQL: $1
+// user, $2 stake, the args from $8 (writeBet).
+var pgTallyUpsert = tallyUpsert(1, 2, 8)
+
+// tallyStake runs the tally upsert on its own; fits is false when the
+// stake does not fit under the ceilings (nothing was changed).
+func (db *DB) tallyStake(ctx context.Context, tx *sql.Tx, uid, stake int64, st *stakeTally) (fits bool, err error) {
+	res, err := tx.ExecContext(ctx, sqliteTallyUpsert, append([]any{uid, stake}, st.args()...)...)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// tallyRefusal explains a stake that did not fit (the rare path): it
+// reads the totals to say which limit and how much is left.
+func (db *DB) tallyRefusal(ctx context.Context, tx *sql.Tx, uid, stake int64, st *stakeTally, now time.Time) (error, error) {
+	t, err := db.tally(ctx, tx, uid, st.loc, now)
 	if err != nil {
 		return nil, err
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 1 {
-		return nil, err
-	}
-	// Refused (the rare path): read the totals to say which limit and how
-	// much is left.
-	t, err := db.tally(ctx, tx, uid, g.loc, now)
-	if err != nil {
-		return nil, err
-	}
-	return caps.Refusal(t, stake), nil
+	return st.caps.Refusal(t, stake), nil
 }
 
 // untallyStake takes back a stake that tallyStake counted but the bet was

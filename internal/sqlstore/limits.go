@@ -265,20 +265,17 @@ func (db *DB) PlayLimits(ctx context.Context, userID string) (*playlimit.Status,
 		return nil, fault.New(fault.NotFound, "user_not_found", "No such user.")
 	}
 	now := db.Now()
-	var st *playlimit.Status
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		g, err := db.readGuard(ctx, tx, uid)
-		if err != nil {
-			return err
-		}
-		t, err := db.tally(ctx, tx, uid, g.loc, now)
-		if err != nil {
-			return err
-		}
-		st = playlimit.NewStatus(g.tz, g.limits, t, db.dailyCap.Load(), now)
-		return nil
-	})
-	return st, err
+	// Two plain reads, no transaction: on SQLite a transaction would take
+	// the writer's lock from placements for a page view.
+	g, err := db.readGuard(ctx, db.rw, uid)
+	if err != nil {
+		return nil, classify(err)
+	}
+	t, err := db.tally(ctx, db.rw, uid, g.loc, now)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return playlimit.NewStatus(g.tz, g.limits, t, db.dailyCap.Load(), now), nil
 }
 
 // readGuard reads one player's guard.

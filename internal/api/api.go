@@ -47,6 +47,8 @@ type Store interface {
 	PlaceBet(ctx context.Context, req *betting.PlaceRequest) (*betting.Bet, *idempotency.Replay, error)
 	FindBet(ctx context.Context, userID, betID string) (*betting.Bet, error)
 	FindBets(ctx context.Context, userID string, f betting.BetFilter) ([]*betting.Bet, string, error)
+
+	limitStore
 }
 
 // Options are the API's settings.
@@ -121,6 +123,11 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/me", Player, a.handleMe},
 		{"GET", "/api/v1/me/statement", Player, a.handleStatement},
 		{"GET", "/api/v1/me/bets", Player, a.handleMyBets},
+		{"GET", "/api/v1/me/limits", Player, a.handleLimitsGet},
+		{"PUT", "/api/v1/me/limits", Player, a.handleLimitsPut},
+		{"GET", "/api/v1/me/cooloff", Player, a.handleCoolOffGet},
+		{"POST", "/api/v1/me/cooloff", Player, a.handleCoolOffCreate},
+		{"GET", "/api/v1/me/statement/activity", Player, a.handleActivityStatement},
 
 		{"POST", "/api/v1/bets", Player, a.handleBetCreate},
 		{"GET", "/api/v1/bets/{id}", Player, a.handleBetGet},

@@ -42,6 +42,7 @@ type Config struct {
 	MaxStake    int64 `env:"PB_BET_MAX_STAKE" help:"Largest stake, in points."`
 	MaxPayout   int64 `env:"PB_BET_MAX_PAYOUT" help:"Largest payout of one bet, in points."`
 	MaxLegs     int   `env:"PB_BET_MAX_LEGS" help:"Most legs in an accumulator (2 to 10)."`
+	DailyCap    int64 `env:"PB_DAILY_STAKE_CAP" help:"Most points one player may stake in a calendar day of their time zone (0: no cap); players can set lower limits of their own."`
 	SignupBonus int64 `env:"PB_SIGNUP_BONUS" help:"Points credited once to every new player."`
 
 	SessionTTL    time.Duration `env:"PB_SESSION_TTL" help:"Lifetime of a login session."`
@@ -86,6 +87,7 @@ func Default() Config {
 		MaxStake:           50_000,
 		MaxPayout:          1_000_000,
 		MaxLegs:            10,
+		DailyCap:           200_000,
 		SignupBonus:        50_000,
 		Feed:               "simulator",
 		FeedInterval:       10 * time.Second,
@@ -223,6 +225,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxLegs < 2 || c.MaxLegs > 10 {
 		bad("PB_BET_MAX_LEGS must be 2 to 10")
+	}
+	if c.DailyCap != 0 && (c.DailyCap < c.MinStake || c.DailyCap > 1<<40) {
+		bad("PB_DAILY_STAKE_CAP must be 0 (no cap) or at least PB_BET_MIN_STAKE")
 	}
 	if c.SignupBonus < 0 || c.SignupBonus > 1<<40 {
 		bad("PB_SIGNUP_BONUS must not be negative")

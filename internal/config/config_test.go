@@ -42,6 +42,8 @@ func TestLoadErrors(t *testing.T) {
 		{"mysql url", map[string]string{"PB_DATABASE_URL": "mysql://x"}, "PB_DATABASE_URL"},
 		{"admin without password", map[string]string{"PB_ADMIN_USERNAME": "root"}, "PB_ADMIN_PASSWORD"},
 		{"legs", map[string]string{"PB_BET_MAX_LEGS": "11"}, "PB_BET_MAX_LEGS"},
+		{"daily cap negative", map[string]string{"PB_DAILY_STAKE_CAP": "-1"}, "PB_DAILY_STAKE_CAP"},
+		{"daily cap under the smallest stake", map[string]string{"PB_DAILY_STAKE_CAP": "99"}, "PB_DAILY_STAKE_CAP"},
 		{"log level", map[string]string{"PB_LOG_LEVEL": "loud"}, "PB_LOG_LEVEL"},
 		{"redis scheme", map[string]string{"PB_REDIS_URL": "http://cache:6379"}, "PB_REDIS_URL"},
 		{"redis without host", map[string]string{"PB_REDIS_URL": "redis://"}, "PB_REDIS_URL"},

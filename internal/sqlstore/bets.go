@@ -15,6 +15,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/idempotency"
 	"github.com/pointsbook/pointsbook/internal/ledger"
 	"github.com/pointsbook/pointsbook/internal/odds"
+	"github.com/pointsbook/pointsbook/internal/playlimit"
 	"github.com/pointsbook/pointsbook/internal/sport"
 )
 
@@ -31,6 +32,9 @@ type placeJob struct {
 	done chan placeResult
 	// offers, when set, holds the batch's offers read in one query.
 	offers map[string]*betting.Offer
+	// guard, when set, is the player's zone, limits and block, read with
+	// the batch (loadGuards).
+	guard *playGuard
 }
 
 // placer implements group commit: concurrent placements queue here and a
@@ -115,7 +119,8 @@ func (p *placer) run(worker int) {
 // Codes: invalid_stake, stake_out_of_limits, invalid_legs,
 // invalid_odds_policy, unknown_selection, market_closed, duplicate_match,
 // odds_changed, payout_over_limit, insufficient_points,
-// idempotency_key_reused, database_unavailable.
+// cooloff_active, self_excluded, daily_stake_cap_reached,
+// stake_limit_reached, idempotency_key_reused, database_unavailable.
 func (db *DB) PlaceBet(ctx context.Context, req *betting.PlaceRequest) (*betting.Bet, *idempotency.Replay, error) {
 	uid, ok := parseID(pUser, req.UserID)
 	if !ok {
@@ -173,8 +178,12 @@ func (db *DB) placeBatch(batch []*placeJob, worker int) {
 		if err != nil {
 			return err
 		}
+		guards, err := db.loadGuards(ctx, tx, live)
+		if err != nil {
+			return err
+		}
 		for i, j := range live {
-			j.offers = offers
+			j.offers, j.guard = offers, guards[j.uid]
 			r, err := db.placeOne(ctx, tx, j, now, &house)
 			if err != nil {
 				return err
@@ -194,7 +203,7 @@ func (db *DB) placeBatch(batch []*placeJob, worker int) {
 		// a deadlock from failing the others.
 		for _, j := range live {
 			var r placeResult
-			j.offers = nil
+			j.offers, j.guard = nil, nil
 			txErr := db.tx(ctx, func(tx *sql.Tx) error {
 				var err error
 				var house int64
@@ -264,6 +273,13 @@ func (db *DB) placeChecked(ctx context.Context, tx *sql.Tx, j *placeJob, now tim
 	if e := slip.Check(lim); e != nil {
 		return nil, e, nil
 	}
+	guard, err := db.guard(ctx, tx, j)
+	if err != nil {
+		return nil, nil, err
+	}
+	if guard.block.Active(now) {
+		return nil, playlimit.Blocked(guard.block.Kind, guard.block.EndsAt), nil
+	}
 	offers, err := db.offers(ctx, tx, j)
 	if err != nil {
 		return nil, nil, err
@@ -277,14 +293,28 @@ func (db *DB) placeChecked(ctx context.Context, tx *sql.Tx, j *placeJob, now tim
 		prices[i] = l.Odds
 	}
 	combined, _ := odds.Combined(prices)
+	// The stake ceilings (the operator's daily cap, the player's own
+	// limits) are checked and the stake counted in one statement, before
+	// the debit (writeBet); a bet the balance then refuses is taken back
+	// out.
+	st := db.newStakeTally(guard, now)
+	if !st.caps.Allows(playlimit.Tally{}, slip.Stake) {
+		return nil, st.caps.Refusal(playlimit.Tally{}, slip.Stake), nil
+	}
 	// The conditional UPDATE is the balance check and the debit at once:
 	// no read-modify-write, so two bets can never spend the same points.
-	// No row means the balance does not cover the stake.
-	betID, placed, err := db.writeBet(ctx, tx, j.uid, &slip, legs, combined, potential, now)
+	betID, outcome, err := db.writeBet(ctx, tx, j.uid, &slip, legs, combined, potential, now, st)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !placed {
+	switch outcome {
+	case overLimit:
+		e, err := db.tallyRefusal(ctx, tx, j.uid, slip.Stake, st, now)
+		return nil, e, err
+	case lowBalance:
+		if err := db.untallyStake(ctx, tx, j.uid, slip.Stake); err != nil {
+			return nil, nil, err
+		}
 		var have int64
 		if err := tx.QueryRowContext(ctx, `SELECT b.amount FROM balances b JOIN accounts a ON a.id = b.account_id WHERE a.user_id = $1 AND b.shard = 0`, j.uid).Scan(&have); err != nil {
 			return nil, nil, err
@@ -299,13 +329,23 @@ func (db *DB) placeChecked(ctx context.Context, tx *sql.Tx, j *placeJob, now tim
 		PotentialPayout: potential, OddsPolicy: slip.OddsPolicy, PlacedAt: now, Legs: legs}, nil, nil
 }
 
-// writeBet debits the stake from the user's wallet (only if the balance
-// covers it: placed is false otherwise, and nothing is written) and writes
-// the bet, its legs, the stake's ledger transaction and its two postings.
-// On PostgreSQL this is one statement of chained data-modifying CTEs, one
-// round trip instead of five, which is most of the cost of a bet there;
-// SQLite runs in-process and takes the plain statements.
-func (db *DB) writeBet(ctx context.Context, tx *sql.Tx, uid int64, slip *betting.Slip, legs []*betting.Leg, combined odds.Odds, potential int64, now time.Time) (betID int64, placed bool, err error) {
+// writeOutcome says whether writeBet placed the bet.
+type writeOutcome int
+
+const (
+	placed     writeOutcome = iota
+	overLimit               // the stake does not fit under a ceiling: nothing written
+	lowBalance              // the balance does not cover it: only the tally was counted
+)
+
+// writeBet counts the stake in the player's tally under their ceilings
+// (tallyUpsert), debits it from the wallet (only if the balance covers
+// it) and writes the bet, its legs, the stake's ledger transaction and its
+// two postings. On PostgreSQL this is one statement of chained
+// data-modifying CTEs, one round trip instead of six, which is most of the
+// cost of a bet there; SQLite runs in-process and takes the plain
+// statements.
+func (db *DB) writeBet(ctx context.Context, tx *sql.Tx, uid int64, slip *betting.Slip, legs []*betting.Leg, combined odds.Odds, potential int64, now time.Time, st *stakeTally) (betID int64, outcome writeOutcome, err error) {
 	house := db.systemAccount(ledger.HouseAccount)
 	legArgs := func(betID any) []any {
 		args := make([]any, 0, len(legs)*11)
@@ -328,14 +368,22 @@ func (db *DB) writeBet(ctx context.Context, tx *sql.Tx, uid int64, slip *betting
 		return args
 	}
 	if db.d == dialectPostgres {
-		// $1..$6 describe the bet and $7 is the house account; the legs'
-		// values follow. Parameters in SELECT lists are cast: PostgreSQL
-		// cannot infer their types from an INSERT … SELECT.
+		// $1..$6 describe the bet, $7 is the house account and $8..$13
+		// the tally's keys and caps; the legs' values follow. Parameters in
+		// SELECT lists are cast: PostgreSQL cannot infer their types from
+		// an INSERT … SELECT. Every data-modifying CTE runs whether or not
+		// it is referenced, so the debit is made conditional on the tally
+		// (g), and the answer says which of the two refused.
 		args := []any{uid, slip.Stake, int64(combined), potential, string(slip.OddsPolicy), db.d.ts(now), house}
+		args = append(args, st.args()...)
 		args = append(args, legArgs(nil)...)
-		err := tx.QueryRowContext(ctx, `WITH d AS (
+		var fits bool
+		var id sql.NullInt64
+		err := tx.QueryRowContext(ctx, `WITH g AS (`+pgTallyUpsert+` RETURNING user_id),
+			d AS (
 				UPDATE balances SET amount = amount - $2
 				WHERE shard = 0 AND account_id = (SELECT id FROM accounts WHERE user_id = $1) AND amount >= $2
+					AND EXISTS (SELECT 1 FROM g)
 				RETURNING account_id, amount),
 			b AS (
 				INSERT INTO bets (user_id, account_id, stake, odds, potential_payout, odds_policy, state, placed_at)
@@ -344,7 +392,7 @@ func (db *DB) writeBet(ctx context.Context, tx *sql.Tx, uid int64, slip *betting
 			l AS (
 				INSERT INTO bet_legs (bet_id, leg_no, match_id, market_id, selection_id, market_kind, selection_name, line, odds, implied_ppm, state)
 				SELECT b.id, v.leg_no, v.match_id, v.market_id, v.selection_id, v.market_kind, v.selection_name, v.line, v.odds, v.implied_ppm, 'open'
-				FROM b, (VALUES `+placeholders(len(legs), 9, 7, "INT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT")+`)
+				FROM b, (VALUES `+placeholders(len(legs), 9, 13, "INT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT")+`)
 					AS v(leg_no, match_id, market_id, selection_id, market_kind, selection_name, line, odds, implied_ppm)),
 			t AS (
 				INSERT INTO ledger_tx (kind, reference, created_at)
@@ -353,39 +401,47 @@ func (db *DB) writeBet(ctx context.Context, tx *sql.Tx, uid int64, slip *betting
 				INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at)
 				SELECT t.id, d.account_id, -$2, d.amount, CAST($6 AS TIMESTAMPTZ) FROM t, d
 				UNION ALL SELECT t.id, CAST($7 AS BIGINT), $2, NULL, CAST($6 AS TIMESTAMPTZ) FROM t)
-			SELECT b.id FROM b`, args...).Scan(&betID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return 0, false, nil
+			SELECT EXISTS (SELECT 1 FROM g), (SELECT b.id FROM b)`, args...).Scan(&fits, &id)
+		switch {
+		case err != nil:
+			return 0, 0, err
+		case !fits:
+			return 0, overLimit, nil
+		case !id.Valid:
+			return 0, lowBalance, nil
 		}
-		return betID, err == nil, err
+		return id.Int64, placed, nil
+	}
+	if fits, err := db.tallyStake(ctx, tx, uid, slip.Stake, st); err != nil || !fits {
+		return 0, overLimit, err
 	}
 	var acct, after int64
 	err = tx.QueryRowContext(ctx, `UPDATE balances SET amount = amount - $1
 		WHERE shard = 0 AND account_id = (SELECT id FROM accounts WHERE user_id = $2) AND amount >= $1
 		RETURNING account_id, amount`, slip.Stake, uid).Scan(&acct, &after)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, false, nil
+		return 0, lowBalance, nil
 	}
 	if err != nil {
-		return 0, false, err
+		return 0, 0, err
 	}
 	if err := tx.QueryRowContext(ctx, `INSERT INTO bets (user_id, account_id, stake, odds, potential_payout, odds_policy, state, placed_at)
 		VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) RETURNING id`,
 		uid, acct, slip.Stake, int64(combined), potential, string(slip.OddsPolicy), db.d.ts(now)).Scan(&betID); err != nil {
-		return 0, false, err
+		return 0, 0, err
 	}
 	if _, err := tx.ExecContext(ctx, db.d.bind(`INSERT INTO bet_legs (bet_id, leg_no, match_id, market_id, selection_id, market_kind, selection_name, line, odds, implied_ppm, state)
 		VALUES `+placeholders(len(legs), 11, 0)), legArgs(betID)...); err != nil {
-		return 0, false, err
+		return 0, 0, err
 	}
 	var txID int64
 	if err := tx.QueryRowContext(ctx, `INSERT INTO ledger_tx (kind, reference, created_at) VALUES ($1, $2, $3) RETURNING id`,
 		string(ledger.Stake), "bet:"+strconv.FormatInt(betID, 10)+":stake", db.d.ts(now)).Scan(&txID); err != nil {
-		return 0, false, err
+		return 0, 0, err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at) VALUES ($1, $2, $3, $4, $5), ($1, $6, $7, NULL, $5)`,
 		txID, acct, -slip.Stake, after, db.d.ts(now), house, slip.Stake)
-	return betID, err == nil, err
+	return betID, placed, err
 }
 
 // creditHouse adds the stakes of a batch to the house balance. Each

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -48,6 +49,9 @@ type Config struct {
 	Writers int
 	// HouseShards spreads the house balance over this many rows.
 	HouseShards int
+	// DailyStakeCap caps what one player may stake in a calendar day of
+	// their time zone, in points; 0 means no cap.
+	DailyStakeCap int64
 }
 
 // DB is the store.
@@ -70,6 +74,9 @@ type DB struct {
 	Now func() time.Time
 
 	placer *placer
+
+	// dailyCap is Config.DailyStakeCap, changeable at run time.
+	dailyCap atomic.Int64
 
 	accountsMu sync.Mutex
 	system     map[string]int64 // system account code → id
@@ -125,6 +132,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	db.dailyCap.Store(cfg.DailyStakeCap)
 	db.placer = newPlacer(db)
 	return db, nil
 }

@@ -136,9 +136,16 @@ func (db *DB) CreateSession(ctx context.Context, userID, digest string, expires 
 	if !ok {
 		return fault.New(fault.NotFound, "user_not_found", "No such user.")
 	}
-	_, err := db.rw.ExecContext(ctx, `INSERT INTO sessions (digest, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
-		digest, id, db.d.ts(db.Now()), db.d.ts(expires))
-	return classify(err)
+	now := db.Now()
+	// Each login is also recorded for the activity statement's sessions.
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (digest, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
+			digest, id, db.d.ts(now), db.d.ts(expires)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO login_events (user_id, at) VALUES ($1, $2)`, id, db.d.ts(now))
+		return err
+	})
 }
 
 // FindSession returns the session with the token digest, if unexpired.

@@ -47,6 +47,11 @@ func Run(t *testing.T, open Opener) {
 		{"VoidAndCorrection", testVoidAndCorrection},
 		{"Accumulator", testAccumulator},
 		{"Randomized", testRandomized},
+		{"StakeLimits", testStakeLimits},
+		{"DailyStakeCap", testDailyStakeCap},
+		{"StakeLimitRace", testStakeLimitRace},
+		{"PlayBlocks", testPlayBlocks},
+		{"ActivityStatement", testActivityStatement},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

@@ -1,0 +1,108 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/pointsbook/pointsbook/internal/account"
+	"github.com/pointsbook/pointsbook/internal/playlimit"
+)
+
+// limitStore is what the responsible-play routes need from storage.
+type limitStore interface {
+	PlayLimits(ctx context.Context, userID string) (*playlimit.Status, error)
+	SetPlayLimits(ctx context.Context, userID string, u playlimit.Update) (*playlimit.Status, error)
+	PlayBlock(ctx context.Context, userID string) (*playlimit.Block, error)
+	StartPlayBlock(ctx context.Context, userID string, kind playlimit.Kind, span playlimit.Span) (*playlimit.Block, error)
+	ActivityStatement(ctx context.Context, userID string, r playlimit.Range) (*playlimit.Activity, error)
+}
+
+func (a *API) handleLimitsGet(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+	st, err := a.store.PlayLimits(r.Context(), sess.User.ID)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (a *API) handleLimitsPut(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+	body, err := readBody(w, r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	u, err := playlimit.ParseUpdate(body)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	st, err := a.store.SetPlayLimits(r.Context(), sess.User.ID, u)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// blockView is GET/POST /api/v1/me/cooloff's answer.
+type blockView struct {
+	Active bool `json:"active"`
+	*playlimit.Block
+}
+
+func (a *API) handleCoolOffGet(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+	b, err := a.store.PlayBlock(r.Context(), sess.User.ID)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, blockView{Active: b != nil, Block: b})
+}
+
+func (a *API) handleCoolOffCreate(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+	body, err := readBody(w, r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	var req struct {
+		Kind     string `json:"kind"`
+		Duration string `json:"duration"`
+	}
+	if err := decode(body, &req); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	kind, err := playlimit.ParseKind(req.Kind)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	span, err := playlimit.ParseSpan(req.Duration)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	b, err := a.store.StartPlayBlock(r.Context(), sess.User.ID, kind, span)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, blockView{Active: true, Block: b})
+}
+
+func (a *API) handleActivityStatement(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+	q := r.URL.Query()
+	rg, err := playlimit.ParseRange(q.Get("from"), q.Get("to"), a.now(), playlimit.Location(sess.User.TimeZone))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	act, err := a.store.ActivityStatement(r.Context(), sess.User.ID, rg)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, act)
+}

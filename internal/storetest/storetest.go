@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"VoidAndCorrection", testVoidAndCorrection},
 		{"Accumulator", testAccumulator},
 		{"Randomized", testRandomized},
+		{"Programmes", testProgrammes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

@@ -3,7 +3,7 @@
 //
 //	pointsbook [serve]     run the server (default)
 //	pointsbook migrate     apply database migrations and exit
-//	pointsbook admin …     operator tools (create-user, verify-ledger)
+//	pointsbook admin …     operator tools (create-user, verify-ledger, partner)
 //	pointsbook healthcheck exit 0 when /healthz answers (container probes)
 package main
 
@@ -170,9 +170,18 @@ func (m *Main) Open(ctx context.Context) error {
 			return fmt.Errorf("seed operator: %w", err)
 		}
 	}
+	sealer, err := loadSealer(cfg)
+	if err != nil {
+		m.DB.Close()
+		return fmt.Errorf("secrets key: %w", err)
+	}
+	if cfg.SecretsKey == "" && cfg.DatabaseURL != "" {
+		m.Log.Warn("partner secrets are sealed with a key generated in the data directory; set PB_SECRETS_KEY on every instance when several share the database", "file", secretsKeyFile(cfg))
+	}
 	a := api.New(m.DB, api.Options{
 		SignupBonus: cfg.SignupBonus, SessionTTL: cfg.SessionTTL, Hash: hashParams(cfg),
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		Programme:     programmeRules(cfg), Secrets: sealer,
 	}, m.Log)
 	if m.feed, err = m.newFeed(); err != nil {
 		m.DB.Close()

@@ -39,9 +39,11 @@ type programmeState struct {
 // both find the player eligible; the unique ledger reference is the
 // second guard.
 //
-// Rules that block a player's programmes altogether (cool-off and
-// self-exclusion) belong here, after the lock, so that they are checked
-// in the same transaction as the credit.
+// Top-up and check-in must also be refused during a cool-off or
+// self-exclusion (playlimit): that check belongs in Topup and Checkin
+// right after their call to lockProgramme, inside the same transaction
+// as the credit. Partner credits take this lock too but are not blocked:
+// those points were earned with the partner.
 func (db *DB) lockProgramme(ctx context.Context, tx *sql.Tx, uid int64) (*programmeState, error) {
 	s := &programmeState{uid: uid}
 	err := tx.QueryRowContext(ctx, `SELECT a.id, u.time_zone FROM accounts a JOIN users u ON u.id = a.user_id WHERE a.user_id = $1`, uid).Scan(&s.account, &s.timeZone)

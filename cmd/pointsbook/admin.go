@@ -17,7 +17,7 @@ import (
 
 func runAdmin(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: pointsbook admin create-user|verify-ledger")
+		fmt.Fprintln(stderr, "usage: pointsbook admin create-user|verify-ledger|partner")
 		return 2
 	}
 	db, err := openStore(ctx, cfg)
@@ -76,6 +76,8 @@ func runAdmin(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		}
 		fmt.Fprintln(stdout, "ledger ok: every balance equals the sum of its postings, every transaction sums to zero")
 		return 0
+	case "partner":
+		return runPartner(ctx, cfg, db, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "unknown admin command %q\n", args[0])
 		return 2

@@ -3,7 +3,7 @@
 //
 //	pointsbook [serve]     run the server (default)
 //	pointsbook migrate     apply database migrations and exit
-//	pointsbook admin …     operator tools (create-user, verify-ledger)
+//	pointsbook admin …     operator tools (create-user, verify-ledger, partner)
 //	pointsbook healthcheck exit 0 when /healthz answers (container probes)
 package main
 
@@ -177,6 +177,14 @@ func (m *Main) Open(ctx context.Context) error {
 			return fmt.Errorf("seed operator: %w", err)
 		}
 	}
+	sealer, err := loadSealer(cfg)
+	if err != nil {
+		m.DB.Close()
+		return fmt.Errorf("secrets key: %w", err)
+	}
+	if cfg.SecretsKey == "" && cfg.DatabaseURL != "" {
+		m.Log.Warn("partner secrets are sealed with a key generated in the data directory; set PB_SECRETS_KEY on every instance when several share the database", "file", secretsKeyFile(cfg))
+	}
 	if m.limiter, err = newAttemptLimiter(ctx, cfg, m.RedisPrefix, m.Log); err != nil {
 		m.DB.Close()
 		return err
@@ -186,6 +194,7 @@ func (m *Main) Open(ctx context.Context) error {
 		SignupBonus: cfg.SignupBonus, SessionTTL: cfg.SessionTTL, Hash: hashParams(cfg),
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 		Limiter:       m.limiter, TrustedProxies: trusted,
+		Programme: programmeRules(cfg), Secrets: sealer,
 	}
 	if cfg.OIDCIssuer != "" {
 		flow, err := oidc.New(oidc.Config{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,

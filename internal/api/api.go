@@ -19,6 +19,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/idempotency"
 	"github.com/pointsbook/pointsbook/internal/ledger"
+	"github.com/pointsbook/pointsbook/internal/programme"
 	"github.com/pointsbook/pointsbook/internal/sport"
 	"github.com/pointsbook/pointsbook/internal/throttle"
 )
@@ -49,6 +50,12 @@ type Store interface {
 	FindBets(ctx context.Context, userID string, f betting.BetFilter) ([]*betting.Bet, string, error)
 
 	limitStore
+	Topup(ctx context.Context, req programme.TopupRequest) (*programme.TopupResult, *idempotency.Replay, error)
+	Checkin(ctx context.Context, req programme.CheckinRequest) (*programme.CheckinResult, *idempotency.Replay, error)
+	CheckinStatus(ctx context.Context, userID string, rules programme.Rules) (*programme.CheckinStatus, error)
+	Grant(ctx context.Context, req programme.GrantRequest) (*programme.Grant, *idempotency.Replay, error)
+	FindPartner(ctx context.Context, id string) (*programme.Partner, error)
+	CreditPartner(ctx context.Context, req programme.PartnerCredit) (*programme.Credit, bool, error)
 }
 
 // Options are the API's settings.
@@ -65,6 +72,10 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// OIDC, when set, enables sign-in with an OpenID Connect issuer.
 	OIDC OIDC
+	// Programme are the rules of top-ups, check-ins and grants.
+	Programme programme.Rules
+	// Secrets opens partners' sealed HMAC secrets.
+	Secrets *programme.Sealer
 }
 
 // API serves /api/v1.
@@ -80,6 +91,9 @@ type API struct {
 
 // New returns the API.
 func New(store Store, opt Options, log *slog.Logger) *API {
+	if opt.Programme == (programme.Rules{}) {
+		opt.Programme = programme.DefaultRules
+	}
 	a := &API{store: store, opt: opt, log: log, now: func() time.Time { return time.Now().UTC() },
 		limiter: opt.Limiter, clients: clientip.New(opt.TrustedProxies)}
 	if a.limiter == nil {
@@ -95,6 +109,10 @@ const (
 	Public Access = iota // anyone, session optional
 	Player               // any signed-in user
 	Admin                // operators only
+	// Partner routes take no session at all: the caller is a partner's
+	// server, identified by an HMAC signature over the request that the
+	// handler verifies (X-Partner-Id, X-Timestamp, X-Signature).
+	Partner
 )
 
 // Route is one entry of the route table.
@@ -128,6 +146,11 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/me/cooloff", Player, a.handleCoolOffGet},
 		{"POST", "/api/v1/me/cooloff", Player, a.handleCoolOffCreate},
 		{"GET", "/api/v1/me/statement/activity", Player, a.handleActivityStatement},
+		{"POST", "/api/v1/me/topup", Player, a.handleTopup},
+		{"GET", "/api/v1/me/checkin", Player, a.handleCheckinStatus},
+		{"POST", "/api/v1/me/checkin", Player, a.handleCheckin},
+
+		{"POST", "/api/v1/partner/credits", Partner, a.handlePartnerCredit},
 
 		{"POST", "/api/v1/bets", Player, a.handleBetCreate},
 		{"GET", "/api/v1/bets/{id}", Player, a.handleBetGet},
@@ -135,6 +158,7 @@ func (a *API) Routes() []Route {
 		{"POST", "/api/v1/admin/matches", Admin, a.handleAdminMatchCreate},
 		{"POST", "/api/v1/admin/matches/{id}/result", Admin, a.handleAdminResult},
 		{"POST", "/api/v1/admin/matches/{id}/void", Admin, a.handleAdminVoid},
+		{"POST", "/api/v1/admin/grants", Admin, a.handleAdminGrant},
 
 		{"GET", "/api/openapi.json", Public, a.handleOpenAPI},
 	}
@@ -193,6 +217,12 @@ func (a *API) wrap(rt Route) http.Handler {
 		defer cancel()
 		r = r.WithContext(ctx)
 		w.Header().Set("Cache-Control", "no-store")
+		if rt.Access == Partner {
+			// No session is looked up or accepted, so a cookie riding
+			// along gives no access and needs no CSRF token.
+			rt.Handler(w, r, nil)
+			return
+		}
 		sess, viaCookie, err := a.authenticate(r)
 		if err != nil && rt.Access != Public {
 			a.writeError(w, r, err)

@@ -249,7 +249,30 @@ func checkOpenAPIOperations(doc map[string]any, routes []Route) []string {
 				}
 			}
 		}
-		if rt.Access != Public {
+		if rt.Access == Partner {
+			// Signed by the partner's server: the three signature headers
+			// together, and never a session (wrap looks none up).
+			signed := false
+			for _, req := range security {
+				req, _ := req.(map[string]any)
+				for name := range req {
+					if name == "bearerAuth" || name == "cookieAuth" {
+						bad(k, "is signed by a partner but accepts a session (%s)", name)
+					}
+				}
+				_, id := req["partnerId"]
+				_, ts := req["partnerTimestamp"]
+				_, sig := req["partnerSignature"]
+				signed = signed || (id && ts && sig)
+			}
+			if !signed {
+				bad(k, "is signed by a partner but does not require partnerId, partnerTimestamp and partnerSignature together")
+			}
+			if !has("401") {
+				bad(k, "is signed by a partner but declares no 401 response")
+			}
+		}
+		if rt.Access == Player || rt.Access == Admin {
 			if !declared || len(security) == 0 {
 				bad(k, "needs a session but declares no security")
 			}
@@ -293,12 +316,17 @@ func checkOpenAPIOperations(doc map[string]any, routes []Route) []string {
 				bad(k, "path parameter {%s} is not declared (in: path, required: true)", m[1])
 			}
 		}
-		if k == "POST /api/v1/bets" && !declares("header", "Idempotency-Key", false) {
+		if idempotent[k] && !declares("header", "Idempotency-Key", false) {
 			bad(k, "does not declare the Idempotency-Key header")
 		}
 	}
 	sort.Strings(problems)
 	return problems
+}
+
+// idempotent are the operations that take an Idempotency-Key (API.md).
+var idempotent = map[string]bool{
+	"POST /api/v1/bets": true, "POST /api/v1/me/topup": true, "POST /api/v1/me/checkin": true, "POST /api/v1/admin/grants": true,
 }
 
 func reportOpenAPIProblems(t *testing.T, problems []string) {
@@ -379,8 +407,8 @@ func TestOpenAPIChecksCatchDrift(t *testing.T) {
 			func(d map[string]any) { pathItem(d, "/api/v1/bets/{id}")["delete"] = map[string]any{} }, "not in Routes(): DELETE /api/v1/bets/{id}"},
 		{"extra path", byRoutes(checkOpenAPIRoutes),
 			func(d map[string]any) {
-				d["paths"].(map[string]any)["/api/v1/me/topup"] = map[string]any{"post": map[string]any{}}
-			}, "not in Routes(): POST /api/v1/me/topup"},
+				d["paths"].(map[string]any)["/api/v1/me/cashout"] = map[string]any{"post": map[string]any{}}
+			}, "not in Routes(): POST /api/v1/me/cashout"},
 		{"no security", byRoutes(checkOpenAPIOperations),
 			func(d map[string]any) { delete(op(d, "/api/v1/me", "get"), "security") }, "GET /api/v1/me: needs a session but declares no security"},
 		{"anonymous allowed", byRoutes(checkOpenAPIOperations),
@@ -406,6 +434,18 @@ func TestOpenAPIChecksCatchDrift(t *testing.T) {
 			func(d map[string]any) { delete(op(d, "/api/v1/bets/{id}", "get"), "parameters") }, "path parameter {id} is not declared"},
 		{"idempotency header undeclared", byRoutes(checkOpenAPIOperations),
 			func(d map[string]any) { delete(op(d, "/api/v1/bets", "post"), "parameters") }, "Idempotency-Key"},
+		{"idempotency header undeclared on a top-up", byRoutes(checkOpenAPIOperations),
+			func(d map[string]any) { delete(op(d, "/api/v1/me/topup", "post"), "parameters") }, "POST /api/v1/me/topup: does not declare the Idempotency-Key"},
+		{"partner route takes a session", byRoutes(checkOpenAPIOperations),
+			func(d map[string]any) {
+				op(d, "/api/v1/partner/credits", "post")["security"] = []any{map[string]any{"bearerAuth": []any{}}}
+			}, "is signed by a partner but accepts a session"},
+		{"partner signature incomplete", byRoutes(checkOpenAPIOperations),
+			func(d map[string]any) {
+				op(d, "/api/v1/partner/credits", "post")["security"] = []any{map[string]any{"partnerId": []any{}, "partnerSignature": []any{}}}
+			}, "does not require partnerId, partnerTimestamp and partnerSignature together"},
+		{"partner route without 401", byRoutes(checkOpenAPIOperations),
+			func(d map[string]any) { delete(responses(d, "/api/v1/partner/credits", "post"), "401") }, "is signed by a partner but declares no 401"},
 		{"dangling ref", checkOpenAPIRefs,
 			func(d map[string]any) { delete(d["components"].(map[string]any)["schemas"].(map[string]any), "Leg") },
 			"$ref #/components/schemas/Leg does not resolve"},

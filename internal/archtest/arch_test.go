@@ -13,7 +13,7 @@ import (
 const module = "github.com/pointsbook/pointsbook/"
 
 // domain packages hold types and rules only.
-var domain = []string{"account", "betting", "fault", "idempotency", "ledger", "odds", "sport", "config", "clientip", "playlimit"}
+var domain = []string{"account", "betting", "fault", "idempotency", "ledger", "odds", "programme", "sport", "config", "clientip", "playlimit"}
 
 // forbidden for domain packages (and their dependencies).
 var adapterPrefixes = []string{

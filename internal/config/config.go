@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/clientip"
+	"github.com/pointsbook/pointsbook/internal/programme"
 )
 
 // Config is every setting of the binary. Each field's env tag names its
@@ -44,6 +45,14 @@ type Config struct {
 	MaxLegs     int   `env:"PB_BET_MAX_LEGS" help:"Most legs in an accumulator (2 to 10)."`
 	DailyCap    int64 `env:"PB_DAILY_STAKE_CAP" help:"Most points one player may stake in a calendar day of their time zone (0: no cap); players can set lower limits of their own."`
 	SignupBonus int64 `env:"PB_SIGNUP_BONUS" help:"Points credited once to every new player."`
+
+	TopupTarget   int64         `env:"PB_TOPUP_TARGET" help:"A top-up refills a balance below this to this many points (debts included)."`
+	TopupInterval time.Duration `env:"PB_TOPUP_INTERVAL" help:"Least time between two top-ups of one player."`
+	CheckinBase   int64         `env:"PB_CHECKIN_BASE" help:"Daily check-in bonus on the first day of a streak, in points."`
+	CheckinStep   int64         `env:"PB_CHECKIN_STEP" help:"Points added to the check-in bonus per consecutive day, up to PB_CHECKIN_CAP_DAY."`
+	CheckinCapDay int           `env:"PB_CHECKIN_CAP_DAY" help:"Streak day from which the check-in bonus stops growing."`
+	GrantMax      int64         `env:"PB_GRANT_MAX" help:"Largest operator grant (POST /api/v1/admin/grants), in points."`
+	SecretsKey    string        `env:"PB_SECRETS_KEY" secret:"true" help:"32-byte key (64 hex digits or base64) sealing partner secrets; empty: a key generated once into PB_DATA_DIR/secrets.key."`
 
 	SessionTTL    time.Duration `env:"PB_SESSION_TTL" help:"Lifetime of a login session."`
 	Argon2Memory  uint32        `env:"PB_ARGON2_MEMORY_KIB" help:"argon2id memory per password hash, in KiB."`
@@ -89,6 +98,12 @@ func Default() Config {
 		MaxLegs:            10,
 		DailyCap:           200_000,
 		SignupBonus:        50_000,
+		TopupTarget:        50_000,
+		TopupInterval:      24 * time.Hour,
+		CheckinBase:        500,
+		CheckinStep:        250,
+		CheckinCapDay:      7,
+		GrantMax:           1_000_000,
 		Feed:               "simulator",
 		FeedInterval:       10 * time.Second,
 		SimSpeed:           1,
@@ -231,6 +246,25 @@ func (c Config) Validate() error {
 	}
 	if c.SignupBonus < 0 || c.SignupBonus > 1<<40 {
 		bad("PB_SIGNUP_BONUS must not be negative")
+	}
+	if c.TopupTarget < 1 || c.TopupTarget > 1<<40 {
+		bad("PB_TOPUP_TARGET must be 1 to %d", int64(1<<40))
+	}
+	if c.TopupInterval < time.Minute {
+		bad("PB_TOPUP_INTERVAL must be at least 1m")
+	}
+	if c.CheckinCapDay < 1 || c.CheckinCapDay > 366 {
+		bad("PB_CHECKIN_CAP_DAY must be 1 to 366")
+	} else if c.CheckinBase < 1 || c.CheckinStep < 0 || c.CheckinBase+c.CheckinStep*int64(c.CheckinCapDay-1) > 1<<30 {
+		bad("PB_CHECKIN_BASE must be at least 1, PB_CHECKIN_STEP not negative, and the bonus of day PB_CHECKIN_CAP_DAY at most %d", 1<<30)
+	}
+	if c.GrantMax < 1 || c.GrantMax > 1<<40 {
+		bad("PB_GRANT_MAX must be 1 to %d", int64(1<<40))
+	}
+	if c.SecretsKey != "" {
+		if _, err := programme.ParseKey(c.SecretsKey); err != nil {
+			bad("PB_SECRETS_KEY: %v", err)
+		}
 	}
 	if c.SessionTTL < time.Minute {
 		bad("PB_SESSION_TTL must be at least 1m")

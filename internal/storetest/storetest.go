@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 		{"StakeLimitRace", testStakeLimitRace},
 		{"PlayBlocks", testPlayBlocks},
 		{"ActivityStatement", testActivityStatement},
+		{"Programmes", testProgrammes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

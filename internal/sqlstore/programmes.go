@@ -39,11 +39,10 @@ type programmeState struct {
 // both find the player eligible; the unique ledger reference is the
 // second guard.
 //
-// Top-up and check-in must also be refused during a cool-off or
-// self-exclusion (playlimit): that check belongs in Topup and Checkin
-// right after their call to lockProgramme, inside the same transaction
-// as the credit. Partner credits take this lock too but are not blocked:
-// those points were earned with the partner.
+// Top-up and check-in are also refused during a cool-off or
+// self-exclusion (playBlock, right after this lock, inside the same
+// transaction as the credit). Partner credits take this lock too but are
+// not blocked: those points were earned with the partner.
 func (db *DB) lockProgramme(ctx context.Context, tx *sql.Tx, uid int64) (*programmeState, error) {
 	s := &programmeState{uid: uid}
 	err := tx.QueryRowContext(ctx, `SELECT a.id, u.time_zone FROM accounts a JOIN users u ON u.id = a.user_id WHERE a.user_id = $1`, uid).Scan(&s.account, &s.timeZone)
@@ -139,6 +138,9 @@ func (db *DB) Topup(ctx context.Context, req programme.TopupRequest) (*programme
 		if err != nil {
 			return nil, nil, err
 		}
+		if refusal, err := db.playBlock(ctx, tx, uid, now); refusal != nil || err != nil {
+			return nil, refusal, err
+		}
 		amount, next, refusal := req.Rules.TopupAmount(s.balance, s.lastTopup, now)
 		if refusal != nil {
 			return nil, refusal, nil
@@ -176,6 +178,9 @@ func (db *DB) Checkin(ctx context.Context, req programme.CheckinRequest) (*progr
 		s, err := db.lockProgramme(ctx, tx, uid)
 		if err != nil {
 			return nil, nil, err
+		}
+		if refusal, err := db.playBlock(ctx, tx, uid, now); refusal != nil || err != nil {
+			return nil, refusal, err
 		}
 		loc := programme.Location(s.timeZone)
 		today, nextAt := programme.DayIn(now, loc), programme.NextDayStart(now, loc)
@@ -505,4 +510,14 @@ func (db *DB) SystemAccountID(code string) (int64, error) {
 		return id, nil
 	}
 	return 0, fmt.Errorf("unknown system account %q", code)
+}
+
+// playBlock splits checkPlayAllowed's answer into a refusal (a rule the
+// programme transaction stores for an idempotent replay) and a failure.
+func (db *DB) playBlock(ctx context.Context, tx *sql.Tx, uid int64, now time.Time) (refusal, err error) {
+	err = db.checkPlayAllowed(ctx, tx, uid, now)
+	if _, ok := fault.As(err); ok {
+		return err, nil
+	}
+	return nil, err
 }

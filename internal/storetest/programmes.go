@@ -12,6 +12,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/idempotency"
 	"github.com/pointsbook/pointsbook/internal/ledger"
+	"github.com/pointsbook/pointsbook/internal/playlimit"
 	"github.com/pointsbook/pointsbook/internal/programme"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
 )
@@ -30,6 +31,7 @@ func testProgrammes(t *testing.T, open Opener) {
 		{"Partners", testPartners},
 		{"PartnerCredit", testPartnerCredit},
 		{"Grant", testGrant},
+		{"BlockedDuringCoolOff", testProgrammesBlocked},
 		{"NoPlayerToPlayer", testNoPlayerToPlayer},
 		{"ConcurrentTopups", testConcurrentTopups},
 		{"ConcurrentCheckins", testConcurrentCheckins},
@@ -626,4 +628,38 @@ func testConcurrentPartnerCredits(t *testing.T, db *sqlstore.DB) {
 		t.Fatalf("ledger entries %d, want 1", n)
 	}
 	mustVerify(t, db)
+}
+
+// testProgrammesBlocked: a cool-off stops top-ups and check-ins until it
+// ends, moving nothing, and they work again afterwards.
+func testProgrammesBlocked(t *testing.T, db *sqlstore.DB) {
+	c := newClock(db)
+	ctx := context.Background()
+	u := mustUser(t, db, 50000)
+	adjust(t, db, u, "adj:1", -30000, false)
+	span, err := playlimit.ParseSpan("48h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.StartPlayBlock(ctx, u.ID, playlimit.CoolOff, span); err != nil {
+		t.Fatal(err)
+	}
+	before := programmeBalances(t, db)
+	if _, _, err := db.Topup(ctx, programme.TopupRequest{UserID: u.ID, Rules: rules}); fault.Code(err) != "cooloff_active" {
+		t.Fatalf("top-up during a cool-off: %v", err)
+	}
+	if _, _, err := db.Checkin(ctx, programme.CheckinRequest{UserID: u.ID, Rules: rules}); fault.Code(err) != "cooloff_active" {
+		t.Fatalf("check-in during a cool-off: %v", err)
+	}
+	sameBalances(t, programmeBalances(t, db), before)
+	if got := mustBalance(t, db, u); got != 20000 {
+		t.Fatalf("balance = %d, want 20000 (unchanged)", got)
+	}
+	c.advance(48 * time.Hour)
+	if r, _, err := db.Topup(ctx, programme.TopupRequest{UserID: u.ID, Rules: rules}); err != nil || r.Amount != 30000 {
+		t.Fatalf("top-up after the cool-off: %+v, %v", r, err)
+	}
+	if _, _, err := db.Checkin(ctx, programme.CheckinRequest{UserID: u.ID, Rules: rules}); err != nil {
+		t.Fatalf("check-in after the cool-off: %v", err)
+	}
 }

@@ -35,10 +35,10 @@ func (db *DB) CreateUser(ctx context.Context, u account.NewUser) (*account.User,
 		}
 		var id int64
 		err := tx.QueryRowContext(ctx, `
-			INSERT INTO users (username, username_key, nickname, nickname_key, email, email_key, password_hash, role, time_zone, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'Asia/Seoul', $9) RETURNING id`,
+			INSERT INTO users (username, username_key, nickname, nickname_key, email, email_key, password_hash, role, time_zone, created_at, email_verified)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'Asia/Seoul', $9, $10) RETURNING id`,
 			u.Username, strings.ToLower(u.Username), u.Nickname, strings.ToLower(u.Nickname), u.Email, strings.ToLower(u.Email),
-			u.PasswordHash, string(u.Role), db.d.ts(now)).Scan(&id)
+			u.PasswordHash, string(u.Role), db.d.ts(now), u.EmailVerified).Scan(&id)
 		if isUnique(err) {
 			// A concurrent sign-up took a name between the check and the insert.
 			return fault.New(fault.Conflict, "username_taken", "That username, nickname or e-mail address is already taken.")
@@ -59,7 +59,7 @@ func (db *DB) CreateUser(ctx context.Context, u account.NewUser) (*account.User,
 				return err
 			}
 		}
-		out = &account.User{ID: fmtID(pUser, id), Username: u.Username, Nickname: u.Nickname, Email: u.Email, Role: u.Role, TimeZone: "Asia/Seoul", CreatedAt: now}
+		out = &account.User{ID: fmtID(pUser, id), Username: u.Username, Nickname: u.Nickname, Email: u.Email, Role: u.Role, TimeZone: "Asia/Seoul", CreatedAt: now, EmailVerified: u.EmailVerified}
 		return nil
 	})
 	return out, err
@@ -83,12 +83,12 @@ func (db *DB) Availability(ctx context.Context, username, nickname string) (user
 	return
 }
 
-const userCols = `u.id, u.username, u.nickname, u.email, u.role, u.time_zone, u.created_at`
+const userCols = `u.id, u.username, u.nickname, u.email, u.role, u.time_zone, u.created_at, u.email_verified`
 
 func scanUser(row interface{ Scan(...any) error }, extra ...any) (*account.User, error) {
 	var u account.User
 	var id int64
-	dest := append([]any{&id, &u.Username, &u.Nickname, &u.Email, &u.Role, &u.TimeZone, scanTime{&u.CreatedAt}}, extra...)
+	dest := append([]any{&id, &u.Username, &u.Nickname, &u.Email, &u.Role, &u.TimeZone, scanTime{&u.CreatedAt}, &u.EmailVerified}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func scanUser(row interface{ Scan(...any) error }, extra ...any) (*account.User,
 // Codes: user_not_found.
 func (db *DB) FindUserByUsername(ctx context.Context, username string) (*account.User, string, error) {
 	var hash string
-	u, err := scanUser(db.rw.QueryRowContext(ctx, `SELECT `+userCols+`, u.password_hash FROM users u WHERE u.username_key = $1`, strings.ToLower(username)), &hash)
+	u, err := scanUser(db.rw.QueryRowContext(ctx, `SELECT `+userCols+`, u.password_hash FROM users u WHERE u.username_key = $1 AND u.deleted_at IS NULL`, strings.ToLower(username)), &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", fault.New(fault.NotFound, "user_not_found", "No such user.")
 	}

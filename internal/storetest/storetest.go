@@ -29,6 +29,12 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"Users", testUsers},
 		{"Sessions", testSessions},
+		{"EmailCodes", testEmailCodes},
+		{"MailThrottle", testMailThrottle},
+		{"PasswordReset", testPasswordReset},
+		{"PasswordChange", testPasswordChange},
+		{"Profile", testProfile},
+		{"DeleteUser", testDeleteUser},
 		{"Ledger", testLedger},
 		{"Statement", testStatement},
 		{"Catalog", testCatalog},

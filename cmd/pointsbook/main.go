@@ -170,9 +170,21 @@ func (m *Main) Open(ctx context.Context) error {
 			return fmt.Errorf("seed operator: %w", err)
 		}
 	}
+	sender, err := newMailer(cfg, m.Log)
+	if err != nil {
+		m.DB.Close()
+		return fmt.Errorf("mail: %w", err)
+	}
+	key, err := codeKey(cfg)
+	if err != nil {
+		m.DB.Close()
+		return fmt.Errorf("code key: %w", err)
+	}
 	a := api.New(m.DB, api.Options{
 		SignupBonus: cfg.SignupBonus, SessionTTL: cfg.SessionTTL, Hash: hashParams(cfg),
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		Mail:          sender, MailTimeout: cfg.MailTimeout, CodeKey: key, PublicURL: cfg.PublicURL,
+		RequireEmailVerification: cfg.EmailVerificationRequired(),
 	}, m.Log)
 	if m.feed, err = m.newFeed(); err != nil {
 		m.DB.Close()
@@ -254,6 +266,11 @@ func (m *Main) background(ctx context.Context) {
 				m.Log.Warn("purge idempotency keys", "err", err)
 			} else if n > 0 {
 				m.Log.Info("purged idempotency keys", "count", n)
+			}
+			if n, err := m.DB.PurgeAccountRecords(ctx); err != nil {
+				m.Log.Warn("purge expired sessions, codes and reset links", "err", err)
+			} else if n > 0 {
+				m.Log.Info("purged expired sessions, codes and reset links", "count", n)
 			}
 		}
 	}

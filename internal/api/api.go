@@ -17,6 +17,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/idempotency"
 	"github.com/pointsbook/pointsbook/internal/ledger"
+	"github.com/pointsbook/pointsbook/internal/mail"
 	"github.com/pointsbook/pointsbook/internal/sport"
 )
 
@@ -43,6 +44,8 @@ type Store interface {
 	PlaceBet(ctx context.Context, req *betting.PlaceRequest) (*betting.Bet, *idempotency.Replay, error)
 	FindBet(ctx context.Context, userID, betID string) (*betting.Bet, error)
 	FindBets(ctx context.Context, userID string, f betting.BetFilter) ([]*betting.Bet, string, error)
+
+	AccountStore
 }
 
 // Options are the API's settings.
@@ -51,6 +54,17 @@ type Options struct {
 	SessionTTL    time.Duration
 	Hash          account.HashParams
 	SecureCookies bool
+
+	// Mail sends verification codes and reset links.
+	Mail mail.Sender
+	// MailTimeout bounds one send within a request.
+	MailTimeout time.Duration
+	// RequireEmailVerification refuses login to unverified addresses.
+	RequireEmailVerification bool
+	// CodeKey keys the HMAC under which e-mail codes are stored.
+	CodeKey []byte
+	// PublicURL is the site's base URL, for links in mail.
+	PublicURL string
 }
 
 // API serves /api/v1.
@@ -95,8 +109,16 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/auth/availability", Public, a.handleAvailability},
 		{"POST", "/api/v1/auth/login", Public, a.handleLogin},
 		{"POST", "/api/v1/auth/logout", Player, a.handleLogout},
+		{"POST", "/api/v1/auth/logout-all", Player, a.handleLogoutAll},
+		{"POST", "/api/v1/auth/verify-email", Public, a.handleVerifyEmail},
+		{"POST", "/api/v1/auth/verify-email/resend", Public, a.handleVerifyResend},
+		{"POST", "/api/v1/auth/password-reset", Public, a.handlePasswordReset},
+		{"POST", "/api/v1/auth/password-reset/confirm", Public, a.handlePasswordResetConfirm},
 
 		{"GET", "/api/v1/me", Player, a.handleMe},
+		{"PATCH", "/api/v1/me", Player, a.handleProfileUpdate},
+		{"DELETE", "/api/v1/me", Player, a.handleAccountDelete},
+		{"PUT", "/api/v1/me/password", Player, a.handlePasswordChange},
 		{"GET", "/api/v1/me/statement", Player, a.handleStatement},
 		{"GET", "/api/v1/me/bets", Player, a.handleMyBets},
 

@@ -58,7 +58,8 @@ func renderError(ctx context.Context, log *slog.Logger, path string, err error) 
 
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code, body := renderError(r.Context(), a.log, r.URL.Path, err)
-	if code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests {
+	// A handler that knows the wait sets Retry-After itself.
+	if (code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests) && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
 	writeRaw(w, code, body)

@@ -109,10 +109,10 @@ func (db *DB) FindUserByUsername(ctx context.Context, username string) (*account
 }
 
 // SetPassword replaces a user's password hash and role (used to seed the
-// first operator from configuration).
+// first operator from configuration, whose address needs no verification).
 func (db *DB) SetPassword(ctx context.Context, userID string, hash string, role account.Role) error {
 	id, _ := parseID(pUser, userID)
-	_, err := db.rw.ExecContext(ctx, `UPDATE users SET password_hash = $1, role = $2 WHERE id = $3`, hash, string(role), id)
+	_, err := db.rw.ExecContext(ctx, `UPDATE users SET password_hash = $1, role = $2, email_verified = TRUE WHERE id = $3`, hash, string(role), id)
 	return classify(err)
 }
 

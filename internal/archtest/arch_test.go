@@ -18,7 +18,7 @@ var domain = []string{"account", "betting", "fault", "idempotency", "ledger", "o
 // forbidden for domain packages (and their dependencies).
 var adapterPrefixes = []string{
 	module + "internal/sqlstore", module + "internal/api", module + "internal/server", module + "internal/storetest",
-	module + "internal/pgtest", module + "cmd/",
+	module + "internal/pgtest", module + "cmd/", module + "internal/mail", "github.com/wneessen/go-mail",
 	"github.com/jackc/pgx", "modernc.org/sqlite", "database/sql", "net/http",
 }
 
@@ -65,6 +65,7 @@ func TestAdaptersMeetOnlyThroughDomainTypes(t *testing.T) {
 		module + "internal/api":      {module + "internal/sqlstore", module + "internal/server"},
 		module + "internal/sqlstore": {module + "internal/api", module + "internal/server"},
 		module + "internal/server":   {module + "internal/sqlstore", module + "internal/api"},
+		module + "internal/mail":     {module + "internal/sqlstore", module + "internal/api", module + "internal/server"},
 	}
 	for from, banned := range rules {
 		for _, p := range list(t, from) {

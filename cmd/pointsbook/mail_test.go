@@ -19,7 +19,8 @@ import (
 // login.
 func TestVerificationThroughOutbox(t *testing.T) {
 	dir := t.TempDir()
-	env := map[string]string{"PB_DATA_DIR": dir, "PB_REQUIRE_EMAIL_VERIFICATION": "true"}
+	// No feed: readiness does not wait for the simulator's first import.
+	env := map[string]string{"PB_DATA_DIR": dir, "PB_REQUIRE_EMAIL_VERIFICATION": "true", "PB_FEED": "none"}
 	m, base := startServer(t, env)
 	signup(t, base, "mailbox")
 	if r := mustCall(t, "POST", base+"/api/v1/auth/login", "", map[string]string{"username": "mailbox", "password": playerPassword}, http.StatusForbidden); r.code() != "email_not_verified" {

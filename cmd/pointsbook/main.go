@@ -177,6 +177,16 @@ func (m *Main) Open(ctx context.Context) error {
 			return fmt.Errorf("seed operator: %w", err)
 		}
 	}
+	sender, err := newMailer(cfg, m.Log)
+	if err != nil {
+		m.DB.Close()
+		return fmt.Errorf("mail: %w", err)
+	}
+	key, err := codeKey(cfg)
+	if err != nil {
+		m.DB.Close()
+		return fmt.Errorf("code key: %w", err)
+	}
 	sealer, err := loadSealer(cfg)
 	if err != nil {
 		m.DB.Close()
@@ -195,6 +205,8 @@ func (m *Main) Open(ctx context.Context) error {
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 		Limiter:       m.limiter, TrustedProxies: trusted,
 		Programme: programmeRules(cfg), Secrets: sealer,
+		Mail: sender, MailTimeout: cfg.MailTimeout, CodeKey: key, PublicURL: cfg.PublicURL,
+		RequireEmailVerification: cfg.EmailVerificationRequired(),
 	}
 	if cfg.OIDCIssuer != "" {
 		flow, err := oidc.New(oidc.Config{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
@@ -299,6 +311,11 @@ func (m *Main) background(ctx context.Context) {
 				m.Log.Warn("purge idempotency keys", "err", err)
 			} else if n > 0 {
 				m.Log.Info("purged idempotency keys", "count", n)
+			}
+			if n, err := m.DB.PurgeAccountRecords(ctx); err != nil {
+				m.Log.Warn("purge expired sessions, codes and reset links", "err", err)
+			} else if n > 0 {
+				m.Log.Info("purged expired sessions, codes and reset links", "count", n)
 			}
 		}
 	}

@@ -40,6 +40,9 @@ type User struct {
 	// NicknameRequired is true while the user still has the provisional
 	// nickname of a first OIDC sign-in and should be asked to choose one.
 	NicknameRequired bool `json:"-"`
+	// EmailVerified is set once the player entered the code mailed to
+	// their address (or followed a password reset link sent there).
+	EmailVerified bool `json:"email_verified"`
 }
 
 // NewUser is a user to store, with an already hashed password.
@@ -49,6 +52,9 @@ type NewUser struct {
 	Email        string
 	PasswordHash string
 	Role         Role
+	// EmailVerified marks the address as proven (operators created from
+	// configuration, identities an OIDC issuer vouches for).
+	EmailVerified bool
 	// Bonus is credited from the sign-up programme in the same
 	// transaction, so no account exists without its bonus.
 	Bonus int64
@@ -90,6 +96,9 @@ func CheckNickname(n string) error {
 			return fault.New(fault.Invalid, "invalid_nickname", "A nickname cannot contain control characters or angle brackets.")
 		}
 	}
+	if deletedName.MatchString(n) {
+		return fault.New(fault.Invalid, "invalid_nickname", "Nicknames of the form deleted-<number> are reserved for deleted accounts.")
+	}
 	return nil
 }
 
@@ -106,7 +115,7 @@ func (s *Signup) Check() error {
 	if a, err := mail.ParseAddress(s.Email); err != nil || a.Address != s.Email || len(s.Email) > 254 {
 		return fault.New(fault.Invalid, "invalid_email", "Enter a valid e-mail address.")
 	}
-	return CheckPassword(s.Password)
+	return CheckNewPassword(s.Password, s.Username, s.Email)
 }
 
 // CheckPassword enforces the minimum password rule. Codes: weak_password.

@@ -19,6 +19,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/idempotency"
 	"github.com/pointsbook/pointsbook/internal/ledger"
+	"github.com/pointsbook/pointsbook/internal/mail"
 	"github.com/pointsbook/pointsbook/internal/programme"
 	"github.com/pointsbook/pointsbook/internal/sport"
 	"github.com/pointsbook/pointsbook/internal/throttle"
@@ -56,6 +57,7 @@ type Store interface {
 	Grant(ctx context.Context, req programme.GrantRequest) (*programme.Grant, *idempotency.Replay, error)
 	FindPartner(ctx context.Context, id string) (*programme.Partner, error)
 	CreditPartner(ctx context.Context, req programme.PartnerCredit) (*programme.Credit, bool, error)
+	AccountStore
 }
 
 // Options are the API's settings.
@@ -76,6 +78,17 @@ type Options struct {
 	Programme programme.Rules
 	// Secrets opens partners' sealed HMAC secrets.
 	Secrets *programme.Sealer
+
+	// Mail sends verification codes and reset links.
+	Mail mail.Sender
+	// MailTimeout bounds one send within a request.
+	MailTimeout time.Duration
+	// RequireEmailVerification refuses login to unverified addresses.
+	RequireEmailVerification bool
+	// CodeKey keys the HMAC under which e-mail codes are stored.
+	CodeKey []byte
+	// PublicURL is the site's base URL, for links in mail.
+	PublicURL string
 }
 
 // API serves /api/v1.
@@ -137,8 +150,16 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/auth/oidc/start", Public, a.handleOIDCStart},
 		{"GET", "/api/v1/auth/oidc/callback", Public, a.handleOIDCCallback},
 		{"POST", "/api/v1/auth/logout", Player, a.handleLogout},
+		{"POST", "/api/v1/auth/logout-all", Player, a.handleLogoutAll},
+		{"POST", "/api/v1/auth/verify-email", Public, a.handleVerifyEmail},
+		{"POST", "/api/v1/auth/verify-email/resend", Public, a.handleVerifyResend},
+		{"POST", "/api/v1/auth/password-reset", Public, a.handlePasswordReset},
+		{"POST", "/api/v1/auth/password-reset/confirm", Public, a.handlePasswordResetConfirm},
 
 		{"GET", "/api/v1/me", Player, a.handleMe},
+		{"PATCH", "/api/v1/me", Player, a.handleProfileUpdate},
+		{"DELETE", "/api/v1/me", Player, a.handleAccountDelete},
+		{"PUT", "/api/v1/me/password", Player, a.handlePasswordChange},
 		{"GET", "/api/v1/me/statement", Player, a.handleStatement},
 		{"GET", "/api/v1/me/bets", Player, a.handleMyBets},
 		{"GET", "/api/v1/me/limits", Player, a.handleLimitsGet},

@@ -119,6 +119,13 @@ func (e *env) want(resp *http.Response, status int) map[string]any {
 	return v
 }
 
+// errCode is the error code of an error envelope, or "".
+func errCode(body map[string]any) string {
+	e, _ := body["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
 func (e *env) balance(token string) int64 {
 	e.t.Helper()
 	return int64(e.want(e.do("GET", "/api/v1/me", token, "", nil), 200)["balance"].(float64))

@@ -45,6 +45,16 @@ func (a *API) handleSignup(w http.ResponseWriter, r *http.Request, _ *account.Se
 		a.writeError(w, r, err)
 		return
 	}
+	if !u.EmailVerified {
+		// The first code goes out at once; the throttle is claimed so that
+		// a resend within the minute is refused like any other.
+		if _, err := a.store.ThrottleMail(r.Context(), "verify", u.Username, 0); err != nil {
+			a.log.WarnContext(r.Context(), "verification throttle", "user", u.ID, "err", err)
+		}
+		if err := a.sendCode(r.Context(), u); err != nil {
+			a.log.WarnContext(r.Context(), "verification code not stored", "user", u.ID, "err", err)
+		}
+	}
 	writeJSON(w, http.StatusCreated, map[string]any{"user": u})
 }
 
@@ -129,6 +139,14 @@ func (a *API) handleLogin(w http.ResponseWriter, r *http.Request, _ *account.Ses
 		a.writeError(w, r, bad)
 		return
 	}
+	// Checked only after the password, so it tells nothing to someone
+	// who does not know it.
+	if a.opt.RequireEmailVerification && !u.EmailVerified {
+		try.succeeded(r.Context())
+		a.writeError(w, r, fault.New(fault.Forbidden, "email_not_verified",
+			"Verify your e-mail address first: enter the 6-digit code we sent to it (POST /api/v1/auth/verify-email), or ask for a new code (POST /api/v1/auth/verify-email/resend)."))
+		return
+	}
 	try.succeeded(r.Context())
 	token, expires, err := a.startSession(w, r, u)
 	if err != nil {
@@ -174,7 +192,7 @@ func (a *API) handleMe(w http.ResponseWriter, r *http.Request, sess *account.Ses
 	}
 	u := sess.User
 	resp := map[string]any{"id": u.ID, "username": u.Username, "nickname": u.Nickname, "email": u.Email, "role": u.Role,
-		"time_zone": u.TimeZone, "created_at": u.CreatedAt, "balance": bal, "nickname_required": u.NicknameRequired}
+		"time_zone": u.TimeZone, "created_at": u.CreatedAt, "balance": bal, "nickname_required": u.NicknameRequired, "email_verified": u.EmailVerified}
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		resp["csrf_token"] = account.CSRFToken(c.Value)
 	}

@@ -6,12 +6,6 @@ import (
 	"time"
 )
 
-func errCode(body map[string]any) string {
-	e, _ := body["error"].(map[string]any)
-	c, _ := e["code"].(string)
-	return c
-}
-
 func TestPlayLimitsAPI(t *testing.T) {
 	e := newEnv(t)
 	home := selection(e.match, 0, "home")

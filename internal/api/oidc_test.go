@@ -463,3 +463,79 @@ func TestOIDCIssuerDown(t *testing.T) {
 		t.Fatalf("status %d, Location %q", rec.Code, rec.Header().Get("Location"))
 	}
 }
+
+// send makes a cookie-authenticated write with the CSRF token, as the web
+// UI does, and returns the status and body.
+func (e *oidcEnv) send(c *http.Client, method, path, body string) (int, map[string]any) {
+	e.t.Helper()
+	_, me := e.me(c)
+	req, _ := http.NewRequest(method, e.app.URL+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if tok, ok := me["csrf_token"].(string); ok {
+		req.Header.Set("X-CSRF-Token", tok)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v map[string]any
+	json.NewDecoder(resp.Body).Decode(&v) //nolint:errcheck // 204s have no body
+	return resp.StatusCode, v
+}
+
+// An OIDC player's address is verified by the issuer, choosing a nickname
+// ends nickname_required, and deleting the account (no password to give:
+// a fresh sign-in stands in) frees the identity, so the next sign-in is a
+// new player rather than the anonymised one.
+func TestOIDCPlayerLifecycle(t *testing.T) {
+	e := newOIDCEnv(t)
+	c := browser()
+	e.hop(c, e.authorize(c, "").String())
+	_, me := e.me(c)
+	if me["email_verified"] != true || me["nickname_required"] != true {
+		t.Fatalf("first sign-in: %v", me)
+	}
+	if status, b := e.send(c, "PATCH", "/api/v1/me", `{"nickname":"김치러버"}`); status != 200 {
+		t.Fatalf("PATCH /me = %d %v", status, b)
+	}
+	if _, me := e.me(c); me["nickname_required"] != false || me["nickname"] != "김치러버" {
+		t.Fatalf("after choosing a nickname: %v", me)
+	}
+	if status, b := e.send(c, "DELETE", "/api/v1/me", `{}`); status != 204 {
+		t.Fatalf("DELETE /me of a freshly signed-in OIDC player = %d %v", status, b)
+	}
+	c2 := browser()
+	e.hop(c2, e.authorize(c2, "").String())
+	if _, me2 := e.me(c2); me2["id"] == me["id"] || me2["nickname_required"] != true {
+		t.Fatalf("sign-in after deletion: %v, want a new player (the old was %v)", me2, me["id"])
+	}
+	e.checkLogClean()
+}
+
+// A passwordless player's deletion needs a recent sign-in: an instance
+// whose sessions last an hour longer sees this one as signed in an hour
+// ago.
+func TestOIDCDeletionNeedsFreshSignIn(t *testing.T) {
+	e := newOIDCEnv(t)
+	c := browser()
+	e.hop(c, e.authorize(c, "").String())
+	_, me := e.me(c)
+	later := httptest.NewServer(api.New(e.db, api.Options{SessionTTL: 2 * time.Hour, Hash: fastHash}, slog.New(slog.DiscardHandler)).Handler())
+	t.Cleanup(later.Close)
+	req, _ := http.NewRequest("DELETE", later.URL+"/api/v1/me", strings.NewReader(`{}`))
+	req.Header.Set("Authorization", "Bearer "+e.session(c))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct{ Error struct{ Code string } }
+	json.NewDecoder(resp.Body).Decode(&body) //nolint:errcheck // checked below
+	resp.Body.Close()
+	if resp.StatusCode != 403 || body.Error.Code != "reauthentication_required" {
+		t.Fatalf("stale deletion = %d %s, want 403 reauthentication_required", resp.StatusCode, body.Error.Code)
+	}
+	if status, me2 := e.me(c); status != 200 || me2["id"] != me["id"] {
+		t.Fatalf("the refused deletion changed the account: %d %v", status, me2)
+	}
+}

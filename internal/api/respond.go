@@ -58,9 +58,10 @@ func renderError(ctx context.Context, log *slog.Logger, path string, err error) 
 
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code, body := renderError(r.Context(), a.log, r.URL.Path, err)
-	if code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests {
+	if (code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests) && w.Header().Get("Retry-After") == "" {
 		retry := 1
-		// A limiter knows the real wait (limitAttempt's retry_after).
+		// A limiter knows the real wait (limitAttempt's retry_after); a
+		// handler that knows it may also have set Retry-After itself.
 		if fe, ok := fault.As(err); ok {
 			if s, ok := fe.Details["retry_after"].(int); ok && s > 0 {
 				retry = s

@@ -271,3 +271,37 @@ func TestLoginLimitSharedThroughRedis(t *testing.T) {
 	wantLimited(t, login(t, one, "kim", "long-password-1", ""), "6th attempt on instance one")
 	wantLimited(t, login(t, two, "kim", "long-password-1", ""), "6th attempt on instance two")
 }
+
+// verifyCode posts an e-mail code for user, the way a guesser would.
+func verifyCode(t *testing.T, srv *httptest.Server, user, code string) loginResult {
+	t.Helper()
+	resp, err := http.Post(srv.URL+"/api/v1/auth/verify-email", "application/json", strings.NewReader(fmt.Sprintf(`{"username":%q,"code":%q}`, user, code)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	r := loginResult{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After"), body: string(b)}
+	if i := strings.Index(r.body, `"code":"`); i >= 0 {
+		r.code = strings.SplitN(r.body[i+8:], `"`, 2)[0]
+	}
+	return r
+}
+
+// Code entry has the login's budgets: per name (beyond each code's own
+// five attempts) and per address, so nobody walks many accounts' codes.
+func TestCodeEntryLimit(t *testing.T) {
+	e := newLoginEnv(t)
+	_, lim := newClockedLimiter()
+	srv := e.server(lim, "")
+	for i := range 5 {
+		wantStatus(t, verifyCode(t, srv, "ghost", fmt.Sprintf("00000%d", i)), 400, fmt.Sprint("guess ", i+1))
+	}
+	wantLimited(t, verifyCode(t, srv, "GHOST", "000009"), "6th guess for one name")
+	for i := range 15 {
+		wantStatus(t, verifyCode(t, srv, fmt.Sprint("walker", i), "123456"), 400, fmt.Sprint("walk ", i+1))
+	}
+	wantLimited(t, verifyCode(t, srv, "someone_else", "123456"), "21st guess from one address")
+	// Login keeps its own budget: code guesses do not lock anyone out of it.
+	wantStatus(t, login(t, srv, "kim", "long-password-1", ""), 200, "login after code guesses")
+}

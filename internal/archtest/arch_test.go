@@ -18,7 +18,7 @@ var domain = []string{"account", "betting", "fault", "idempotency", "ledger", "o
 // forbidden for domain packages (and their dependencies).
 var adapterPrefixes = []string{
 	module + "internal/sqlstore", module + "internal/api", module + "internal/server", module + "internal/storetest",
-	module + "internal/pgtest", module + "internal/oidc", module + "cmd/",
+	module + "internal/pgtest", module + "internal/oidc", module + "cmd/", module + "internal/mail", "github.com/wneessen/go-mail",
 	"github.com/jackc/pgx", "modernc.org/sqlite", "database/sql", "net/http",
 }
 
@@ -66,6 +66,7 @@ func TestAdaptersMeetOnlyThroughDomainTypes(t *testing.T) {
 		module + "internal/sqlstore": {module + "internal/api", module + "internal/server", module + "internal/oidc"},
 		module + "internal/server":   {module + "internal/sqlstore", module + "internal/api", module + "internal/oidc"},
 		module + "internal/oidc":     {module + "internal/sqlstore", module + "internal/api", module + "internal/server"},
+		module + "internal/mail":     {module + "internal/sqlstore", module + "internal/api", module + "internal/server", module + "internal/oidc"},
 	}
 	for from, banned := range rules {
 		for _, p := range list(t, from) {

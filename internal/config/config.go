@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"reflect"
@@ -58,6 +59,12 @@ type Config struct {
 	Argon2Memory  uint32        `env:"PB_ARGON2_MEMORY_KIB" help:"argon2id memory per password hash, in KiB."`
 	Argon2Time    uint32        `env:"PB_ARGON2_TIME" help:"argon2id passes."`
 	Argon2Threads uint8         `env:"PB_ARGON2_THREADS" help:"argon2id lanes."`
+
+	RequireEmailVerification string        `env:"PB_REQUIRE_EMAIL_VERIFICATION" help:"true: an account whose e-mail address is unverified cannot log in; false: verification is offered but optional; empty: true exactly when PB_SMTP_URL is set."`
+	CodeKey                  string        `env:"PB_CODE_KEY" secret:"true" help:"Key (at least 32 characters) of the HMAC under which e-mail codes are stored; empty: a random key kept in PB_DATA_DIR/code.key. Set it when several instances share a database."`
+	SMTPURL                  string        `env:"PB_SMTP_URL" secret:"url" help:"smtp://user:pass@host:587?tls=starttls|implicit|none (smtps:// means implicit TLS); empty: mail is written as .eml files to PB_DATA_DIR/outbox/."`
+	MailFrom                 string        `env:"PB_MAIL_FROM" help:"From address of the mail we send (codes, reset links)."`
+	MailTimeout              time.Duration `env:"PB_MAIL_TIMEOUT" help:"Longest a request waits for a message to be handed over; a failed send is logged (without its code or link) and the player can ask again."`
 
 	Feed               string        `env:"PB_FEED" help:"Sports data: simulator (fictional leagues, no network), apisports, or none (operators enter matches)."`
 	FeedInterval       time.Duration `env:"PB_FEED_INTERVAL" help:"How often the feed is polled (API-Sports also plans within its daily budget)."`
@@ -120,6 +127,8 @@ func Default() Config {
 		// works out of the box, and nothing outside the host can connect
 		// from a loopback address to forge X-Forwarded-For.
 		TrustedProxies: "127.0.0.0/8,::1/128",
+		MailFrom:       "Pointsbook <no-reply@localhost>",
+		MailTimeout:    10 * time.Second,
 	}
 }
 
@@ -319,6 +328,27 @@ func (c Config) Validate() error {
 	if _, err := clientip.ParsePrefixes(c.TrustedProxies); err != nil {
 		bad("PB_TRUSTED_PROXIES: %v", err)
 	}
+	switch c.RequireEmailVerification {
+	case "", "true", "false":
+	default:
+		bad("PB_REQUIRE_EMAIL_VERIFICATION must be true, false or empty")
+	}
+	if c.CodeKey != "" && len(c.CodeKey) < 32 {
+		bad("PB_CODE_KEY needs at least 32 characters")
+	}
+	if c.SMTPURL != "" {
+		// The full parse (TLS mode, port) happens when the sender is made;
+		// errors here must not echo the URL, which holds a password.
+		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			bad("PB_SMTP_URL must look like smtp://user:pass@host:587?tls=starttls")
+		}
+	}
+	if a, err := mail.ParseAddress(c.MailFrom); err != nil || !strings.Contains(a.Address, "@") {
+		bad("PB_MAIL_FROM must be an address like Pointsbook <no-reply@example.com>")
+	}
+	if c.MailTimeout < time.Second || c.MailTimeout > time.Minute {
+		bad("PB_MAIL_TIMEOUT must be 1s to 1m")
+	}
 	if c.ShutdownTimeout <= 0 {
 		bad("PB_SHUTDOWN_TIMEOUT must be positive")
 	}
@@ -351,6 +381,16 @@ func issuerURL(s string) bool {
 		return h == "localhost" || h == "::1" || strings.HasPrefix(h, "127.")
 	}
 	return false
+}
+
+// EmailVerificationRequired says whether an unverified address blocks
+// login: as configured, or by default only when real mail goes out (an
+// install writing mail to the outbox must work without reading it).
+func (c Config) EmailVerificationRequired() bool {
+	if c.RequireEmailVerification == "" {
+		return c.SMTPURL != ""
+	}
+	return c.RequireEmailVerification == "true"
 }
 
 // String lists every setting, one per line, with secrets redacted: a URL

@@ -221,8 +221,25 @@ func (db *DB) Ping(ctx context.Context) error {
 // Migrate applies the embedded migrations not yet recorded, each in its
 // own transaction.
 func (db *DB) Migrate(ctx context.Context) error {
-	if _, err := db.rw.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
-		return classify(fmt.Errorf("create schema_migrations: %w", err))
+	// Two instances starting together: PostgreSQL serialises them on this
+	// lock (even CREATE TABLE IF NOT EXISTS races without it), SQLite on
+	// its single writer.
+	lock := func(tx *sql.Tx) error {
+		if db.d != dialectPostgres {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7355608)`)
+		return err
+	}
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if err := lock(tx); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	dir := db.d.name
 	names, err := fs.Glob(migrations.FS, dir+"/*.sql")
@@ -238,12 +255,8 @@ func (db *DB) Migrate(ctx context.Context) error {
 		}
 		err = db.tx(ctx, func(tx *sql.Tx) error {
 			var n int
-			// Two instances starting together: PostgreSQL serialises them
-			// on this lock, SQLite on its single writer.
-			if db.d == dialectPostgres {
-				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7355608)`); err != nil {
-					return err
-				}
+			if err := lock(tx); err != nil {
+				return err
 			}
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n); err != nil {
 				return err

@@ -62,7 +62,7 @@ func (db *DB) signInIdentity(ctx context.Context, id account.Identity, bonus int
 			// Never link to, or fail on, an account that already has the
 			// address: the new player simply goes without it.
 			if n == 0 {
-				nu.Email, nu.EmailKey = id.Email, ""
+				nu.Email, nu.EmailKey, nu.EmailVerified = id.Email, "", true // the issuer vouched for it
 			}
 		}
 		u, uid, err := db.createUser(ctx, tx, nu, now)

@@ -21,13 +21,15 @@ func (db *DB) loadSystemAccounts(ctx context.Context) error {
 	db.system = make(map[string]int64, len(ledger.SystemAccounts))
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		for code, kind := range ledger.SystemAccounts {
-			var id int64
-			err := tx.QueryRowContext(ctx, `SELECT id FROM accounts WHERE code = $1`, code).Scan(&id)
-			if errors.Is(err, sql.ErrNoRows) {
-				err = tx.QueryRowContext(ctx, `INSERT INTO accounts (kind, code, created_at) VALUES ($1, $2, $3) RETURNING id`,
-					string(kind), code, db.d.ts(db.Now())).Scan(&id)
+			// Insert-if-missing, then read: two instances starting at once on
+			// an empty database both get here, and a look-then-insert would
+			// fail the second on the unique code.
+			if _, err := tx.ExecContext(ctx, `INSERT INTO accounts (kind, code, created_at) VALUES ($1, $2, $3) ON CONFLICT (code) DO NOTHING`,
+				string(kind), code, db.d.ts(db.Now())); err != nil {
+				return fmt.Errorf("system account %s: %w", code, err)
 			}
-			if err != nil {
+			var id int64
+			if err := tx.QueryRowContext(ctx, `SELECT id FROM accounts WHERE code = $1`, code).Scan(&id); err != nil {
 				return fmt.Errorf("system account %s: %w", code, err)
 			}
 			for s := 0; s < db.cfg.HouseShards; s++ {

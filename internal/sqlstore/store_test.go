@@ -33,3 +33,25 @@ func openPostgres(t testing.TB) *sqlstore.DB {
 func TestSQLite(t *testing.T) { storetest.Run(t, openSQLite) }
 
 func TestPostgres(t *testing.T) { storetest.Run(t, openPostgres) }
+
+// Instances behind a load balancer start at the same moment on an empty
+// database: every one of them must come up (migrations, system accounts).
+func TestConcurrentFirstStart(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	const n = 4
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			db, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: url})
+			if err == nil {
+				db.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent first start: %v", err)
+		}
+	}
+}

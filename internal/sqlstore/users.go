@@ -50,10 +50,10 @@ func (db *DB) createUser(ctx context.Context, tx *sql.Tx, u account.NewUser, now
 	}
 	var id int64
 	err := tx.QueryRowContext(ctx, `
-		INSERT INTO users (username, username_key, nickname, nickname_key, email, email_key, password_hash, role, time_zone, created_at, nickname_confirmed)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'Asia/Seoul', $9, $10) RETURNING id`,
+		INSERT INTO users (username, username_key, nickname, nickname_key, email, email_key, password_hash, role, time_zone, created_at, nickname_confirmed, email_verified)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'Asia/Seoul', $9, $10, $11) RETURNING id`,
 		u.Username, strings.ToLower(u.Username), u.Nickname, strings.ToLower(u.Nickname), u.Email, emailKey,
-		u.PasswordHash, string(u.Role), db.d.ts(now), !u.NicknamePending).Scan(&id)
+		u.PasswordHash, string(u.Role), db.d.ts(now), !u.NicknamePending, u.EmailVerified).Scan(&id)
 	if isUnique(err) {
 		// A concurrent sign-up took a name between the check and the insert.
 		return nil, 0, fault.New(fault.Conflict, "username_taken", "That username, nickname or e-mail address is already taken.")
@@ -75,7 +75,7 @@ func (db *DB) createUser(ctx context.Context, tx *sql.Tx, u account.NewUser, now
 		}
 	}
 	return &account.User{ID: fmtID(pUser, id), Username: u.Username, Nickname: u.Nickname, Email: u.Email, Role: u.Role, TimeZone: "Asia/Seoul",
-		CreatedAt: now, NicknameRequired: u.NicknamePending}, id, nil
+		CreatedAt: now, NicknameRequired: u.NicknamePending, EmailVerified: u.EmailVerified}, id, nil
 }
 
 // Availability reports whether a username and a nickname are free
@@ -96,13 +96,13 @@ func (db *DB) Availability(ctx context.Context, username, nickname string) (user
 	return
 }
 
-const userCols = `u.id, u.username, u.nickname, u.email, u.role, u.time_zone, u.created_at, u.nickname_confirmed`
+const userCols = `u.id, u.username, u.nickname, u.email, u.role, u.time_zone, u.created_at, u.nickname_confirmed, u.email_verified`
 
 func scanUser(row interface{ Scan(...any) error }, extra ...any) (*account.User, error) {
 	var u account.User
 	var id int64
 	var confirmed bool
-	dest := append([]any{&id, &u.Username, &u.Nickname, &u.Email, &u.Role, &u.TimeZone, scanTime{&u.CreatedAt}, &confirmed}, extra...)
+	dest := append([]any{&id, &u.Username, &u.Nickname, &u.Email, &u.Role, &u.TimeZone, scanTime{&u.CreatedAt}, &confirmed, &u.EmailVerified}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -115,7 +115,7 @@ func scanUser(row interface{ Scan(...any) error }, extra ...any) (*account.User,
 // Codes: user_not_found.
 func (db *DB) FindUserByUsername(ctx context.Context, username string) (*account.User, string, error) {
 	var hash string
-	u, err := scanUser(db.rw.QueryRowContext(ctx, `SELECT `+userCols+`, u.password_hash FROM users u WHERE u.username_key = $1`, strings.ToLower(username)), &hash)
+	u, err := scanUser(db.rw.QueryRowContext(ctx, `SELECT `+userCols+`, u.password_hash FROM users u WHERE u.username_key = $1 AND u.deleted_at IS NULL`, strings.ToLower(username)), &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", fault.New(fault.NotFound, "user_not_found", "No such user.")
 	}
@@ -123,10 +123,10 @@ func (db *DB) FindUserByUsername(ctx context.Context, username string) (*account
 }
 
 // SetPassword replaces a user's password hash and role (used to seed the
-// first operator from configuration).
+// first operator from configuration, whose address needs no verification).
 func (db *DB) SetPassword(ctx context.Context, userID string, hash string, role account.Role) error {
 	id, _ := parseID(pUser, userID)
-	_, err := db.rw.ExecContext(ctx, `UPDATE users SET password_hash = $1, role = $2 WHERE id = $3`, hash, string(role), id)
+	_, err := db.rw.ExecContext(ctx, `UPDATE users SET password_hash = $1, role = $2, email_verified = TRUE WHERE id = $3`, hash, string(role), id)
 	return classify(err)
 }
 

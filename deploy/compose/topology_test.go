@@ -192,7 +192,13 @@ func TestTopology(t *testing.T) {
 	db := pgtest.NewDatabase(t)
 	bin := buildBinary(t)
 
-	// Both instances migrate the same database at once (advisory lock).
+	// As compose's pointsbook-migrate: migrate (and create the system
+	// accounts) once, then start both instances at the same time.
+	migrate := exec.Command(bin, "migrate")
+	migrate.Env = []string{"PB_DATABASE_URL=" + db, "PB_FEED=none", "PB_DATA_DIR=" + t.TempDir()}
+	if out, err := migrate.CombinedOutput(); err != nil {
+		t.Fatalf("pointsbook migrate: %v\n%s", err, out)
+	}
 	ins := []instance{startInstance(t, bin, db), startInstance(t, bin, db)}
 	for _, in := range ins {
 		waitHTTP(t, "http://"+in.addr+"/readyz", func() string {

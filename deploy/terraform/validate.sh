@@ -49,7 +49,7 @@ if [ -z "$tf" ]; then
 fi
 # OpenTofu resolves hashicorp/aws on its own registry host.
 host=registry.terraform.io
-if "$tf" version 2>/dev/null | head -n1 | grep -q '^OpenTofu'; then host=registry.opentofu.org; fi
+if TF_CLI_CONFIG_FILE=/dev/null "$tf" version 2>/dev/null | head -n1 | grep -q '^OpenTofu'; then host=registry.opentofu.org; fi
 platform="$(go env GOOS 2>/dev/null || uname -s | tr '[:upper:]' '[:lower:]')_$(go env GOARCH 2>/dev/null || echo amd64)"
 
 missing=()

@@ -1,6 +1,8 @@
 terraform {
   required_version = ">= 1.6"
 
+  # hashicorp/random (~> 3.6) is pinned by the modules that generate
+  # passwords; it needs no configuration here.
   required_providers {
     aws = {
       source  = "hashicorp/aws"
@@ -9,10 +11,6 @@ terraform {
     azurerm = {
       source  = "hashicorp/azurerm"
       version = "~> 5.0"
-    }
-    random = {
-      source  = "hashicorp/random"
-      version = "~> 3.6"
     }
   }
 }

@@ -133,6 +133,10 @@ resource "aws_vpc_security_group_egress_rule" "app_all" {
 
 # --- load balancer ----------------------------------------------------------
 
+# The ALB is the product's front door: players reach it from the internet, so
+# it must be internet-facing (HTTPS, and HTTP only to redirect to HTTPS). The
+# instances behind it stay in private subnets.
+#tfsec:ignore:aws-elb-alb-not-public
 resource "aws_lb" "this" {
   name                       = var.name
   load_balancer_type         = "application"

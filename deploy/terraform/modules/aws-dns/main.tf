@@ -33,6 +33,16 @@ resource "aws_route53_health_check" "azure" {
   tags = merge(var.tags, { Name = "${var.name}-azure" })
 }
 
+# --- ownership proof of record_name for Azure App Service ----------------------
+
+resource "aws_route53_record" "azure_verification" {
+  zone_id = var.zone_id
+  name    = "asuid.${var.record_name}"
+  type    = "TXT"
+  ttl     = 300
+  records = [var.azure_domain_verification_id]
+}
+
 # --- failover pairs: each cloud first, the other one as the fallback ----------------
 
 resource "aws_route53_record" "aws_primary" {

@@ -42,3 +42,8 @@ output "resolver_endpoint_id" {
   description = "ID of the Route 53 inbound resolver endpoint."
   value       = aws_route53_resolver_endpoint.inbound.id
 }
+
+output "azure_verification_record" {
+  description = "FQDN of the asuid TXT record Azure App Service checks before binding record_name to the Web App."
+  value       = aws_route53_record.azure_verification.fqdn
+}

@@ -33,6 +33,17 @@ variable "azure_hostname" {
   type        = string
 }
 
+variable "azure_domain_verification_id" {
+  description = "custom_domain_verification_id of the Azure Web App (azure-app output): published as the asuid.<record_name> TXT record so App Service accepts record_name as a custom host name."
+  type        = string
+  sensitive   = true
+
+  validation {
+    condition     = length(var.azure_domain_verification_id) > 0
+    error_message = "azure_domain_verification_id must not be empty."
+  }
+}
+
 variable "health_check_path" {
   description = "Path the Route 53 health checks request over HTTPS on both front ends."
   type        = string

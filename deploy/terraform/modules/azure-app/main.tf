@@ -233,3 +233,37 @@ resource "azurerm_monitor_autoscale_setting" "this" {
 
   tags = var.tags
 }
+
+# --- custom host name with a managed certificate ------------------------------
+# DNS sends some players to Azure under the public host name, so the Web App
+# must answer for it with a valid certificate. App Service proves ownership
+# through the asuid TXT record (created in Route 53 by aws-dns); the managed
+# certificate is free and renewed by Azure.
+
+resource "azurerm_app_service_custom_hostname_binding" "this" {
+  hostname            = var.custom_hostname
+  app_service_name    = azurerm_linux_web_app.this.name
+  resource_group_name = var.resource_group_name
+
+  lifecycle {
+    # Set by the certificate binding below, not here.
+    ignore_changes = [ssl_state, thumbprint]
+
+    # Also orders the binding after the TXT record it depends on.
+    precondition {
+      condition     = var.domain_verification_record == "asuid.${var.custom_hostname}"
+      error_message = "domain_verification_record must be asuid.${var.custom_hostname}."
+    }
+  }
+}
+
+resource "azurerm_app_service_managed_certificate" "this" {
+  custom_hostname_binding_id = azurerm_app_service_custom_hostname_binding.this.id
+  tags                       = var.tags
+}
+
+resource "azurerm_app_service_certificate_binding" "this" {
+  hostname_binding_id = azurerm_app_service_custom_hostname_binding.this.id
+  certificate_id      = azurerm_app_service_managed_certificate.this.id
+  ssl_state           = "SniEnabled"
+}

@@ -48,3 +48,8 @@ output "outbound_ip_addresses" {
   description = "Outbound addresses of the web app (traffic to AWS goes through the VNet and the VPN instead)."
   value       = azurerm_linux_web_app.this.possible_outbound_ip_addresses
 }
+
+output "custom_hostname" {
+  description = "Public host name bound to the Web App, served with the managed certificate."
+  value       = azurerm_app_service_certificate_binding.this.hostname
+}

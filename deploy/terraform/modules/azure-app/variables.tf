@@ -156,3 +156,23 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "custom_hostname" {
+  description = "Public host name players use (the same as on AWS, e.g. play.pointsbook.example): bound to the Web App with a free App Service managed certificate, so requests routed to Azure by DNS are served under it."
+  type        = string
+
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.){2,}[a-z]{2,63}$", var.custom_hostname))
+    error_message = "custom_hostname must be a lower-case DNS name below the zone apex, such as play.pointsbook.example."
+  }
+}
+
+variable "domain_verification_record" {
+  description = "FQDN of the asuid.<custom_hostname> TXT record carrying this app's custom_domain_verification_id (aws-dns output azure_verification_record). The hostname binding is created only after it exists."
+  type        = string
+
+  validation {
+    condition     = startswith(var.domain_verification_record, "asuid.")
+    error_message = "domain_verification_record must be the asuid.<host name> TXT record App Service checks."
+  }
+}

@@ -116,17 +116,21 @@ module "app" {
 module "dns" {
   source = "../aws-dns"
 
-  name                  = local.name
-  zone_id               = var.route53_zone_id
-  record_name           = var.hostname
-  aws_alb_dns_name      = module.app.alb_dns_name
-  azure_hostname        = module.azure_app.default_hostname
-  azure_continents      = var.azure_continents
-  vpc_id                = module.network.vpc_id
-  resolver_subnet_ids   = slice(module.network.private_subnet_ids, 0, 2)
-  resolver_subnet_cidrs = slice(module.network.private_subnet_cidrs, 0, 2)
-  azure_address_space   = [var.azure_address_space]
-  private_zone_name     = var.private_zone_name
+  name             = local.name
+  zone_id          = var.route53_zone_id
+  record_name      = var.hostname
+  aws_alb_dns_name = module.app.alb_dns_name
+  azure_hostname   = module.azure_app.default_hostname
+  # Module inputs and outputs are separate graph nodes, so this does not
+  # cycle: the Web App comes first, then this record, then its host name
+  # binding (which takes azure_verification_record back).
+  azure_domain_verification_id = module.azure_app.custom_domain_verification_id
+  azure_continents             = var.azure_continents
+  vpc_id                       = module.network.vpc_id
+  resolver_subnet_ids          = slice(module.network.private_subnet_ids, 0, 2)
+  resolver_subnet_cidrs        = slice(module.network.private_subnet_cidrs, 0, 2)
+  azure_address_space          = [var.azure_address_space]
+  private_zone_name            = var.private_zone_name
   private_records = {
     db         = module.database.primary_address
     db-replica = module.database.replica_address
@@ -156,15 +160,17 @@ module "azure_network" {
 module "azure_app" {
   source = "../azure-app"
 
-  name                = local.name
-  resource_group_name = module.azure_network.resource_group_name
-  location            = module.azure_network.location
-  app_subnet_id       = module.azure_network.app_subnet_id
-  sku_name            = local.sizes.azure_sku
-  docker_registry_url = "https://${var.image_registry}"
-  docker_image_name   = "${var.image_repository}:${var.image_tag}"
-  public_url          = "https://${var.hostname}"
-  app_settings        = local.app_environment
+  name                       = local.name
+  resource_group_name        = module.azure_network.resource_group_name
+  location                   = module.azure_network.location
+  app_subnet_id              = module.azure_network.app_subnet_id
+  sku_name                   = local.sizes.azure_sku
+  docker_registry_url        = "https://${var.image_registry}"
+  docker_image_name          = "${var.image_repository}:${var.image_tag}"
+  public_url                 = "https://${var.hostname}"
+  custom_hostname            = var.hostname
+  domain_verification_record = module.dns.azure_verification_record
+  app_settings               = local.app_environment
   # The Azure instances reach the AWS data stores across the VPN.
   secret_names = ["PB_DATABASE_URL", "PB_DATABASE_REPLICA_URL", "PB_REDIS_URL", "PB_OPENSEARCH_URL"]
   secrets = {

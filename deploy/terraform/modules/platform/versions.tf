@@ -1,18 +1,7 @@
 terraform {
   required_version = ">= 1.6"
 
-  required_providers {
-    aws = {
-      source  = "hashicorp/aws"
-      version = "~> 6.0"
-    }
-    azurerm = {
-      source  = "hashicorp/azurerm"
-      version = "~> 5.0"
-    }
-    random = {
-      source  = "hashicorp/random"
-      version = "~> 3.6"
-    }
-  }
+  # No required_providers: this module only composes the others, which pin
+  # hashicorp/aws ~> 6.0, hashicorp/azurerm ~> 5.0 and hashicorp/random ~> 3.6
+  # themselves; the environments configure aws and azurerm.
 }

@@ -325,6 +325,23 @@ func (a *API) idempotency(r *http.Request, sess *account.Session, body []byte) (
 	}, nil
 }
 
+// readKeyed reads a retry-safe write: the capped body and the caller's
+// Idempotency-Key over it. On a bad request it has answered already and
+// reports false.
+func (a *API) readKeyed(w http.ResponseWriter, r *http.Request, sess *account.Session) ([]byte, *idempotency.Key, bool) {
+	body, err := readBody(w, r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return nil, nil, false
+	}
+	idem, err := a.idempotency(r, sess, body)
+	if err != nil {
+		a.writeError(w, r, err)
+		return nil, nil, false
+	}
+	return body, idem, true
+}
+
 // renderOutcome is how an idempotent outcome is stored for replay.
 func (a *API) renderOutcome(v any, err error) (int, []byte) {
 	if err != nil {

@@ -12,14 +12,8 @@ import (
 func betView(b *betting.Bet) *betting.Bet { return b }
 
 func (a *API) handleBetCreate(w http.ResponseWriter, r *http.Request, sess *account.Session) {
-	body, err := readBody(w, r)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	idem, err := a.idempotency(r, sess, body)
-	if err != nil {
-		a.writeError(w, r, err)
+	body, idem, ok := a.readKeyed(w, r, sess)
+	if !ok {
 		return
 	}
 	var slip betting.Slip

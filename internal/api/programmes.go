@@ -2,11 +2,13 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/idempotency"
 	"github.com/pointsbook/pointsbook/internal/programme"
 )
 
@@ -23,45 +25,31 @@ func emptyBody(body []byte) error {
 }
 
 func (a *API) handleTopup(w http.ResponseWriter, r *http.Request, sess *account.Session) {
-	body, err := readBody(w, r)
-	if err == nil {
-		err = emptyBody(body)
-	}
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	idem, err := a.idempotency(r, sess, body)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	res, replay, err := a.store.Topup(r.Context(), programme.TopupRequest{UserID: sess.User.ID, Rules: a.opt.Programme, Idempotency: idem})
-	switch {
-	case replay != nil:
-		writeReplay(w, replay)
-	case err != nil:
-		a.writeError(w, r, err)
-	default:
-		writeJSON(w, http.StatusOK, res)
-	}
+	a.serveCredit(w, r, sess, func(ctx context.Context, idem *idempotency.Key) (any, *idempotency.Replay, error) {
+		return a.store.Topup(ctx, programme.TopupRequest{UserID: sess.User.ID, Rules: a.opt.Programme, Idempotency: idem})
+	})
 }
 
 func (a *API) handleCheckin(w http.ResponseWriter, r *http.Request, sess *account.Session) {
-	body, err := readBody(w, r)
-	if err == nil {
-		err = emptyBody(body)
+	a.serveCredit(w, r, sess, func(ctx context.Context, idem *idempotency.Key) (any, *idempotency.Replay, error) {
+		return a.store.Checkin(ctx, programme.CheckinRequest{UserID: sess.User.ID, Rules: a.opt.Programme, Idempotency: idem})
+	})
+}
+
+// serveCredit serves a programme credit the player asks for with no body
+// (top-up, check-in): retry-safe under an Idempotency-Key, answered 200
+// with the credit or with the stored replay.
+func (a *API) serveCredit(w http.ResponseWriter, r *http.Request, sess *account.Session,
+	credit func(context.Context, *idempotency.Key) (any, *idempotency.Replay, error)) {
+	body, idem, ok := a.readKeyed(w, r, sess)
+	if !ok {
+		return
 	}
-	if err != nil {
+	if err := emptyBody(body); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	idem, err := a.idempotency(r, sess, body)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	res, replay, err := a.store.Checkin(r.Context(), programme.CheckinRequest{UserID: sess.User.ID, Rules: a.opt.Programme, Idempotency: idem})
+	res, replay, err := credit(r.Context(), idem)
 	switch {
 	case replay != nil:
 		writeReplay(w, replay)
@@ -82,14 +70,8 @@ func (a *API) handleCheckinStatus(w http.ResponseWriter, r *http.Request, sess *
 }
 
 func (a *API) handleAdminGrant(w http.ResponseWriter, r *http.Request, sess *account.Session) {
-	body, err := readBody(w, r)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	idem, err := a.idempotency(r, sess, body)
-	if err != nil {
-		a.writeError(w, r, err)
+	body, idem, ok := a.readKeyed(w, r, sess)
+	if !ok {
 		return
 	}
 	var req struct {

@@ -109,6 +109,17 @@ func (db *DB) post(ctx context.Context, tx *sql.Tx, t *ledger.Transaction, now t
 	return txID, nil
 }
 
+// credit posts amount from a programme account to a player's wallet
+// inside tx: a bonus, a top-up, a check-in, a grant or a partner credit.
+// The reference makes it happen at most once (errPosted otherwise).
+func (db *DB) credit(ctx context.Context, tx *sql.Tx, kind ledger.Kind, ref string, wallet, programme, amount int64, now time.Time) error {
+	_, err := db.post(ctx, tx, &ledger.Transaction{Kind: kind, Reference: ref, Postings: []ledger.Posting{
+		{AccountID: wallet, Kind: ledger.Player, Amount: amount},
+		{AccountID: programme, Kind: ledger.Programme, Amount: -amount},
+	}}, now)
+	return err
+}
+
 func insufficient(have, need int64) error {
 	if have < 0 {
 		return fault.New(fault.Refused, "insufficient_points", "Your balance is %s points (a debt from a corrected result); it must be covered before you can bet.", commas(have)).

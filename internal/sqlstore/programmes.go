@@ -40,7 +40,7 @@ type programmeState struct {
 // second guard.
 //
 // Top-up and check-in are also refused during a cool-off or
-// self-exclusion (playBlock, right after this lock, inside the same
+// self-exclusion (lockPlaying takes this lock and checks that, inside the same
 // transaction as the credit). Partner credits take this lock too but are
 // not blocked: those points were earned with the partner.
 func (db *DB) lockProgramme(ctx context.Context, tx *sql.Tx, uid int64) (*programmeState, error) {
@@ -134,11 +134,8 @@ func (db *DB) Topup(ctx context.Context, req programme.TopupRequest) (*programme
 	}
 	src := db.systemAccount(ledger.TopupAccount)
 	v, replay, err := db.programmeTx(ctx, req.Idempotency, func(tx *sql.Tx, now time.Time) (any, error, error) {
-		s, err := db.lockProgramme(ctx, tx, uid)
-		if err != nil {
-			return nil, nil, err
-		}
-		if refusal, err := db.playBlock(ctx, tx, uid, now); refusal != nil || err != nil {
+		s, refusal, err := db.lockPlaying(ctx, tx, uid, now)
+		if refusal != nil || err != nil {
 			return nil, refusal, err
 		}
 		amount, next, refusal := req.Rules.TopupAmount(s.balance, s.lastTopup, now)
@@ -146,10 +143,7 @@ func (db *DB) Topup(ctx context.Context, req programme.TopupRequest) (*programme
 			return nil, refusal, nil
 		}
 		ref := fmt.Sprintf("topup:%d:%d", uid, s.topups+1)
-		if _, err := db.post(ctx, tx, &ledger.Transaction{Kind: ledger.Topup, Reference: ref, Postings: []ledger.Posting{
-			{AccountID: s.account, Kind: ledger.Player, Amount: amount},
-			{AccountID: src, Kind: ledger.Programme, Amount: -amount},
-		}}, now); err != nil {
+		if err := db.credit(ctx, tx, ledger.Topup, ref, s.account, src, amount, now); err != nil {
 			return nil, nil, err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE programme_state SET topups = topups + 1, last_topup_at = $1 WHERE user_id = $2`, db.d.ts(now), uid); err != nil {
@@ -175,11 +169,8 @@ func (db *DB) Checkin(ctx context.Context, req programme.CheckinRequest) (*progr
 	}
 	src := db.systemAccount(ledger.CheckinAccount)
 	v, replay, err := db.programmeTx(ctx, req.Idempotency, func(tx *sql.Tx, now time.Time) (any, error, error) {
-		s, err := db.lockProgramme(ctx, tx, uid)
-		if err != nil {
-			return nil, nil, err
-		}
-		if refusal, err := db.playBlock(ctx, tx, uid, now); refusal != nil || err != nil {
+		s, refusal, err := db.lockPlaying(ctx, tx, uid, now)
+		if refusal != nil || err != nil {
 			return nil, refusal, err
 		}
 		loc := programme.Location(s.timeZone)
@@ -189,10 +180,7 @@ func (db *DB) Checkin(ctx context.Context, req programme.CheckinRequest) (*progr
 			return nil, refusal, nil
 		}
 		ref := fmt.Sprintf("checkin:%d:%s", uid, today)
-		if _, err := db.post(ctx, tx, &ledger.Transaction{Kind: ledger.Checkin, Reference: ref, Postings: []ledger.Posting{
-			{AccountID: s.account, Kind: ledger.Player, Amount: points},
-			{AccountID: src, Kind: ledger.Programme, Amount: -points},
-		}}, now); err != nil {
+		if err := db.credit(ctx, tx, ledger.Checkin, ref, s.account, src, points, now); err != nil {
 			if errors.Is(err, errPosted) {
 				// Only reachable if the state row and the ledger disagree;
 				// the ledger wins: that day is done.
@@ -270,10 +258,7 @@ func (db *DB) Grant(ctx context.Context, req programme.GrantRequest) (*programme
 			return nil, nil, err
 		}
 		ref := fmt.Sprintf("grant:%d", id)
-		if _, err := db.post(ctx, tx, &ledger.Transaction{Kind: ledger.Grant, Reference: ref, Postings: []ledger.Posting{
-			{AccountID: acct, Kind: ledger.Player, Amount: req.Points},
-			{AccountID: src, Kind: ledger.Programme, Amount: -req.Points},
-		}}, now); err != nil {
+		if err := db.credit(ctx, tx, ledger.Grant, ref, acct, src, req.Points, now); err != nil {
 			return nil, nil, err
 		}
 		var bal int64
@@ -463,10 +448,7 @@ func (db *DB) CreditPartner(ctx context.Context, req programme.PartnerCredit) (c
 		if err != nil {
 			return err
 		}
-		if _, err := db.post(ctx, tx, &ledger.Transaction{Kind: ledger.Partner, Reference: "partner:" + p.ID + ":" + req.PartnerTxID, Postings: []ledger.Posting{
-			{AccountID: s.account, Kind: ledger.Player, Amount: points},
-			{AccountID: src, Kind: ledger.Programme, Amount: -points},
-		}}, now); err != nil {
+		if err := db.credit(ctx, tx, ledger.Partner, "partner:"+p.ID+":"+req.PartnerTxID, s.account, src, points, now); err != nil {
 			return err
 		}
 		credit = &programme.Credit{CreditID: fmtID(pPartnerCredit, id), Points: points, PartnerTxID: req.PartnerTxID, Username: req.Username, Mileage: req.Mileage, CreditedAt: now}
@@ -512,12 +494,18 @@ func (db *DB) SystemAccountID(code string) (int64, error) {
 	return 0, fmt.Errorf("unknown system account %q", code)
 }
 
-// playBlock splits checkPlayAllowed's answer into a refusal (a rule the
-// programme transaction stores for an idempotent replay) and a failure.
-func (db *DB) playBlock(ctx context.Context, tx *sql.Tx, uid int64, now time.Time) (refusal, err error) {
+// lockPlaying is lockProgramme for the programmes a cool-off or a
+// self-exclusion stops (top-up, check-in): such a block comes back as a
+// refusal, which the programme transaction stores for an idempotent
+// replay, apart from failures.
+func (db *DB) lockPlaying(ctx context.Context, tx *sql.Tx, uid int64, now time.Time) (_ *programmeState, refusal, err error) {
+	s, err := db.lockProgramme(ctx, tx, uid)
+	if err != nil {
+		return nil, nil, err
+	}
 	err = db.checkPlayAllowed(ctx, tx, uid, now)
 	if _, ok := fault.As(err); ok {
-		return err, nil
+		return nil, err, nil
 	}
-	return nil, err
+	return s, nil, err
 }

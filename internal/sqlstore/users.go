@@ -67,10 +67,7 @@ func (db *DB) createUser(ctx context.Context, tx *sql.Tx, u account.NewUser, now
 	}
 	if u.Bonus > 0 {
 		src := db.systemAccount(ledger.SignupBonusAccount)
-		if _, err := db.post(ctx, tx, &ledger.Transaction{Kind: ledger.SignupBonus, Reference: fmt.Sprintf("signup:%d", id), Postings: []ledger.Posting{
-			{AccountID: acct, Kind: ledger.Player, Amount: u.Bonus},
-			{AccountID: src, Kind: ledger.Programme, Amount: -u.Bonus},
-		}}, now); err != nil {
+		if err := db.credit(ctx, tx, ledger.SignupBonus, fmt.Sprintf("signup:%d", id), acct, src, u.Bonus, now); err != nil {
 			return nil, 0, err
 		}
 	}

@@ -247,7 +247,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.server = &http.Server{
-		Handler:           server.Handler(a.Handler(), ready, met, m.Log),
+		Handler:           server.Handler(a.Handler(), ready, met, clientip.New(trusted), m.Log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/pointsbook/pointsbook/internal/clientip"
 )
 
 // Pinger reports whether the database answers.
@@ -38,8 +40,9 @@ type Metrics interface {
 	Handler() http.Handler
 }
 
-// Handler builds the root handler. metrics may be nil.
-func Handler(api http.Handler, ready Readiness, metrics Metrics, log *slog.Logger) http.Handler {
+// Handler builds the root handler. metrics may be nil; clients names the
+// client behind trusted proxies in the access log (nil: the TCP peer).
+func Handler(api http.Handler, ready Readiness, metrics Metrics, clients *clientip.Resolver, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	if metrics != nil {
 		mux.Handle("GET /metrics", metrics.Handler())
@@ -78,7 +81,7 @@ func Handler(api http.Handler, ready Readiness, metrics Metrics, log *slog.Logge
 	for _, p := range []string{"/main", "/bet", "/mypage"} {
 		mux.Handle("GET "+p, http.RedirectHandler("/", http.StatusMovedPermanently))
 	}
-	return recoverer(log, securityHeaders(accessLog(log, metrics, mux)))
+	return recoverer(log, securityHeaders(accessLog(log, metrics, clients, mux)))
 }
 
 // landing is the placeholder front page until the web UI lands: it is
@@ -127,7 +130,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 var requestSeq atomic.Uint64
 
-func accessLog(log *slog.Logger, metrics Metrics, next http.Handler) http.Handler {
+func accessLog(log *slog.Logger, metrics Metrics, clients *clientip.Resolver, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -150,13 +153,20 @@ func accessLog(log *slog.Logger, metrics Metrics, next http.Handler) http.Handle
 			slog.Int("status", sw.status),
 			slog.Int("bytes", sw.bytes),
 			slog.Duration("duration", time.Since(start)),
-			slog.String("remote", clientIP(r)),
+			slog.String("remote", remote(clients, r)),
 			slog.String("user_agent", truncate(r.UserAgent(), 200)),
 		)
 	})
 }
 
-func clientIP(r *http.Request) string {
+// remote is the client's address for the access log: the one the rate
+// limits count, so an operator reading the log sees who was limited.
+func remote(clients *clientip.Resolver, r *http.Request) string {
+	if clients != nil {
+		if a := clients.Addr(r.RemoteAddr, r.Header.Values("X-Forwarded-For")); a.IsValid() {
+			return a.String()
+		}
+	}
 	host := r.RemoteAddr
 	if i := strings.LastIndexByte(host, ':'); i > 0 {
 		host = host[:i]

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pointsbook/pointsbook/internal/clientip"
 )
 
 type pinger struct{ err error }
@@ -43,7 +45,7 @@ func TestProbes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := Handler(api, tt.ready, nil, log)
+			h := Handler(api, tt.ready, nil, nil, log)
 			rec, body := serve(t, h, "GET", "/readyz")
 			if rec.Code != tt.status || body["status"] != tt.state {
 				t.Fatalf("readyz = %d %v, want %d %s", rec.Code, body, tt.status, tt.state)
@@ -53,14 +55,14 @@ func TestProbes(t *testing.T) {
 			}
 		})
 	}
-	h := Handler(api, Readiness{DB: pinger{}, Details: func() map[string]any { return map[string]any{"feed": "degraded: quota"} }}, nil, log)
+	h := Handler(api, Readiness{DB: pinger{}, Details: func() map[string]any { return map[string]any{"feed": "degraded: quota"} }}, nil, nil, log)
 	if _, body := serve(t, h, "GET", "/readyz"); body["feed"] != "degraded: quota" {
 		t.Fatalf("details missing: %v", body)
 	}
 }
 
 func TestPagesAndHeaders(t *testing.T) {
-	h := Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }), Readiness{DB: pinger{}}, nil, slog.New(slog.DiscardHandler))
+	h := Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }), Readiness{DB: pinger{}}, nil, nil, slog.New(slog.DiscardHandler))
 	rec, _ := serve(t, h, "GET", "/")
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "Pointsbook") || strings.Contains(rec.Body.String(), "<script") {
 		t.Fatalf("landing = %d %q", rec.Code, rec.Body.String())
@@ -88,7 +90,7 @@ func TestPagesAndHeaders(t *testing.T) {
 func TestPanicIsLoggedAndAnswered500(t *testing.T) {
 	var logs bytes.Buffer
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("boom") })
-	h := Handler(api, Readiness{DB: pinger{}}, nil, slog.New(slog.NewJSONHandler(&logs, nil)))
+	h := Handler(api, Readiness{DB: pinger{}}, nil, nil, slog.New(slog.NewJSONHandler(&logs, nil)))
 	rec, body := serve(t, h, "GET", "/api/v1/x")
 	if rec.Code != 500 || body["error"].(map[string]any)["code"] != "internal" {
 		t.Fatalf("panic answered %d %v", rec.Code, body)
@@ -105,7 +107,7 @@ func TestPanicIsLoggedAndAnswered500(t *testing.T) {
 
 func TestAccessLog(t *testing.T) {
 	var logs bytes.Buffer
-	h := Handler(http.NotFoundHandler(), Readiness{DB: pinger{}}, nil, slog.New(slog.NewJSONHandler(&logs, nil)))
+	h := Handler(http.NotFoundHandler(), Readiness{DB: pinger{}}, nil, nil, slog.New(slog.NewJSONHandler(&logs, nil)))
 	serve(t, h, "GET", "/healthz")
 	if logs.Len() != 0 {
 		t.Fatalf("healthz logged: %s", logs.String())
@@ -140,12 +142,44 @@ func TestMetricsSeeRoutePatterns(t *testing.T) {
 	api := http.NewServeMux()
 	api.HandleFunc("GET /api/v1/bets/{id}", func(w http.ResponseWriter, r *http.Request) {})
 	rec := &recorder{}
-	h := Handler(api, Readiness{DB: pinger{}}, rec, slog.New(slog.DiscardHandler))
+	h := Handler(api, Readiness{DB: pinger{}}, rec, nil, slog.New(slog.DiscardHandler))
 	serve(t, h, "GET", "/api/v1/bets/b_123")
 	if r, _ := serve(t, h, "GET", "/metrics"); r.Body.String() != "metrics\n" {
 		t.Fatalf("/metrics = %q", r.Body.String())
 	}
 	if len(rec.seen) < 1 || rec.seen[0].route != "GET /api/v1/bets/{id}" || rec.seen[0].code != 200 {
 		t.Fatalf("observed %+v", rec.seen)
+	}
+}
+
+// Behind a trusted proxy the access log names the client the proxy saw,
+// the address the rate limits count; a direct peer's forged header is
+// ignored.
+func TestAccessLogNamesTheClientBehindTrustedProxies(t *testing.T) {
+	for _, tt := range []struct {
+		name, peer, xff, want string
+	}{
+		{"behind our proxy", "10.0.0.5:41000", "203.0.113.9", "203.0.113.9"},
+		{"forged by a direct client", "198.51.100.7:41000", "203.0.113.9", "198.51.100.7"},
+		{"no header", "10.0.0.5:41000", "", "10.0.0.5"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			trusted, err := clientip.ParsePrefixes("10.0.0.0/8")
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := Handler(http.NotFoundHandler(), Readiness{DB: pinger{}}, nil, clientip.New(trusted), slog.New(slog.NewJSONHandler(&logs, nil)))
+			req := httptest.NewRequest("GET", "/api/v1/sports", nil)
+			req.RemoteAddr = tt.peer
+			if tt.xff != "" {
+				req.Header.Set("X-Forwarded-For", tt.xff)
+			}
+			h.ServeHTTP(httptest.NewRecorder(), req)
+			var line struct{ Remote string }
+			if err := json.Unmarshal(logs.Bytes(), &line); err != nil || line.Remote != tt.want {
+				t.Fatalf("remote = %q, want %q (%s)", line.Remote, tt.want, logs.String())
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@
 package ledger
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/fault"
@@ -132,4 +133,18 @@ type Discrepancy struct {
 	Code      string
 	Stored    int64
 	Postings  int64
+}
+
+// FormatPoints writes an amount of points for people: 1234567 as
+// "1,234,567", as the messages of every refusal show them.
+func FormatPoints(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := ""
+	if n < 0 {
+		neg, s = "-", s[1:]
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return neg + s
 }

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"math"
 	"testing"
 
 	"github.com/pointsbook/pointsbook/internal/fault"
@@ -34,5 +35,17 @@ func TestTransactionCheck(t *testing.T) {
 	tx := Transaction{Kind: Grant, Reference: "g:2", Postings: []Posting{p(1, Player, -100), p(3, House, 100), p(3, House, -100), p(2, Player, 100)}}
 	if got := fault.Code(tx.Check()); got != "player_transfer_forbidden" {
 		t.Fatalf("via house: code=%q", got)
+	}
+}
+
+func TestFormatPoints(t *testing.T) {
+	for _, tt := range []struct {
+		n    int64
+		want string
+	}{{0, "0"}, {999, "999"}, {1000, "1,000"}, {50000, "50,000"}, {1234567, "1,234,567"}, {-500, "-500"}, {-1234, "-1,234"},
+		{math.MinInt64, "-9,223,372,036,854,775,808"}} {
+		if got := FormatPoints(tt.n); got != tt.want {
+			t.Errorf("FormatPoints(%d) = %q, want %q", tt.n, got, tt.want)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/ledger"
 )
 
 // SignatureWindow is how far a partner's X-Timestamp may be from our
@@ -100,11 +101,11 @@ func (r Rate) String() string {
 // Codes: invalid_mileage, mileage_too_small.
 func (r Rate) Points(mileage int64) (int64, error) {
 	if mileage < 1 || mileage > MaxMileage {
-		return 0, fault.New(fault.Invalid, "invalid_mileage", "mileage must be a whole number from 1 to %s.", commas(MaxMileage))
+		return 0, fault.New(fault.Invalid, "invalid_mileage", "mileage must be a whole number from 1 to %s.", ledger.FormatPoints(MaxMileage))
 	}
 	p := mileage * r.Num / r.Den // bounded: 1e9 × 1e6 < 2^63
 	if p < 1 {
-		return 0, fault.New(fault.Refused, "mileage_too_small", "%s miles convert to no points at %s points per mile.", commas(mileage), r)
+		return 0, fault.New(fault.Refused, "mileage_too_small", "%s miles convert to no points at %s points per mile.", ledger.FormatPoints(mileage), r)
 	}
 	return p, nil
 }
@@ -129,7 +130,7 @@ func (c *CreditRequest) Check() error {
 		return fault.New(fault.Invalid, "invalid_username", "username is required (at most 64 characters).")
 	}
 	if c.Mileage < 1 || c.Mileage > MaxMileage {
-		return fault.New(fault.Invalid, "invalid_mileage", "mileage must be a whole number from 1 to %s.", commas(MaxMileage))
+		return fault.New(fault.Invalid, "invalid_mileage", "mileage must be a whole number from 1 to %s.", ledger.FormatPoints(MaxMileage))
 	}
 	return nil
 }

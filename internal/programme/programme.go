@@ -16,6 +16,7 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/idempotency"
+	"github.com/pointsbook/pointsbook/internal/ledger"
 )
 
 // DefaultZone is the calendar of players who have not chosen one, and of
@@ -84,7 +85,7 @@ func (r Rules) TopupAmount(balance int64, last *time.Time, now time.Time) (amoun
 	}
 	if balance >= r.TopupTarget {
 		return 0, time.Time{}, fault.New(fault.Refused, "topup_not_allowed",
-			"Your balance is %s points; a top-up is only possible below %s.", commas(balance), commas(r.TopupTarget)).
+			"Your balance is %s points; a top-up is only possible below %s.", ledger.FormatPoints(balance), ledger.FormatPoints(r.TopupTarget)).
 			With("reason", "balance_too_high").With("balance", balance).With("target", r.TopupTarget)
 	}
 	return r.TopupTarget - balance, now.Add(r.TopupInterval), nil
@@ -270,20 +271,7 @@ func (g *GrantRequest) Check(r Rules) error {
 		return fault.New(fault.Invalid, "reason_required", "A grant needs a reason (at most %d characters).", MaxReason)
 	}
 	if g.Points < 1 || g.Points > r.GrantMax {
-		return fault.New(fault.Invalid, "invalid_points", "points must be 1 to %s.", commas(r.GrantMax))
+		return fault.New(fault.Invalid, "invalid_points", "points must be 1 to %s.", ledger.FormatPoints(r.GrantMax))
 	}
 	return nil
-}
-
-// commas formats 1234567 as "1,234,567" for messages.
-func commas(n int64) string {
-	s := fmt.Sprint(n)
-	neg := ""
-	if n < 0 {
-		neg, s = "-", s[1:]
-	}
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return neg + s
 }

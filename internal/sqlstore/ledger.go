@@ -122,24 +122,11 @@ func (db *DB) credit(ctx context.Context, tx *sql.Tx, kind ledger.Kind, ref stri
 
 func insufficient(have, need int64) error {
 	if have < 0 {
-		return fault.New(fault.Refused, "insufficient_points", "Your balance is %s points (a debt from a corrected result); it must be covered before you can bet.", commas(have)).
+		return fault.New(fault.Refused, "insufficient_points", "Your balance is %s points (a debt from a corrected result); it must be covered before you can bet.", ledger.FormatPoints(have)).
 			With("balance", have)
 	}
-	return fault.New(fault.Refused, "insufficient_points", "You have %s points; the stake is %s.", commas(have), commas(need)).
+	return fault.New(fault.Refused, "insufficient_points", "You have %s points; the stake is %s.", ledger.FormatPoints(have), ledger.FormatPoints(need)).
 		With("balance", have)
-}
-
-// commas formats 1234567 as "1,234,567" for messages.
-func commas(n int64) string {
-	s := fmt.Sprint(n)
-	neg := ""
-	if n < 0 {
-		neg, s = "-", s[1:]
-	}
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return neg + s
 }
 
 // PlayerAccount returns the wallet id of a user.

@@ -429,7 +429,7 @@ func (db *DB) CreditPartner(ctx context.Context, req programme.PartnerCredit) (c
 		if used+points > p.DailyCap {
 			return fault.New(fault.Refused, "partner_daily_cap_exceeded",
 				"This credit of %s points would take %s past %s's daily cap of %s points for this player (%s credited on %s KST).",
-				commas(points), req.Username, p.Name, commas(p.DailyCap), commas(used), day).
+				ledger.FormatPoints(points), req.Username, p.Name, ledger.FormatPoints(p.DailyCap), ledger.FormatPoints(used), day).
 				With("daily_cap", p.DailyCap).With("used", used).With("remaining", p.DailyCap-used).With("day", string(day))
 		}
 		var id int64

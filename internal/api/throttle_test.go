@@ -88,7 +88,14 @@ type loginResult struct {
 // login posts a login as user with pw, with X-Forwarded-For xff if set.
 func login(t *testing.T, srv *httptest.Server, user, pw, xff string) loginResult {
 	t.Helper()
-	req, _ := http.NewRequest("POST", srv.URL+"/api/v1/auth/login", strings.NewReader(fmt.Sprintf(`{"username":%q,"password":%q}`, user, pw)))
+	return attempt(t, srv, "/api/v1/auth/login", fmt.Sprintf(`{"username":%q,"password":%q}`, user, pw), xff)
+}
+
+// attempt posts body to path, with X-Forwarded-For xff if set, and reads
+// the answer's status, error code and Retry-After.
+func attempt(t *testing.T, srv *httptest.Server, path, body, xff string) loginResult {
+	t.Helper()
+	req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
 	if xff != "" {
 		req.Header.Set("X-Forwarded-For", xff)
 	}
@@ -275,17 +282,7 @@ func TestLoginLimitSharedThroughRedis(t *testing.T) {
 // verifyCode posts an e-mail code for user, the way a guesser would.
 func verifyCode(t *testing.T, srv *httptest.Server, user, code string) loginResult {
 	t.Helper()
-	resp, err := http.Post(srv.URL+"/api/v1/auth/verify-email", "application/json", strings.NewReader(fmt.Sprintf(`{"username":%q,"code":%q}`, user, code)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	r := loginResult{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After"), body: string(b)}
-	if i := strings.Index(r.body, `"code":"`); i >= 0 {
-		r.code = strings.SplitN(r.body[i+8:], `"`, 2)[0]
-	}
-	return r
+	return attempt(t, srv, "/api/v1/auth/verify-email", fmt.Sprintf(`{"username":%q,"code":%q}`, user, code), "")
 }
 
 // Code entry has the login's budgets: per name (beyond each code's own

@@ -139,15 +139,15 @@ func (a *API) handleLogin(w http.ResponseWriter, r *http.Request, _ *account.Ses
 		a.writeError(w, r, bad)
 		return
 	}
+	// The password was right: whatever follows, this was no guess.
+	try.succeeded(r.Context())
 	// Checked only after the password, so it tells nothing to someone
 	// who does not know it.
 	if a.opt.RequireEmailVerification && !u.EmailVerified {
-		try.succeeded(r.Context())
 		a.writeError(w, r, fault.New(fault.Forbidden, "email_not_verified",
 			"Verify your e-mail address first: enter the 6-digit code we sent to it (POST /api/v1/auth/verify-email), or ask for a new code (POST /api/v1/auth/verify-email/resend)."))
 		return
 	}
-	try.succeeded(r.Context())
 	token, expires, err := a.startSession(w, r, u)
 	if err != nil {
 		a.writeError(w, r, err)

@@ -47,10 +47,19 @@ func (a *API) checkCurrentPassword(ctx context.Context, sess *account.Session, p
 	if err != nil {
 		return nil, err
 	}
-	if len(password) > maxPasswordLen || !account.Verify(password, hash) {
-		return nil, errWrongPassword
+	if err := checkPassword(password, hash); err != nil {
+		return nil, err
 	}
 	return u, nil
+}
+
+// checkPassword compares a password the caller typed again with the
+// stored hash. Codes: wrong_password.
+func checkPassword(password, hash string) error {
+	if len(password) > maxPasswordLen || !account.Verify(password, hash) {
+		return errWrongPassword
+	}
+	return nil
 }
 
 // send hands a message to the mail sender within the mail timeout. A
@@ -356,8 +365,8 @@ func (a *API) handleAccountDelete(w http.ResponseWriter, r *http.Request, sess *
 				"Sign in again, then delete the account within %d minutes of signing in.", int(freshSignIn/time.Minute)))
 			return
 		}
-	} else if len(req.Password) > maxPasswordLen || !account.Verify(req.Password, hash) {
-		a.writeError(w, r, errWrongPassword)
+	} else if err := checkPassword(req.Password, hash); err != nil {
+		a.writeError(w, r, err)
 		return
 	}
 	if err := a.store.DeleteUser(r.Context(), u.ID); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/api"
+	"github.com/pointsbook/pointsbook/internal/clocktest"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/mail"
 	"github.com/pointsbook/pointsbook/internal/mail/mailtest"
@@ -29,7 +30,7 @@ import (
 type acctEnv struct {
 	*env
 	logs   *syncBuffer
-	clock  *testClock
+	clock  *clocktest.Clock
 	outbox string
 }
 
@@ -40,7 +41,7 @@ func newAcctEnv(t *testing.T, sender func(outbox string) mail.Sender, require bo
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	clock := &testClock{t: time.Now().UTC()}
+	clock := clocktest.New(time.Now().UTC())
 	db.Now = func() time.Time { return clock.Now().Truncate(time.Microsecond) }
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

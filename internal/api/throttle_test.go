@@ -17,28 +17,11 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/api"
+	"github.com/pointsbook/pointsbook/internal/clocktest"
 	"github.com/pointsbook/pointsbook/internal/redistest"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
 	"github.com/pointsbook/pointsbook/internal/throttle"
 )
-
-// testClock is a clock that moves only when told.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // loginEnv is a store with one player ("kim", password "long-password-1")
 // and any number of API instances over it.
@@ -136,8 +119,8 @@ func wantLimited(t *testing.T, r loginResult, what string) int {
 	return secs
 }
 
-func newClockedLimiter() (*testClock, throttle.Limiter) {
-	c := &testClock{t: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
+func newClockedLimiter() (*clocktest.Clock, throttle.Limiter) {
+	c := clocktest.New(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
 	return c, throttle.NewMemory(c.Now, 0)
 }
 

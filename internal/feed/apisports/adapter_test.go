@@ -123,7 +123,7 @@ func TestFixturesOverRecordedDay(t *testing.T) {
 	}
 	// The live match is polled once the plan's interval has passed: one
 	// live=all call for football, today's games for the v1 sports.
-	tc.clock.Add(20 * time.Minute)
+	tc.clock.Advance(20 * time.Minute)
 	today, err = tc.Fixtures(context.Background(), testNow, kst)
 	if err != nil {
 		t.Fatalf("Fixtures: %v", err)
@@ -406,7 +406,7 @@ func TestCachedDataServedAfterError(t *testing.T) {
 		t.Fatalf("%d football fixtures", n)
 	}
 	tc.api.forceAll("football", "errors/requests_daily.json")
-	tc.clock.Add(5 * time.Hour) // the day is due for a refresh
+	tc.clock.Advance(5 * time.Hour) // the day is due for a refresh
 	tc.api.takeHits()
 	fs, err := tc.Fixtures(context.Background(), testNow, kst)
 	var e *Error
@@ -425,7 +425,7 @@ func TestCachedDataServedAfterError(t *testing.T) {
 	// The day's quota is spent: no more calls until 00:00 UTC, and the
 	// cache keeps being served with a degraded error.
 	tc.api.takeHits()
-	tc.clock.Add(time.Hour)
+	tc.clock.Advance(time.Hour)
 	fs, err = tc.Fixtures(context.Background(), testNow, kst)
 	if !errors.Is(err, feed.ErrDegraded) || len(filterSport(fs, "football")) != 3 {
 		t.Errorf("after the stop: %v, %d fixtures", err, len(filterSport(fs, "football")))
@@ -490,7 +490,7 @@ func TestBadAnswersAreDegradedAndKeepTheCache(t *testing.T) {
 				t.Fatal(err)
 			}
 			set(tc.api)
-			tc.clock.Add(5 * time.Hour)
+			tc.clock.Advance(5 * time.Hour)
 			fs, err := tc.Fixtures(context.Background(), testNow, kst)
 			if !errors.Is(err, feed.ErrDegraded) {
 				t.Fatalf("err = %v", err)
@@ -576,7 +576,7 @@ func TestPlanRefusedDateIsNotRetried(t *testing.T) {
 		t.Errorf("today's odds held up by tomorrow's refusal: %q", hits)
 	}
 	for range 3 {
-		tc.clock.Add(5 * time.Hour)
+		tc.clock.Advance(5 * time.Hour)
 		if tc.clock.Now().Day() != 24 {
 			break
 		}
@@ -605,7 +605,7 @@ func TestConcurrentUse(t *testing.T) {
 		if _, err := tc.cycle(t); err != nil {
 			t.Error(err)
 		}
-		tc.clock.Add(time.Minute)
+		tc.clock.Advance(time.Minute)
 	}
 	<-done
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/clocktest"
 	"github.com/pointsbook/pointsbook/internal/feed"
 	"github.com/pointsbook/pointsbook/internal/sport"
 )
@@ -22,7 +23,7 @@ import (
 // match is in play all day, the hardest case for the budget.
 type simAPI struct {
 	t     *testing.T
-	clock *clock
+	clock *clocktest.Clock
 	srv   *httptest.Server
 
 	mu    sync.Mutex
@@ -48,7 +49,7 @@ const (
 
 var simLive = map[string]string{"football": "2H", "basketball": "Q3", "baseball": "IN5", "hockey": "P2", "handball": "2H"}
 
-func newSimAPI(t *testing.T, clk *clock) *simAPI {
+func newSimAPI(t *testing.T, clk *clocktest.Clock) *simAPI {
 	s := &simAPI{t: t, clock: clk, calls: map[string]map[string]int{}, sent: map[string][]time.Time{}, live: map[string]int{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
@@ -229,7 +230,7 @@ func (s *simAPI) bases() map[string]string {
 func TestBudgetOverSimulatedDays(t *testing.T) {
 	for _, budget := range []int{100, 30, 12} {
 		t.Run(fmt.Sprint(budget), func(t *testing.T) {
-			clk := &clock{t: time.Date(2026, 11, 23, 13, 37, 0, 0, time.UTC)}
+			clk := clocktest.New(time.Date(2026, 11, 23, 13, 37, 0, 0, time.UTC))
 			api := newSimAPI(t, clk)
 			c, err := New(Config{Key: testKey, DailyBudget: budget, BaseURLs: api.bases(), Now: clk.Now, Bookmakers: []int{8}, HTTP: api.srv.Client()})
 			if err != nil {
@@ -238,7 +239,7 @@ func TestBudgetOverSimulatedDays(t *testing.T) {
 			end := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
 			ctx := context.Background()
 			errs := 0
-			for ; clk.Now().Before(end); clk.Add(time.Minute) {
+			for ; clk.Now().Before(end); clk.Advance(time.Minute) {
 				now := clk.Now().In(kst)
 				for _, d := range []int{-1, 0, 1} {
 					fs, err := c.Fixtures(ctx, now.AddDate(0, 0, d), kst)
@@ -355,7 +356,7 @@ func TestPerMinuteBackOff(t *testing.T) {
 	if _, err := tc.cycle(t); err != nil {
 		t.Fatal(err)
 	}
-	tc.clock.Add(5 * time.Hour) // today and tomorrow are due again
+	tc.clock.Advance(5 * time.Hour) // today and tomorrow are due again
 	tc.api.takeHits()
 	tc.api.setStatus("football", http.StatusTooManyRequests)
 	_, err := tc.Fixtures(context.Background(), testNow, kst)
@@ -370,7 +371,7 @@ func TestPerMinuteBackOff(t *testing.T) {
 	wait := func(d time.Duration) {
 		t.Helper()
 		for step := 10 * time.Second; step < d; step += 10 * time.Second {
-			tc.clock.Add(10 * time.Second)
+			tc.clock.Advance(10 * time.Second)
 			_, err := tc.Fixtures(context.Background(), testNow, kst)
 			if !errors.Is(err, feed.ErrDegraded) {
 				t.Errorf("backing off but no degraded error: %v", err)
@@ -379,7 +380,7 @@ func TestPerMinuteBackOff(t *testing.T) {
 				t.Fatalf("called %s into a %s back-off", step, d)
 			}
 		}
-		tc.clock.Add(10 * time.Second)
+		tc.clock.Advance(10 * time.Second)
 		_, _ = tc.Fixtures(context.Background(), testNow, kst)
 		if n := footballHits(tc.api); n != 1 {
 			t.Fatalf("%d calls once the %s back-off ended", n, d)
@@ -398,7 +399,7 @@ func TestPerMinuteBackOff(t *testing.T) {
 		t.Errorf("still degraded after a success: %+v", st)
 	}
 	tc.api.forceAll("football", "errors/rate_limit.json")
-	tc.clock.Add(5 * time.Hour)
+	tc.clock.Advance(5 * time.Hour)
 	_, _ = tc.Fixtures(context.Background(), testNow, kst)
 	if n := footballHits(tc.api); n != 1 {
 		t.Fatalf("%d calls", n)
@@ -417,7 +418,7 @@ func TestRateLimitHeaders(t *testing.T) {
 		if n := footballHits(tc.api); n > 2 {
 			t.Fatalf("%d football calls in a minute with a limit of 2", n)
 		}
-		tc.clock.Add(time.Minute)
+		tc.clock.Advance(time.Minute)
 	}
 	tc = newTestClient(t, 100)
 	tc.api.header.Set("X-RateLimit-Remaining", "0")
@@ -427,12 +428,12 @@ func TestRateLimitHeaders(t *testing.T) {
 	if n := footballHits(tc.api); n != 1 {
 		t.Fatalf("%d calls after the minute was used up", n)
 	}
-	tc.clock.Add(59 * time.Second)
+	tc.clock.Advance(59 * time.Second)
 	_, _ = tc.cycle(t)
 	if n := footballHits(tc.api); n != 0 {
 		t.Fatalf("%d calls within the minute", n)
 	}
-	tc.clock.Add(2 * time.Second)
+	tc.clock.Advance(2 * time.Second)
 	_, _ = tc.cycle(t)
 	if n := footballHits(tc.api); n != 1 {
 		t.Fatalf("%d calls after the minute", n)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/clocktest"
 	"github.com/pointsbook/pointsbook/internal/feed"
 )
 
@@ -29,29 +30,6 @@ var kst = func() *time.Location {
 
 // testNow is 12:00 KST on the day the recorded responses describe.
 var testNow = time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // fakeAPI plays the provider on loopback: it routes "sport /path?query"
 // (query sorted) to testdata files and checks every request the way the
@@ -204,7 +182,7 @@ func (f *fakeAPI) recordedRoutes() {
 type testClient struct {
 	*Client
 	api   *fakeAPI
-	clock *clock
+	clock *clocktest.Clock
 	logs  *bytes.Buffer
 }
 
@@ -212,7 +190,7 @@ func newTestClient(t *testing.T, budget int) *testClient {
 	t.Helper()
 	api := newFakeAPI(t)
 	api.recordedRoutes()
-	clk := &clock{t: testNow}
+	clk := clocktest.New(testNow)
 	var logs bytes.Buffer
 	c, err := New(Config{Key: testKey, DailyBudget: budget, BaseURLs: api.bases(), Now: clk.Now,
 		Bookmakers: []int{8, 6}, Log: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil)), HTTP: api.srv.Client()})

@@ -6,13 +6,13 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/odds/oddstest"
 
 	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/clocktest"
 	"github.com/pointsbook/pointsbook/internal/feed"
 	"github.com/pointsbook/pointsbook/internal/odds"
 	"github.com/pointsbook/pointsbook/internal/sport"
@@ -20,28 +20,10 @@ import (
 
 var day = time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 
-// clock is a settable clock shared by a test and its simulator.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func newSim(t testing.TB, seed int64, speed float64, at time.Time) (*Simulator, *clock) {
+func newSim(t testing.TB, seed int64, speed float64, at time.Time) (*Simulator, *clocktest.Clock) {
 	t.Helper()
-	c := &clock{t: at}
-	s, err := New(Config{Seed: seed, Speed: speed, Now: c.now, Margin: odds.DefaultMargin})
+	c := clocktest.New(at)
+	s, err := New(Config{Seed: seed, Speed: speed, Now: c.Now, Margin: odds.DefaultMargin})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +148,7 @@ func TestAroundTheClock(t *testing.T) {
 	}
 	for hour := range 24 {
 		at := day.Add(time.Duration(hour) * time.Hour)
-		c.set(at)
+		c.Set(at)
 		all := fixtures(t, s, at, time.UTC)
 		if hour < 4 { // matches from before midnight are still playing
 			all = append(all, fixtures(t, s, at.AddDate(0, 0, -1), time.UTC)...)
@@ -320,7 +302,7 @@ func TestAcceleratedMatchPlaysOutWithinFiveMinutes(t *testing.T) {
 		var states []sport.State
 		var last *feed.Fixture
 		for at := kick.Add(-10 * time.Second); !at.After(kick.Add(5 * time.Minute)); at = at.Add(5 * time.Second) {
-			c.set(at)
+			c.Set(at)
 			f, err := s.Match(context.Background(), g.ref())
 			if err != nil {
 				t.Fatal(err)

@@ -120,10 +120,10 @@ func (db *DB) loadLegs(ctx context.Context, bets []*betting.Bet, receipts bool) 
 		args[i] = id
 	}
 	in := inList(len(args), 0)
-	rows, err := db.rw.QueryContext(ctx, db.d.bind(`SELECT l.bet_id, l.match_id, l.market_id, l.selection_id, l.market_kind, l.selection_name, l.line, l.odds, l.implied_ppm, l.state, COALESCE(l.rule, ''),
+	rows, err := db.rw.QueryContext(ctx, `SELECT l.bet_id, l.match_id, l.market_id, l.selection_id, l.market_kind, l.selection_name, l.line, l.odds, l.implied_ppm, l.state, COALESCE(l.rule, ''),
 			r.outcome, r.home, r.away, r.reg_home, r.reg_away, r.source, COALESCE(r.provider_match_id, ''), r.status, r.fetched_at, COALESCE(r.reason, '')
 		FROM bet_legs l LEFT JOIN match_results r ON r.id = l.result_id
-		WHERE l.bet_id IN (`+in+`) ORDER BY l.bet_id, l.leg_no`), args...)
+		WHERE l.bet_id IN (`+in+`) ORDER BY l.bet_id, l.leg_no`, args...)
 	if err != nil {
 		return classify(err)
 	}
@@ -165,7 +165,7 @@ func (db *DB) loadLegs(ctx context.Context, bets []*betting.Bet, receipts bool) 
 	if err := rows.Err(); err != nil || !receipts {
 		return classify(err)
 	}
-	rows, err = db.rw.QueryContext(ctx, db.d.bind(`SELECT bet_id, version, state, payout, delta, COALESCE(reason, ''), created_at FROM settlements WHERE bet_id IN (`+in+`) ORDER BY bet_id, version`), args...)
+	rows, err = db.rw.QueryContext(ctx, `SELECT bet_id, version, state, payout, delta, COALESCE(reason, ''), created_at FROM settlements WHERE bet_id IN (`+in+`) ORDER BY bet_id, version`, args...)
 	if err != nil {
 		return classify(err)
 	}

@@ -430,8 +430,8 @@ func (db *DB) writeBet(ctx context.Context, tx *sql.Tx, uid int64, slip *betting
 		uid, acct, slip.Stake, int64(combined), potential, string(slip.OddsPolicy), db.d.ts(now)).Scan(&betID); err != nil {
 		return 0, 0, err
 	}
-	if _, err := tx.ExecContext(ctx, db.d.bind(`INSERT INTO bet_legs (bet_id, leg_no, match_id, market_id, selection_id, market_kind, selection_name, line, odds, implied_ppm, state)
-		VALUES `+placeholders(len(legs), 11, 0)), legArgs(betID)...); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO bet_legs (bet_id, leg_no, match_id, market_id, selection_id, market_kind, selection_name, line, odds, implied_ppm, state)
+		VALUES `+placeholders(len(legs), 11, 0), legArgs(betID)...); err != nil {
 		return 0, 0, err
 	}
 	var txID int64
@@ -493,9 +493,9 @@ func (db *DB) loadOffers(ctx context.Context, tx *sql.Tx, jobs []*placeJob) (map
 	if len(ids) == 0 {
 		return byID, nil
 	}
-	rows, err := tx.QueryContext(ctx, db.d.bind(`SELECT s.id, s.name, s.odds, s.implied_ppm, mk.id, mk.kind, mk.line, mk.open, m.id, m.state, m.kickoff_at
+	rows, err := tx.QueryContext(ctx, `SELECT s.id, s.name, s.odds, s.implied_ppm, mk.id, mk.kind, mk.line, mk.open, m.id, m.state, m.kickoff_at
 		FROM selections s JOIN markets mk ON mk.id = s.market_id JOIN matches m ON m.id = mk.match_id
-		WHERE s.id IN (`+inList(len(ids), 0)+`)`), ids...)
+		WHERE s.id IN (`+inList(len(ids), 0)+`)`, ids...)
 	if err != nil {
 		return nil, err
 	}

@@ -320,9 +320,9 @@ func (db *DB) loadMarkets(ctx context.Context, q queryer, ms []*betting.Match) e
 		byID[id] = m
 		args = append(args, id)
 	}
-	rows, err := q.QueryContext(ctx, db.d.bind(`SELECT mk.match_id, mk.id, mk.kind, mk.line, mk.open, s.id, s.name, s.odds, s.implied_ppm
+	rows, err := q.QueryContext(ctx, `SELECT mk.match_id, mk.id, mk.kind, mk.line, mk.open, s.id, s.name, s.odds, s.implied_ppm
 		FROM markets mk JOIN selections s ON s.market_id = mk.id
-		WHERE mk.match_id IN (`+inList(len(args), 0)+`) ORDER BY mk.match_id, mk.id, s.id`), args...)
+		WHERE mk.match_id IN (`+inList(len(args), 0)+`) ORDER BY mk.match_id, mk.id, s.id`, args...)
 	if err != nil {
 		return classify(err)
 	}

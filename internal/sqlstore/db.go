@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite"
 
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/fault"
@@ -167,18 +167,12 @@ func openSQLite(path string, readers int) (rw, ro *sql.DB, err error) {
 	// synchronous=FULL: a bet acknowledged with 201 survives power loss,
 	// not only a process crash. busy_timeout covers the readers and
 	// another process (pointsbook admin) writing at the same time.
-	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
-	rw, err = sql.Open("sqlite", "file:"+url.PathEscape(path)+"?"+common+"&_txlock=immediate")
-	if err != nil {
-		return nil, nil, err
-	}
+	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)"
+	drv := &sqlite.Driver{}
+	rw = sql.OpenDB(stmtConnector{dsn: "file:" + url.PathEscape(path) + "?" + common + "&_txlock=immediate", drv: drv})
 	rw.SetMaxOpenConns(1)
 	rw.SetConnMaxIdleTime(0)
-	ro, err = sql.Open("sqlite", "file:"+url.PathEscape(path)+"?"+common+"&_pragma=query_only(1)")
-	if err != nil {
-		rw.Close()
-		return nil, nil, err
-	}
+	ro = sql.OpenDB(stmtConnector{dsn: "file:" + url.PathEscape(path) + "?" + common + "&_pragma=query_only(1)", drv: drv})
 	ro.SetMaxOpenConns(readers)
 	return rw, ro, nil
 }

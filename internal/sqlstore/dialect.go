@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -44,32 +44,99 @@ var (
 // order is time order and comparisons in SQL are correct.
 const timeLayout = "2006-01-02T15:04:05.000000Z"
 
-// dollarParam matches a $N placeholder.
-var dollarParam = regexp.MustCompile(`\$([0-9]+)`)
+// keyedBy narrows an UPDATE joined against a VALUES list to the rows
+// whose col is among keys, with the keys as parameter $n. PostgreSQL's
+// planner sees the list only as N rows of unknown content, and for a few
+// hundred of them it hashes the list and scans the whole table (measured:
+// every settlement batch read all of bet_legs); col = ANY($n) it answers
+// from the index. SQLite needs nothing: the join's +v.col makes it loop
+// over the list and look each row up by key. It returns the condition to
+// append and the parameters to add (none on SQLite).
+func (d dialect) keyedBy(col string, n int, keys []int64) (string, []any) {
+	if d != dialectPostgres {
+		return "", nil
+	}
+	return " AND " + col + " = ANY($" + strconv.Itoa(n) + ")", []any{keys}
+}
 
-// bind adapts a query with many $N placeholders to the dialect. SQLite
-// treats $N (and even ?N) as a named parameter and resolves each through
-// a linear list, so preparing a statement with thousands of them takes
-// quadratic time; plain ? parameters skip the list. When the $N appear in
-// the text as exactly $1, $2, … in order, they become plain ?. Used for
-// the multi-row statements of settlement and imports.
-func (d dialect) bind(q string) string {
-	if d != dialectSQLite {
-		return q
+// Settlement sends hundreds of rows per statement. On SQLite they go as a
+// VALUES list (plain ? parameters, see numbered) or an IN list.
+// PostgreSQL plans a statement of thousands of parameters afresh at every
+// run (a few milliseconds for 500 rows, more than running it), so there
+// each column goes as one array parameter: the text no longer depends on
+// the row count, and pgx prepares it once per connection.
+
+// among returns the condition "col is one of ids", its parameters
+// numbered from $n.
+func (d dialect) among(col string, n int, ids []int64) (string, []any) {
+	if d == dialectPostgres {
+		return col + " = ANY($" + strconv.Itoa(n) + ")", []any{ids}
 	}
-	next := 1
-	ordered := true
-	for _, m := range dollarParam.FindAllStringSubmatch(q, -1) {
-		if m[1] != strconv.Itoa(next) {
-			ordered = false
-			break
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return col + " IN (" + inList(len(ids), n-1) + ")", args
+}
+
+// rowsOf returns a common table expression name(cols…) holding the rows
+// in flat (row by row, len(cols) values each), for a WITH clause, and its
+// parameters numbered from $n. types are the columns' SQL types: BIGINT,
+// TEXT or TIMESTAMPTZ; a nil value is NULL.
+func (d dialect) rowsOf(name string, cols, types []string, n int, flat []any) (string, []any) {
+	head := name + "(" + strings.Join(cols, ", ") + ") AS "
+	if d != dialectPostgres {
+		return head + "(VALUES " + placeholders(len(flat)/len(cols), len(cols), n-1) + ")", flat
+	}
+	rows := len(flat) / len(cols)
+	unnest := make([]string, len(cols))
+	args := make([]any, len(cols))
+	for c, typ := range types {
+		unnest[c] = "CAST($" + strconv.Itoa(n+c) + " AS " + typ + "[])"
+		switch typ {
+		case "BIGINT":
+			a := make([]pgtype.Int8, rows)
+			for r := range a {
+				switch v := flat[r*len(cols)+c].(type) {
+				case int64:
+					a[r] = pgtype.Int8{Int64: v, Valid: true}
+				case int:
+					a[r] = pgtype.Int8{Int64: int64(v), Valid: true}
+				case nil:
+				default:
+					panic(fmt.Sprintf("rowsOf: %T in a BIGINT column", v))
+				}
+			}
+			args[c] = a
+		case "TEXT":
+			a := make([]pgtype.Text, rows)
+			for r := range a {
+				switch v := flat[r*len(cols)+c].(type) {
+				case string:
+					a[r] = pgtype.Text{String: v, Valid: true}
+				case nil:
+				default:
+					panic(fmt.Sprintf("rowsOf: %T in a TEXT column", v))
+				}
+			}
+			args[c] = a
+		case "TIMESTAMPTZ":
+			a := make([]pgtype.Timestamptz, rows)
+			for r := range a {
+				switch v := flat[r*len(cols)+c].(type) {
+				case time.Time:
+					a[r] = pgtype.Timestamptz{Time: v, Valid: true}
+				case nil:
+				default:
+					panic(fmt.Sprintf("rowsOf: %T in a TIMESTAMPTZ column", v))
+				}
+			}
+			args[c] = a
+		default:
+			panic("rowsOf: unsupported type " + typ)
 		}
-		next++
 	}
-	if !ordered {
-		return dollarParam.ReplaceAllString(q, "?$1")
-	}
-	return dollarParam.ReplaceAllString(q, "?")
+	return head + "(SELECT * FROM unnest(" + strings.Join(unnest, ", ") + "))", args
 }
 
 // ts converts a time for a query parameter.

@@ -322,7 +322,7 @@ func (db *DB) importBatch(ctx context.Context, provider string, fs []*feed.Fixtu
 		for i, f := range fs {
 			args[i] = provider + ":" + f.Ref
 		}
-		rows, err := tx.QueryContext(ctx, db.d.bind(`SELECT external_ref FROM matches WHERE external_ref IN (`+inList(len(args), 0)+`)`), args...)
+		rows, err := tx.QueryContext(ctx, `SELECT external_ref FROM matches WHERE external_ref IN (`+inList(len(args), 0)+`)`, args...)
 		if err != nil {
 			return err
 		}
@@ -375,8 +375,8 @@ func (db *DB) importBatch(ctx context.Context, provider string, fs []*feed.Fixtu
 			}
 			args = append(args, f.Sport, league, home, away, db.d.ts(f.KickoffAt), db.d.ts(f.KickoffAt), "finished", f.Status, provider+":"+f.Ref, db.d.ts(now))
 		}
-		rows, err = tx.QueryContext(ctx, db.d.bind(`INSERT INTO matches (sport, league_id, home_id, away_id, kickoff_at, original_kickoff_at, state, provider_status, external_ref, updated_at)
-			VALUES `+placeholders(len(todo), 10, 0)+` RETURNING id, external_ref`), args...)
+		rows, err = tx.QueryContext(ctx, `INSERT INTO matches (sport, league_id, home_id, away_id, kickoff_at, original_kickoff_at, state, provider_status, external_ref, updated_at)
+			VALUES `+placeholders(len(todo), 10, 0)+` RETURNING id, external_ref`, args...)
 		if err != nil {
 			return err
 		}
@@ -403,8 +403,8 @@ func (db *DB) importBatch(ctx context.Context, provider string, fs []*feed.Fixtu
 			s := f.Score
 			args = append(args, matchOf[provider+":"+f.Ref], "result", s.Home, s.Away, s.Regulation.Home, s.Regulation.Away, provider, f.Ref, f.Status, db.d.ts(fetched), db.d.ts(now))
 		}
-		if _, err := tx.ExecContext(ctx, db.d.bind(`INSERT INTO match_results (match_id, outcome, home, away, reg_home, reg_away, source, provider_match_id, status, fetched_at, created_at)
-			VALUES `+placeholders(len(todo), 11, 0)), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO match_results (match_id, outcome, home, away, reg_home, reg_away, source, provider_match_id, status, fetched_at, created_at)
+			VALUES `+placeholders(len(todo), 11, 0), args...); err != nil {
 			return err
 		}
 		// Each imported match has exactly one result: point at it.
@@ -412,8 +412,8 @@ func (db *DB) importBatch(ctx context.Context, provider string, fs []*feed.Fixtu
 		for _, f := range todo {
 			args = append(args, matchOf[provider+":"+f.Ref])
 		}
-		if _, err := tx.ExecContext(ctx, db.d.bind(`UPDATE matches SET result_id = (SELECT MAX(r.id) FROM match_results r WHERE r.match_id = matches.id)
-			WHERE id IN (`+inList(len(args), 0)+`)`), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE matches SET result_id = (SELECT MAX(r.id) FROM match_results r WHERE r.match_id = matches.id)
+			WHERE id IN (`+inList(len(args), 0)+`)`, args...); err != nil {
 			return err
 		}
 		added = len(todo)

@@ -72,8 +72,8 @@ func (db *DB) loadGuards(ctx context.Context, q queryer, jobs []*placeJob) (map[
 			ids = append(ids, j.uid)
 		}
 	}
-	rows, err := q.QueryContext(ctx, db.d.bind(`SELECT `+guardCols+` FROM users u LEFT JOIN play_limits l ON l.user_id = u.id
-		WHERE u.id IN (`+inList(len(ids), 0)+`)`), ids...)
+	rows, err := q.QueryContext(ctx, `SELECT `+guardCols+` FROM users u LEFT JOIN play_limits l ON l.user_id = u.id
+		WHERE u.id IN (`+inList(len(ids), 0)+`)`, ids...)
 	if err != nil {
 		return nil, err
 	}

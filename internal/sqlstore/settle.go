@@ -254,12 +254,8 @@ type betRow struct {
 func (db *DB) settleBets(ctx context.Context, ids []int64, reason string) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		now := db.Now()
-		args := make([]any, len(ids))
-		for i, id := range ids {
-			args[i] = id
-		}
-		in := inList(len(ids), 0)
-		rows, err := tx.QueryContext(ctx, db.d.bind(`SELECT id, account_id, stake, payout, state, version FROM bets WHERE id IN (`+in+`)`+db.d.forUpdate), args...)
+		among, args := db.d.among("id", 1, ids)
+		rows, err := tx.QueryContext(ctx, `SELECT id, account_id, stake, payout, state, version FROM bets WHERE `+among+db.d.forUpdate, args...)
 		if err != nil {
 			return err
 		}
@@ -276,7 +272,7 @@ func (db *DB) settleBets(ctx context.Context, ids []int64, reason string) error 
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		if err := db.gradeBatch(ctx, tx, in, args, bets); err != nil {
+		if err := db.gradeBatch(ctx, tx, ids, bets); err != nil {
 			return err
 		}
 		var changed []*betRow
@@ -302,11 +298,12 @@ func (db *DB) settleBets(ctx context.Context, ids []int64, reason string) error 
 // in one statement. Grading here, batch by batch, rather than all legs of
 // a match at once when its result arrives, keeps every transaction small:
 // a match with 100,000 bets never holds the writer for long.
-func (db *DB) gradeBatch(ctx context.Context, tx *sql.Tx, in string, args []any, bets map[int64]*betRow) error {
-	rows, err := tx.QueryContext(ctx, db.d.bind(`SELECT l.bet_id, l.leg_no, l.market_kind, l.selection_name, l.line, l.state, l.odds, l.result_id,
+func (db *DB) gradeBatch(ctx context.Context, tx *sql.Tx, ids []int64, bets map[int64]*betRow) error {
+	among, args := db.d.among("l.bet_id", 1, ids)
+	rows, err := tx.QueryContext(ctx, `SELECT l.bet_id, l.leg_no, l.market_kind, l.selection_name, l.line, l.state, l.odds, l.result_id,
 			m.sport, m.state, m.result_id
 		FROM bet_legs l JOIN matches m ON m.id = l.match_id
-		WHERE l.bet_id IN (`+in+`) ORDER BY l.bet_id, l.leg_no`), args...)
+		WHERE `+among+` ORDER BY l.bet_id, l.leg_no`, args...)
 	if err != nil {
 		return err
 	}
@@ -368,28 +365,40 @@ func (db *DB) gradeBatch(ctx context.Context, tx *sql.Tx, in string, args []any,
 	if len(upd) == 0 {
 		return nil
 	}
-	_, err = tx.ExecContext(ctx, db.d.bind(`WITH v(bet_id, leg_no, state, rule, result_id) AS (VALUES `+placeholders(len(upd)/5, 5, 0, "BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT")+`)
+	betIDs := make([]int64, 0, len(upd)/5)
+	for i := 0; i < len(upd); i += 5 {
+		betIDs = append(betIDs, upd[i].(int64))
+	}
+	v, args := db.d.rowsOf("v", []string{"bet_id", "leg_no", "state", "rule", "result_id"}, []string{"BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT"}, 1, upd)
+	only, extra := db.d.keyedBy("bet_legs.bet_id", len(args)+1, betIDs)
+	_, err = tx.ExecContext(ctx, `WITH `+v+`
 		UPDATE bet_legs SET state = v.state, rule = v.rule, result_id = v.result_id
-		FROM v WHERE bet_legs.bet_id = +v.bet_id AND bet_legs.leg_no = +v.leg_no`), upd...)
+		FROM v WHERE bet_legs.bet_id = +v.bet_id AND bet_legs.leg_no = +v.leg_no`+only, append(args, extra...)...)
 	return err
 }
 
 // In the set-based statements below, join keys from a VALUES list are
 // written +v.id: SQLite has no statistics on the list and would otherwise
 // scan the whole table once per batch; the unary plus makes it loop over
-// the list and look rows up by primary key. PostgreSQL ignores it.
+// the list and look rows up by primary key. PostgreSQL ignores it and is
+// given the keys as an array instead (keyedBy).
 func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRow, reason string, now time.Time) error {
 	// 1. Move each bet to its next version, only from the version read.
-	args := make([]any, 0, len(changed)*4)
-	for _, b := range changed {
-		args = append(args, b.id, string(b.newState), b.newPayout, b.version)
+	flat := make([]any, 0, len(changed)*4)
+	ids := make([]int64, len(changed))
+	for i, b := range changed {
+		flat = append(flat, b.id, string(b.newState), b.newPayout, b.version)
+		ids[i] = b.id
 	}
 	settledAt := db.d.ts(now)
-	rows, err := tx.QueryContext(ctx, db.d.bind(`WITH v(id, state, payout, version) AS (VALUES `+placeholders(len(changed), 4, 0, "BIGINT", "TEXT", "BIGINT", "BIGINT")+`)
+	v, args := db.d.rowsOf("v", []string{"id", "state", "payout", "version"}, []string{"BIGINT", "TEXT", "BIGINT", "BIGINT"}, 1, flat)
+	args = append(args, settledAt)
+	only, extra := db.d.keyedBy("bets.id", len(args)+1, ids)
+	rows, err := tx.QueryContext(ctx, `WITH `+v+`
 		UPDATE bets SET state = v.state, payout = v.payout, version = bets.version + 1,
-			settled_at = CASE WHEN v.state = 'open' THEN NULL ELSE CAST($`+strconv.Itoa(len(args)+1)+` AS `+db.d.tsType+`) END
-		FROM v WHERE bets.id = +v.id AND bets.version = +v.version
-		RETURNING bets.id`), append(args, settledAt)...)
+			settled_at = CASE WHEN v.state = 'open' THEN NULL ELSE CAST($`+strconv.Itoa(len(args))+` AS `+db.d.tsType+`) END
+		FROM v WHERE bets.id = +v.id AND bets.version = +v.version`+only+`
+		RETURNING bets.id`, append(args, extra...)...)
 	if err != nil {
 		return err
 	}
@@ -413,14 +422,17 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 			continue // another settlement got there first
 		}
 		delta := b.newPayout - b.payout
-		hist = append(hist, b.id, b.version+1, string(b.newState), b.newPayout, delta, reason, settledAt)
+		hist = append(hist, b.id, b.version+1, string(b.newState), b.newPayout, delta)
 		if delta != 0 {
 			moved = append(moved, b)
 		}
 	}
 	if len(hist) > 0 {
-		if _, err := tx.ExecContext(ctx, db.d.bind(`INSERT INTO settlements (bet_id, version, state, payout, delta, reason, created_at) VALUES `+
-			placeholders(len(hist)/7, 7, 0)), hist...); err != nil {
+		v, args := db.d.rowsOf("v", []string{"bet_id", "version", "state", "payout", "delta"}, []string{"BIGINT", "BIGINT", "TEXT", "BIGINT", "BIGINT"}, 1, hist)
+		if _, err := tx.ExecContext(ctx, `WITH `+v+`
+			INSERT INTO settlements (bet_id, version, state, payout, delta, reason, created_at)
+			SELECT bet_id, version, state, payout, delta, CAST($`+strconv.Itoa(len(args)+1)+` AS TEXT), CAST($`+strconv.Itoa(len(args)+2)+` AS `+db.d.tsType+`) FROM v`,
+			append(args, reason, settledAt)...); err != nil {
 			return err
 		}
 	}
@@ -429,7 +441,7 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 	}
 	// 2. One ledger transaction per bet whose payout changed; the unique
 	// reference (bet, version) is a second guard against paying twice.
-	args = args[:0]
+	flat = flat[:0]
 	refs := make(map[string]*betRow, len(moved))
 	for _, b := range moved {
 		kind := ledger.Payout
@@ -441,9 +453,12 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 		}
 		ref := "bet:" + strconv.FormatInt(b.id, 10) + ":v" + strconv.Itoa(b.version+1)
 		refs[ref] = b
-		args = append(args, string(kind), ref, settledAt)
+		flat = append(flat, string(kind), ref)
 	}
-	rows, err = tx.QueryContext(ctx, db.d.bind(`INSERT INTO ledger_tx (kind, reference, created_at) VALUES `+placeholders(len(moved), 3, 0)+` RETURNING id, reference`), args...)
+	v, args = db.d.rowsOf("v", []string{"kind", "reference"}, []string{"TEXT", "TEXT"}, 1, flat)
+	rows, err = tx.QueryContext(ctx, `WITH `+v+`
+		INSERT INTO ledger_tx (kind, reference, created_at) SELECT kind, reference, CAST($`+strconv.Itoa(len(args)+1)+` AS `+db.d.tsType+`) FROM v
+		RETURNING id, reference`, append(args, settledAt)...)
 	if err != nil {
 		return err
 	}
@@ -477,24 +492,23 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 	if db.d.forUpdate != "" {
 		// Lock the wallets in id order, the order placement takes them in,
 		// so settlement and placement never wait on each other in a cycle.
-		lock := make([]any, len(accts))
-		for i, a := range accts {
-			lock[i] = a
-		}
-		rows, err := tx.QueryContext(ctx, db.d.bind(`SELECT account_id FROM balances WHERE shard = 0 AND account_id IN (`+inList(len(lock), 0)+`) ORDER BY account_id`+db.d.forUpdate), lock...)
+		among, args := db.d.among("account_id", 1, accts)
+		rows, err := tx.QueryContext(ctx, `SELECT account_id FROM balances WHERE shard = 0 AND `+among+` ORDER BY account_id`+db.d.forUpdate, args...)
 		if err != nil {
 			return err
 		}
 		rows.Close()
 	}
-	args = args[:0]
+	flat = flat[:0]
 	for _, a := range accts {
-		args = append(args, a, perAccount[a])
+		flat = append(flat, a, perAccount[a])
 	}
-	rows, err = tx.QueryContext(ctx, db.d.bind(`WITH v(account_id, delta) AS (VALUES `+placeholders(len(accts), 2, 0, "BIGINT", "BIGINT")+`)
+	v, args = db.d.rowsOf("v", []string{"account_id", "delta"}, []string{"BIGINT", "BIGINT"}, 1, flat)
+	only, extra = db.d.keyedBy("balances.account_id", len(args)+1, accts)
+	rows, err = tx.QueryContext(ctx, `WITH `+v+`
 		UPDATE balances SET amount = balances.amount + v.delta FROM v
-		WHERE balances.account_id = +v.account_id AND balances.shard = 0
-		RETURNING balances.account_id, balances.amount`), args...)
+		WHERE balances.account_id = +v.account_id AND balances.shard = 0`+only+`
+		RETURNING balances.account_id, balances.amount`, append(args, extra...)...)
 	if err != nil {
 		return err
 	}
@@ -529,15 +543,17 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 		after[i] = final[b.account]
 		final[b.account] -= b.newPayout - b.payout
 	}
-	args = args[:0]
+	flat = flat[:0]
 	for i, b := range moved {
 		d := b.newPayout - b.payout
-		args = append(args, txOf[b.id], b.account, d, after[i], settledAt, txOf[b.id], house, -d, nil, settledAt)
+		flat = append(flat, txOf[b.id], b.account, d, after[i], txOf[b.id], house, -d, nil)
 	}
-	for start := 0; start < len(args); start += 5 * 2000 {
-		end := min(start+5*2000, len(args))
-		if _, err := tx.ExecContext(ctx, db.d.bind(`INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at) VALUES `+
-			placeholders((end-start)/5, 5, 0, "BIGINT", "BIGINT", "BIGINT", "BIGINT")), args[start:end]...); err != nil {
+	// Chunks keep SQLite under its limit of parameters per statement.
+	for start := 0; start < len(flat); start += 4 * 2000 {
+		v, args := db.d.rowsOf("v", []string{"tx_id", "account_id", "amount", "balance_after"}, []string{"BIGINT", "BIGINT", "BIGINT", "BIGINT"}, 1, flat[start:min(start+4*2000, len(flat))])
+		if _, err := tx.ExecContext(ctx, `WITH `+v+`
+			INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at)
+			SELECT tx_id, account_id, amount, balance_after, CAST($`+strconv.Itoa(len(args)+1)+` AS `+db.d.tsType+`) FROM v`, append(args, settledAt)...); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/betting"
@@ -50,10 +51,16 @@ type placer struct {
 	stop    chan struct{}
 	stopped sync.Once
 	wg      sync.WaitGroup
+
+	// busy counts writers holding a batch; turn is closed, and replaced,
+	// each time a batch is answered. See yield.
+	busy atomic.Int32
+	mu   sync.Mutex
+	turn chan struct{}
 }
 
 func newPlacer(db *DB) *placer {
-	p := &placer{db: db, queue: make(chan *placeJob, 4096), stop: make(chan struct{})}
+	p := &placer{db: db, queue: make(chan *placeJob, 4096), stop: make(chan struct{}), turn: make(chan struct{})}
 	for i := 0; i < db.cfg.Writers; i++ {
 		p.wg.Add(1)
 		go p.run(i)
@@ -107,7 +114,34 @@ func (p *placer) run(worker int) {
 				break drain
 			}
 		}
+		p.busy.Add(1)
 		p.db.placeBatch(batch, worker)
+		p.busy.Add(-1)
+		p.mu.Lock()
+		close(p.turn)
+		p.turn = make(chan struct{})
+		p.mu.Unlock()
+	}
+}
+
+// yield waits, for at most max, until waiting placements have had a
+// batch. Settlement calls it between its batches on SQLite, where both
+// share the one writing connection: database/sql hands a freed connection
+// to a random waiter, so a bet could wait out several settlement batches
+// in a row. Taking turns bounds that wait to about one batch.
+func (p *placer) yield(max time.Duration) {
+	if len(p.queue) == 0 && p.busy.Load() == 0 {
+		return
+	}
+	p.mu.Lock()
+	turn := p.turn
+	p.mu.Unlock()
+	t := time.NewTimer(max)
+	defer t.Stop()
+	select {
+	case <-turn:
+	case <-t.C:
+	case <-p.stop:
 	}
 }
 

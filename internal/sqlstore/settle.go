@@ -156,6 +156,9 @@ func (db *DB) SettleMatch(ctx context.Context, matchID string) error {
 		go func() {
 			defer wg.Done()
 			for ids := range batches {
+				if db.d == dialectSQLite {
+					db.placer.yield(50 * time.Millisecond)
+				}
 				if err := db.settleBets(ctx, ids, reason.String); err != nil {
 					errs <- err
 					for range batches {
@@ -165,10 +168,18 @@ func (db *DB) SettleMatch(ctx context.Context, matchID string) error {
 			}
 		}()
 	}
+	// SQLite's one writing connection is what settlement and placement
+	// take turns on, so the bets are listed through a reading connection
+	// there, leaving the writer to placement between batches. (Not from a
+	// replica: one that lags could miss bets.)
+	walk := db.rw
+	if !db.replica {
+		walk = db.ro
+	}
 	var after int64
 	var walkErr error
 	for walkErr == nil {
-		rows, err := db.rw.QueryContext(ctx, `SELECT DISTINCT bet_id FROM bet_legs WHERE match_id = $1 AND bet_id > $2 ORDER BY bet_id LIMIT $3`, mid, after, settleBatch)
+		rows, err := walk.QueryContext(ctx, `SELECT DISTINCT bet_id FROM bet_legs WHERE match_id = $1 AND bet_id > $2 ORDER BY bet_id LIMIT $3`, mid, after, settleBatch)
 		if err != nil {
 			walkErr = classify(err)
 			break

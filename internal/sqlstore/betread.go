@@ -182,7 +182,25 @@ func (db *DB) loadLegs(ctx context.Context, bets []*betting.Bet, receipts bool) 
 		}
 		b.Settlement.History = append(b.Settlement.History, v)
 	}
-	return classify(rows.Err())
+	if err := rows.Err(); err != nil {
+		return classify(err)
+	}
+	// A first settlement has no history row until the bet is corrected:
+	// the bet row is its record (see applySettlements).
+	for _, b := range bets {
+		if b.Version != 1 || b.SettledAt == nil || (b.Settlement != nil && len(b.Settlement.History) > 0) {
+			continue
+		}
+		if b.Settlement == nil {
+			b.Settlement = &betting.Settlement{}
+		}
+		var payout int64
+		if b.Payout != nil {
+			payout = *b.Payout
+		}
+		b.Settlement.History = []betting.SettlementVersion{{Version: 1, State: b.State, Payout: payout, Delta: payout, At: *b.SettledAt}}
+	}
+	return nil
 }
 
 // BetCount returns how many bets exist (for tests and the load generator).

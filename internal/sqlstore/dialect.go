@@ -81,62 +81,52 @@ func (d dialect) among(col string, n int, ids []int64) (string, []any) {
 
 // rowsOf returns a common table expression name(cols…) holding the rows
 // in flat (row by row, len(cols) values each), for a WITH clause, and its
-// parameters numbered from $n. types are the columns' SQL types: BIGINT,
-// TEXT or TIMESTAMPTZ; a nil value is NULL.
+// parameters numbered from $n. types are the columns' SQL types, BIGINT
+// or TEXT; a nil value is NULL.
 func (d dialect) rowsOf(name string, cols, types []string, n int, flat []any) (string, []any) {
 	head := name + "(" + strings.Join(cols, ", ") + ") AS "
 	if d != dialectPostgres {
 		return head + "(VALUES " + placeholders(len(flat)/len(cols), len(cols), n-1) + ")", flat
 	}
-	rows := len(flat) / len(cols)
 	unnest := make([]string, len(cols))
 	args := make([]any, len(cols))
 	for c, typ := range types {
 		unnest[c] = "CAST($" + strconv.Itoa(n+c) + " AS " + typ + "[])"
 		switch typ {
 		case "BIGINT":
-			a := make([]pgtype.Int8, rows)
-			for r := range a {
-				switch v := flat[r*len(cols)+c].(type) {
+			args[c] = pgColumn(flat, c, len(cols), func(v any) (pgtype.Int8, bool) {
+				switch x := v.(type) {
 				case int64:
-					a[r] = pgtype.Int8{Int64: v, Valid: true}
+					return pgtype.Int8{Int64: x, Valid: true}, true
 				case int:
-					a[r] = pgtype.Int8{Int64: int64(v), Valid: true}
-				case nil:
-				default:
-					panic(fmt.Sprintf("rowsOf: %T in a BIGINT column", v))
+					return pgtype.Int8{Int64: int64(x), Valid: true}, true
 				}
-			}
-			args[c] = a
+				return pgtype.Int8{}, v == nil
+			})
 		case "TEXT":
-			a := make([]pgtype.Text, rows)
-			for r := range a {
-				switch v := flat[r*len(cols)+c].(type) {
-				case string:
-					a[r] = pgtype.Text{String: v, Valid: true}
-				case nil:
-				default:
-					panic(fmt.Sprintf("rowsOf: %T in a TEXT column", v))
-				}
-			}
-			args[c] = a
-		case "TIMESTAMPTZ":
-			a := make([]pgtype.Timestamptz, rows)
-			for r := range a {
-				switch v := flat[r*len(cols)+c].(type) {
-				case time.Time:
-					a[r] = pgtype.Timestamptz{Time: v, Valid: true}
-				case nil:
-				default:
-					panic(fmt.Sprintf("rowsOf: %T in a TIMESTAMPTZ column", v))
-				}
-			}
-			args[c] = a
+			args[c] = pgColumn(flat, c, len(cols), func(v any) (pgtype.Text, bool) {
+				x, ok := v.(string)
+				return pgtype.Text{String: x, Valid: ok}, ok || v == nil
+			})
 		default:
 			panic("rowsOf: unsupported type " + typ)
 		}
 	}
 	return head + "(SELECT * FROM unnest(" + strings.Join(unnest, ", ") + "))", args
+}
+
+// pgColumn gathers column c of rows width values wide into one array
+// parameter. A value conv does not take is a mistake in the caller.
+func pgColumn[T any](flat []any, c, width int, conv func(any) (T, bool)) []T {
+	out := make([]T, len(flat)/width)
+	for r := range out {
+		v, ok := conv(flat[r*width+c])
+		if !ok {
+			panic(fmt.Sprintf("rowsOf: a %T in column %d of type %T", flat[r*width+c], c, v))
+		}
+		out[r] = v
+	}
+	return out
 }
 
 // ts converts a time for a query parameter.

@@ -134,6 +134,10 @@ func testVoidAndCorrection(t *testing.T, open Opener) {
 	if got := mustBalance(t, db, u); got != 15000 {
 		t.Fatalf("after win = %d", got)
 	}
+	won, _ := db.FindBet(ctx, u.ID, b.ID)
+	if h := won.Settlement.History; len(h) != 1 || h[0].Version != 1 || h[0].State != betting.Won || h[0].Payout != 10000 || h[0].Delta != 10000 || !h[0].At.Equal(*won.SettledAt) {
+		t.Fatalf("first settlement's history %+v", h)
+	}
 	// The feed may not overwrite an operator's result.
 	if _, err := db.RecordResult(ctx, m.ID, result(0, 1, 0, 1), false); fault.Code(err) != "match_locked" {
 		t.Fatalf("feed over operator: %v", err)
@@ -158,8 +162,8 @@ func testVoidAndCorrection(t *testing.T, open Opener) {
 	}
 	got, _ := db.FindBet(ctx, u.ID, b.ID)
 	h := got.Settlement.History
-	if got.State != betting.Lost || len(h) != 2 || h[1].Delta != -10000 || h[1].Reason != "wrong team recorded" {
-		t.Fatalf("corrected bet = %s, history %+v", got.State, h)
+	if got.State != betting.Lost || len(h) != 2 || !sameVersion(h[0], won.Settlement.History[0]) || h[1].Version != 2 || h[1].Delta != -10000 || h[1].Reason != "wrong team recorded" {
+		t.Fatalf("corrected bet = %s, history %+v; first settlement was %+v", got.State, h, won.Settlement.History)
 	}
 	m2 := mustMatch(t, db, c.now().Add(time.Hour))
 	_, _, err := db.PlaceBet(ctx, &betting.PlaceRequest{UserID: u.ID, Slip: slip(100, sel(t, m2, betting.OneXTwo, "home"))})
@@ -235,4 +239,8 @@ func testAccumulator(t *testing.T, open Opener) {
 		t.Fatalf("balance = %d", bal)
 	}
 	mustVerify(t, db)
+}
+
+func sameVersion(a, b betting.SettlementVersion) bool {
+	return a.Version == b.Version && a.State == b.State && a.Payout == b.Payout && a.Delta == b.Delta && a.Reason == b.Reason && a.At.Equal(b.At)
 }

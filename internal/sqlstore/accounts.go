@@ -19,7 +19,7 @@ import (
 // reach the database in the clear: codes arrive as an HMAC, reset tokens
 // and sessions as a SHA-256 digest.
 
-var errUserNotFound = fault.New(fault.NotFound, "user_not_found", "No such user.")
+var errUserNotFound = errNoUser()
 
 func userID(id string) (int64, error) {
 	n, ok := parseID(pUser, id)

@@ -58,7 +58,7 @@ func (db *DB) FindBet(ctx context.Context, userID, betID string) (*betting.Bet, 
 func (db *DB) FindBets(ctx context.Context, userID string, f betting.BetFilter) ([]*betting.Bet, string, error) {
 	uid, ok := parseID(pUser, userID)
 	if !ok {
-		return nil, "", fault.New(fault.NotFound, "user_not_found", "No such user.")
+		return nil, "", errNoUser()
 	}
 	if f.Limit <= 0 || f.Limit > 100 {
 		f.Limit = 20

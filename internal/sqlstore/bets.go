@@ -158,7 +158,7 @@ func (p *placer) yield(max time.Duration) {
 func (db *DB) PlaceBet(ctx context.Context, req *betting.PlaceRequest) (*betting.Bet, *idempotency.Replay, error) {
 	uid, ok := parseID(pUser, req.UserID)
 	if !ok {
-		return nil, nil, fault.New(fault.NotFound, "user_not_found", "No such user.")
+		return nil, nil, errNoUser()
 	}
 	// Shape errors need no database; they are still recorded against an
 	// idempotency key so that a retry gets the same answer.

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 
 	"github.com/pointsbook/pointsbook/internal/betting"
-	"github.com/pointsbook/pointsbook/internal/fault"
 )
 
 // PlaceDirect places the given bets in one transaction of its own,
@@ -33,7 +32,7 @@ func (db *DB) PlaceDirect(ctx context.Context, reqs []*betting.PlaceRequest) ([]
 	for i, req := range reqs {
 		uid, ok := parseID(pUser, req.UserID)
 		if !ok {
-			errs[i] = fault.New(fault.NotFound, "user_not_found", "No such user.")
+			errs[i] = errNoUser()
 			continue
 		}
 		items = append(items, item{i: i, job: &placeJob{ctx: ctx, req: req, uid: uid}})

@@ -93,14 +93,14 @@ func (db *DB) signInIdentity(ctx context.Context, id account.Identity, bonus int
 func (db *DB) ConfirmNickname(ctx context.Context, userID string) error {
 	uid, ok := parseID(pUser, userID)
 	if !ok {
-		return fault.New(fault.NotFound, "user_not_found", "No such user.")
+		return errNoUser()
 	}
 	res, err := db.rw.ExecContext(ctx, `UPDATE users SET nickname_confirmed = $1 WHERE id = $2`, true, uid)
 	if err != nil {
 		return classify(err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fault.New(fault.NotFound, "user_not_found", "No such user.")
+		return errNoUser()
 	}
 	return nil
 }

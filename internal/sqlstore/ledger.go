@@ -133,12 +133,12 @@ func insufficient(have, need int64) error {
 func (db *DB) PlayerAccount(ctx context.Context, userID string) (int64, error) {
 	uid, ok := parseID(pUser, userID)
 	if !ok {
-		return 0, fault.New(fault.NotFound, "user_not_found", "No such user.")
+		return 0, errNoUser()
 	}
 	var id int64
 	err := db.rw.QueryRowContext(ctx, `SELECT id FROM accounts WHERE user_id = $1`, uid).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fault.New(fault.NotFound, "user_not_found", "No such user.")
+		return 0, errNoUser()
 	}
 	return id, classify(err)
 }

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/playlimit"
 )
 
@@ -250,7 +249,7 @@ func (db *DB) SetDailyStakeCap(points int64) { db.dailyCap.Store(max(points, 0))
 func (db *DB) CheckPlayAllowed(ctx context.Context, userID string) error {
 	uid, ok := parseID(pUser, userID)
 	if !ok {
-		return fault.New(fault.NotFound, "user_not_found", "No such user.")
+		return errNoUser()
 	}
 	return classify(db.checkPlayAllowed(ctx, db.rw, uid, db.Now()))
 }
@@ -262,7 +261,7 @@ func (db *DB) CheckPlayAllowed(ctx context.Context, userID string) error {
 func (db *DB) PlayLimits(ctx context.Context, userID string) (*playlimit.Status, error) {
 	uid, ok := parseID(pUser, userID)
 	if !ok {
-		return nil, fault.New(fault.NotFound, "user_not_found", "No such user.")
+		return nil, errNoUser()
 	}
 	now := db.Now()
 	// Two plain reads, no transaction: on SQLite a transaction would take
@@ -282,7 +281,7 @@ func (db *DB) PlayLimits(ctx context.Context, userID string) (*playlimit.Status,
 func (db *DB) readGuard(ctx context.Context, q queryer, uid int64) (*playGuard, error) {
 	_, g, err := scanGuard(q.QueryRowContext(ctx, `SELECT `+guardCols+` FROM users u LEFT JOIN play_limits l ON l.user_id = u.id WHERE u.id = $1`, uid))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fault.New(fault.NotFound, "user_not_found", "No such user.")
+		return nil, errNoUser()
 	}
 	return g, err
 }
@@ -298,7 +297,7 @@ func (db *DB) lockLimits(ctx context.Context, tx *sql.Tx, uid int64, now time.Ti
 	}
 	var one int
 	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM play_limits WHERE user_id = $1`+db.d.forUpdate, uid).Scan(&one); errors.Is(err, sql.ErrNoRows) {
-		return nil, fault.New(fault.NotFound, "user_not_found", "No such user.")
+		return nil, errNoUser()
 	} else if err != nil {
 		return nil, err
 	}
@@ -313,7 +312,7 @@ func (db *DB) lockLimits(ctx context.Context, tx *sql.Tx, uid int64, now time.Ti
 func (db *DB) SetPlayLimits(ctx context.Context, userID string, u playlimit.Update) (*playlimit.Status, error) {
 	uid, ok := parseID(pUser, userID)
 	if !ok {
-		return nil, fault.New(fault.NotFound, "user_not_found", "No such user.")
+		return nil, errNoUser()
 	}
 	now := db.Now()
 	var st *playlimit.Status
@@ -372,7 +371,7 @@ func (db *DB) tsParam(n int) string {
 func (db *DB) PlayBlock(ctx context.Context, userID string) (*playlimit.Block, error) {
 	uid, ok := parseID(pUser, userID)
 	if !ok {
-		return nil, fault.New(fault.NotFound, "user_not_found", "No such user.")
+		return nil, errNoUser()
 	}
 	g, err := db.readGuard(ctx, db.rw, uid)
 	if err != nil {
@@ -392,7 +391,7 @@ func (db *DB) PlayBlock(ctx context.Context, userID string) (*playlimit.Block, e
 func (db *DB) StartPlayBlock(ctx context.Context, userID string, kind playlimit.Kind, span playlimit.Span) (*playlimit.Block, error) {
 	uid, ok := parseID(pUser, userID)
 	if !ok {
-		return nil, fault.New(fault.NotFound, "user_not_found", "No such user.")
+		return nil, errNoUser()
 	}
 	now := db.Now()
 	var out *playlimit.Block
@@ -427,7 +426,7 @@ func (db *DB) StartPlayBlock(ctx context.Context, userID string, kind playlimit.
 func (db *DB) ActivityStatement(ctx context.Context, userID string, r playlimit.Range) (*playlimit.Activity, error) {
 	uid, ok := parseID(pUser, userID)
 	if !ok {
-		return nil, fault.New(fault.NotFound, "user_not_found", "No such user.")
+		return nil, errNoUser()
 	}
 	a := &playlimit.Activity{From: r.From.UTC(), To: r.To.UTC()}
 	from, to := db.d.ts(r.From), db.d.ts(r.To)
@@ -440,7 +439,7 @@ func (db *DB) ActivityStatement(ctx context.Context, userID string, r playlimit.
 			(SELECT COUNT(*) FROM login_events e WHERE e.user_id = u.id AND e.at >= $2 AND e.at < $3)
 		FROM users u WHERE u.id = $1`, uid, from, to).Scan(&a.TimeZone, &a.Bets, &a.Staked, &a.Returns, &a.Sessions)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fault.New(fault.NotFound, "user_not_found", "No such user.")
+		return nil, errNoUser()
 	}
 	if err != nil {
 		return nil, classify(err)

@@ -47,7 +47,7 @@ func (db *DB) lockProgramme(ctx context.Context, tx *sql.Tx, uid int64) (*progra
 	s := &programmeState{uid: uid}
 	err := tx.QueryRowContext(ctx, `SELECT a.id, u.time_zone FROM accounts a JOIN users u ON u.id = a.user_id WHERE a.user_id = $1`, uid).Scan(&s.account, &s.timeZone)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fault.New(fault.NotFound, "user_not_found", "No such user.")
+		return nil, errNoUser()
 	}
 	if err != nil {
 		return nil, err
@@ -130,7 +130,7 @@ func (db *DB) programmeTx(ctx context.Context, idem *idempotency.Key, fn func(tx
 func (db *DB) Topup(ctx context.Context, req programme.TopupRequest) (*programme.TopupResult, *idempotency.Replay, error) {
 	uid, ok := parseID(pUser, req.UserID)
 	if !ok {
-		return nil, nil, fault.New(fault.NotFound, "user_not_found", "No such user.")
+		return nil, nil, errNoUser()
 	}
 	src := db.systemAccount(ledger.TopupAccount)
 	v, replay, err := db.programmeTx(ctx, req.Idempotency, func(tx *sql.Tx, now time.Time) (any, error, error) {
@@ -165,7 +165,7 @@ func (db *DB) Topup(ctx context.Context, req programme.TopupRequest) (*programme
 func (db *DB) Checkin(ctx context.Context, req programme.CheckinRequest) (*programme.CheckinResult, *idempotency.Replay, error) {
 	uid, ok := parseID(pUser, req.UserID)
 	if !ok {
-		return nil, nil, fault.New(fault.NotFound, "user_not_found", "No such user.")
+		return nil, nil, errNoUser()
 	}
 	src := db.systemAccount(ledger.CheckinAccount)
 	v, replay, err := db.programmeTx(ctx, req.Idempotency, func(tx *sql.Tx, now time.Time) (any, error, error) {
@@ -206,7 +206,7 @@ func (db *DB) Checkin(ctx context.Context, req programme.CheckinRequest) (*progr
 func (db *DB) CheckinStatus(ctx context.Context, userID string, rules programme.Rules) (*programme.CheckinStatus, error) {
 	uid, ok := parseID(pUser, userID)
 	if !ok {
-		return nil, fault.New(fault.NotFound, "user_not_found", "No such user.")
+		return nil, errNoUser()
 	}
 	var zone string
 	var streak sql.NullInt64
@@ -214,7 +214,7 @@ func (db *DB) CheckinStatus(ctx context.Context, userID string, rules programme.
 	err := db.rw.QueryRowContext(ctx, `SELECT u.time_zone, p.checkin_streak, p.last_checkin_day FROM users u LEFT JOIN programme_state p ON p.user_id = u.id WHERE u.id = $1`, uid).
 		Scan(&zone, &streak, &last)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fault.New(fault.NotFound, "user_not_found", "No such user.")
+		return nil, errNoUser()
 	}
 	if err != nil {
 		return nil, classify(err)

@@ -114,7 +114,7 @@ func (db *DB) FindUserByUsername(ctx context.Context, username string) (*account
 	var hash string
 	u, err := scanUser(db.rw.QueryRowContext(ctx, `SELECT `+userCols+`, u.password_hash FROM users u WHERE u.username_key = $1 AND u.deleted_at IS NULL`, strings.ToLower(username)), &hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, "", fault.New(fault.NotFound, "user_not_found", "No such user.")
+		return nil, "", errNoUser()
 	}
 	return u, hash, classify(err)
 }
@@ -131,7 +131,7 @@ func (db *DB) SetPassword(ctx context.Context, userID string, hash string, role 
 func (db *DB) CreateSession(ctx context.Context, userID, digest string, expires time.Time) error {
 	id, ok := parseID(pUser, userID)
 	if !ok {
-		return fault.New(fault.NotFound, "user_not_found", "No such user.")
+		return errNoUser()
 	}
 	now := db.Now()
 	// Each login is also recorded for the activity statement's sessions.
@@ -144,6 +144,10 @@ func (db *DB) CreateSession(ctx context.Context, userID, digest string, expires 
 		return err
 	})
 }
+
+// errNoUser is the refusal for a user id that names no user (or is not
+// a user id at all).
+func errNoUser() error { return fault.New(fault.NotFound, "user_not_found", "No such user.") }
 
 // FindSession returns the session with the token digest, if unexpired.
 //

@@ -56,7 +56,8 @@ func (d dialect) keyedBy(col string, n int, keys []int64) (string, []any) {
 	if d != dialectPostgres {
 		return "", nil
 	}
-	return " AND " + col + " = ANY($" + strconv.Itoa(n) + ")", []any{keys}
+	cond, args := d.among(col, n, keys)
+	return " AND " + cond, args
 }
 
 // Settlement sends hundreds of rows per statement. On SQLite they go as a

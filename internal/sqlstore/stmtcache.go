@@ -110,45 +110,44 @@ func (c *stmtConn) Close() error {
 	return errors.Join(append(errs, c.base.Close())...)
 }
 
-// get returns the cached statement for query, compiling it on a miss; ok
-// is false when the cached one is busy, and the caller must use (and
-// close) a statement of its own.
+// get returns the cached statement for query, compiling it on a miss. If
+// the cached one is busy it returns own instead, a statement the caller
+// must use and close.
 func (c *stmtConn) get(ctx context.Context, query string) (cs *cachedStmt, own sqliteStmt, err error) {
-	if e, hit := c.byText[query]; hit {
-		cs = e.Value.(*cachedStmt)
-		if !cs.busy {
-			c.lru.MoveToFront(e)
-			return cs, nil, nil
-		}
-		s, err := c.base.PrepareContext(ctx, numbered(query))
-		if err != nil {
-			return nil, nil, err
-		}
-		return nil, s.(sqliteStmt), nil
+	e, hit := c.byText[query]
+	if hit && !e.Value.(*cachedStmt).busy {
+		c.lru.MoveToFront(e)
+		return e.Value.(*cachedStmt), nil, nil
 	}
 	s, err := c.base.PrepareContext(ctx, numbered(query))
 	if err != nil {
 		return nil, nil, err
 	}
+	if hit {
+		return nil, s.(sqliteStmt), nil
+	}
 	cs = &cachedStmt{text: query, stmt: s.(sqliteStmt)}
 	c.byText[query] = c.lru.PushFront(cs)
-	for c.lru.Len() > stmtCacheSize {
-		// Evict the least recently used statement that is not running.
-		for e := c.lru.Back(); e != nil; e = e.Prev() {
-			if old := e.Value.(*cachedStmt); !old.busy {
-				c.lru.Remove(e)
-				delete(c.byText, old.text)
-				if err := old.stmt.Close(); err != nil {
-					return nil, nil, err
-				}
-				break
+	return cs, nil, c.evict()
+}
+
+// evict closes the least recently used statements that are not running
+// until the cache is back within its bound. The newest, about to be used,
+// is never taken; if the others are all running, the cache runs over
+// until they finish.
+func (c *stmtConn) evict() error {
+	for e := c.lru.Back(); c.lru.Len() > stmtCacheSize && e != c.lru.Front(); {
+		prev := e.Prev()
+		if old := e.Value.(*cachedStmt); !old.busy {
+			c.lru.Remove(e)
+			delete(c.byText, old.text)
+			if err := old.stmt.Close(); err != nil {
+				return err
 			}
 		}
-		if c.lru.Len() > stmtCacheSize {
-			break // all busy: let the cache run over until they finish
-		}
+		e = prev
 	}
-	return cs, nil, nil
+	return nil
 }
 
 func (c *stmtConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {

@@ -178,3 +178,46 @@ func FuzzNumbered(f *testing.F) {
 		}
 	})
 }
+
+// With every cached statement still running, a new one is cached and used
+// rather than evicted before its first run; the cache runs over its bound
+// until the others finish.
+func TestStmtCacheAllBusy(t *testing.T) {
+	conn, size := openCached(t)
+	ctx := context.Background()
+	var open []*sql.Rows
+	defer func() {
+		for _, r := range open {
+			r.Close()
+		}
+	}()
+	for i := 0; i < stmtCacheSize; i++ {
+		r, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT %d UNION ALL SELECT %d`, i, i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, r)
+		if !r.Next() {
+			t.Fatalf("query %d: no row: %v", i, r.Err())
+		}
+	}
+	var n int
+	if err := conn.QueryRowContext(ctx, `SELECT 4242`).Scan(&n); err != nil || n != 4242 {
+		t.Fatalf("a new statement beside %d running ones: got %d, %v", stmtCacheSize, n, err)
+	}
+	if got := size(); got != stmtCacheSize+1 {
+		t.Fatalf("cache holds %d statements, want %d while all others run", got, stmtCacheSize+1)
+	}
+	for _, r := range open {
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open = nil
+	if err := conn.QueryRowContext(ctx, `SELECT 4343`).Scan(&n); err != nil || n != 4343 {
+		t.Fatalf("got %d, %v", n, err)
+	}
+	if got := size(); got != stmtCacheSize {
+		t.Fatalf("cache holds %d statements once they finished, want %d", got, stmtCacheSize)
+	}
+}

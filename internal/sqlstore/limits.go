@@ -136,9 +136,19 @@ func (st *stakeTally) args() []any {
 // period rather than starting a fresh one. A first stake inserts without
 // the update's check: the caller checks it against empty tallies first
 // (Caps.Allows), which for an existing row the SQL check implies anyway.
-func tallyUpsert(u, s, first int) string {
+//
+// A non-empty gate is a condition the insert also needs (the bet's CTE
+// passes its idempotency claim), so the row comes from a SELECT, whose
+// parameters carry casts: PostgreSQL cannot infer their types there.
+func tallyUpsert(u, s, first int, gate string) string {
 	p := func(n int) string { return "$" + strconv.Itoa(n) }
 	day, week, month, capD, capW, capM := p(first), p(first+1), p(first+2), p(first+3), p(first+4), p(first+5)
+	row := `VALUES (` + p(u) + `, ` + day + `, ` + p(s) + `, ` + week + `, ` + p(s) + `, ` + month + `, ` + p(s) + `)`
+	if gate != "" {
+		big := func(v string) string { return "CAST(" + v + " AS BIGINT)" }
+		text := func(v string) string { return "CAST(" + v + " AS TEXT)" }
+		row = `SELECT ` + big(p(u)) + `, ` + text(day) + `, ` + big(p(s)) + `, ` + text(week) + `, ` + big(p(s)) + `, ` + text(month) + `, ` + big(p(s)) + ` WHERE ` + gate
+	}
 	sum := func(col string) string {
 		return "CASE WHEN excluded." + col + " > stake_tally." + col + " THEN 0 ELSE stake_tally." + col + "_amount END + excluded." + col + "_amount"
 	}
@@ -146,7 +156,7 @@ func tallyUpsert(u, s, first int) string {
 		return col + " = CASE WHEN excluded." + col + " > stake_tally." + col + " THEN excluded." + col + " ELSE stake_tally." + col + " END"
 	}
 	return `INSERT INTO stake_tally (user_id, day, day_amount, week, week_amount, month, month_amount)
-		VALUES (` + p(u) + `, ` + day + `, ` + p(s) + `, ` + week + `, ` + p(s) + `, ` + month + `, ` + p(s) + `)
+		` + row + `
 		ON CONFLICT (user_id) DO UPDATE SET
 			day_amount = ` + sum("day") + `, ` + key("day") + `,
 			week_amount = ` + sum("week") + `, ` + key("week") + `,
@@ -157,11 +167,16 @@ func tallyUpsert(u, s, first int) string {
 // sqliteTallyUpsert is tallyUpsert for the plain statement SQLite runs
 // ($1 user, $2 stake, then the args); PostgreSQL folds it into the bet's
 // CTE (writeBet).
-var sqliteTallyUpsert = tallyUpsert(1, 2, 3)
+var sqliteTallyUpsert = tallyUpsert(1, 2, 3, "")
 
-// pgTallyUpsert is tallyUpsert inside the bet's CTE on PostgreSQL: $1
-// user, $2 stake, the args from $8 (writeBet).
-var pgTallyUpsert = tallyUpsert(1, 2, 8)
+// pgTallyUpsert and pgClaimedTallyUpsert are tallyUpsert inside the
+// bet's CTE on PostgreSQL: $1 user, $2 stake, the args from $8
+// (writeBet); the second counts the stake only if the CTE claimed the
+// request's idempotency key (k).
+var (
+	pgTallyUpsert        = tallyUpsert(1, 2, 8, "")
+	pgClaimedTallyUpsert = tallyUpsert(1, 2, 8, "EXISTS (SELECT 1 FROM k)")
+)
 
 // tallyStake runs the tally upsert on its own; fits is false when the
 // stake does not fit under the ceilings (nothing was changed).

@@ -262,10 +262,24 @@ func testIdempotency(t *testing.T, open Opener) {
 	if got := mustBalance(t, db, w); got != 49000 {
 		t.Fatalf("balance = %d after 20 identical requests, want 49000", got)
 	}
+	// A replay answers what was stored even when the request would now be
+	// refused: the market has closed since.
+	c.advance(2 * time.Hour)
+	_, replay, err = db.PlaceBet(ctx, &betting.PlaceRequest{UserID: u.ID, Slip: s, Idempotency: key("h1")})
+	if err != nil || replay == nil || replay.Status != 201 || string(replay.Body) != string(first) {
+		t.Fatalf("replay after kick-off: %+v %v", replay, err)
+	}
+	k3 := &idempotency.Key{Owner: "user:" + u.ID, Key: "k3", Hash: "h4", Render: render}
+	for i := 0; i < 2; i++ {
+		_, replay, err = db.PlaceBet(ctx, &betting.PlaceRequest{UserID: u.ID, Slip: s, Idempotency: k3})
+		if i == 0 && fault.Code(err) != "market_closed" || i == 1 && (replay == nil || string(replay.Body) != "market_closed") {
+			t.Fatalf("closed market, try %d: %+v %v", i, replay, err)
+		}
+	}
 	// Old keys are purged.
 	c.advance(49 * time.Hour)
-	if n, err := db.PurgeIdempotencyKeys(ctx, 48*time.Hour); err != nil || n != 4 {
-		t.Fatalf("purged %d, %v; want 4", n, err)
+	if n, err := db.PurgeIdempotencyKeys(ctx, 48*time.Hour); err != nil || n != 5 {
+		t.Fatalf("purged %d, %v; want 5", n, err)
 	}
 	mustVerify(t, db)
 }

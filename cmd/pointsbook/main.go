@@ -112,7 +112,7 @@ func storeConfig(cfg config.Config) sqlstore.Config {
 		URL: url, ReplicaURL: cfg.DatabaseReplicaURL, MaxConns: cfg.DatabaseMaxConns,
 		Limits:         betting.Limits{MinStake: cfg.MinStake, MaxStake: cfg.MaxStake, MaxPayout: cfg.MaxPayout, MaxLegs: cfg.MaxLegs},
 		DailyStakeCap:  cfg.DailyCap,
-		GroupCommitMax: cfg.GroupCommitMax, GroupCommitWait: cfg.GroupCommitWait, Writers: cfg.Writers, HouseShards: cfg.HouseShards,
+		GroupCommitMax: cfg.GroupCommitMax, GroupCommitWait: cfg.GroupCommitWait, Writers: cfg.Writers, SettleWorkers: cfg.SettleWorkers, HouseShards: cfg.HouseShards,
 	}
 }
 

@@ -37,7 +37,8 @@ type Config struct {
 
 	GroupCommitMax  int           `env:"PB_GROUP_COMMIT_MAX" help:"Most bet placements that share one commit."`
 	GroupCommitWait time.Duration `env:"PB_GROUP_COMMIT_WAIT" help:"How long a placement waits for others to share its commit (0: share only what is already queued)."`
-	Writers         int           `env:"PB_DATABASE_WRITERS" help:"Placement batches committing at once on PostgreSQL (SQLite always has one writer)."`
+	Writers         int           `env:"PB_DATABASE_WRITERS" help:"Placement batches committing at once on PostgreSQL (SQLite always has one writer); each player's bets go to one of them."`
+	SettleWorkers   int           `env:"PB_SETTLE_WORKERS" help:"Settlement batches of one match written at once on PostgreSQL (SQLite: one)."`
 	HouseShards     int           `env:"PB_HOUSE_SHARDS" help:"Rows the house balance is spread over, so concurrent stakes do not queue on one row."`
 
 	MinStake    int64 `env:"PB_BET_MIN_STAKE" help:"Smallest stake, in points."`
@@ -97,7 +98,8 @@ func Default() Config {
 		DataDir:            "./data",
 		DatabaseMaxConns:   16,
 		GroupCommitMax:     256,
-		Writers:            8,
+		Writers:            2,
+		SettleWorkers:      4,
 		HouseShards:        16,
 		MinStake:           100,
 		MaxStake:           50_000,
@@ -237,6 +239,9 @@ func (c Config) Validate() error {
 	}
 	if c.Writers < 1 || c.Writers > 64 {
 		bad("PB_DATABASE_WRITERS must be 1 to 64")
+	}
+	if c.SettleWorkers < 1 || c.SettleWorkers > 64 {
+		bad("PB_SETTLE_WORKERS must be 1 to 64")
 	}
 	if c.HouseShards < 1 || c.HouseShards > 256 {
 		bad("PB_HOUSE_SHARDS must be 1 to 256")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -223,7 +224,7 @@ func (db *DB) placeBatch(batch []*placeJob, worker int) {
 	// Lock player rows in one global order so that concurrent batches on
 	// PostgreSQL cannot deadlock on each other.
 	sort.SliceStable(live, func(a, b int) bool { return live[a].uid < live[b].uid })
-	results := make([]placeResult, len(live))
+	var results []placeResult
 	// A batch outlives any single request, so it runs on its own context.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -236,11 +237,6 @@ func (db *DB) placeBatch(batch []*placeJob, worker int) {
 		}
 		defer tx.Rollback() //nolint:errcheck // no-op after Commit
 		var house int64
-		if db.d == dialectPostgres {
-			if err := db.reserveBetIDs(ctx, tx, live); err != nil {
-				return err
-			}
-		}
 		offers, err := db.loadOffers(ctx, tx, live)
 		if err != nil {
 			return err
@@ -249,13 +245,11 @@ func (db *DB) placeBatch(batch []*placeJob, worker int) {
 		if err != nil {
 			return err
 		}
-		for i, j := range live {
+		for _, j := range live {
 			j.offers, j.guard = offers, guards[j.uid]
-			r, err := db.placeOne(ctx, tx, j, now, &house)
-			if err != nil {
-				return err
-			}
-			results[i] = r
+		}
+		if results, err = db.placeJobs(ctx, tx, live, now, &house); err != nil {
+			return err
 		}
 		if err := db.creditHouse(ctx, tx, house, worker); err != nil {
 			return err
@@ -272,11 +266,12 @@ func (db *DB) placeBatch(batch []*placeJob, worker int) {
 			var r placeResult
 			j.offers, j.guard = nil, nil
 			txErr := db.tx(ctx, func(tx *sql.Tx) error {
-				var err error
 				var house int64
-				if r, err = db.placeOne(ctx, tx, j, db.Now(), &house); err != nil {
+				rs, err := db.placeJobs(ctx, tx, []*placeJob{j}, db.Now(), &house)
+				if err != nil {
 					return err
 				}
+				r = rs[0]
 				return db.creditHouse(ctx, tx, house, worker)
 			})
 			if txErr != nil {
@@ -298,111 +293,142 @@ func (db *DB) placeBatch(batch []*placeJob, worker int) {
 	}
 }
 
-// placeOne places one bet inside tx. A rule refusal is returned in the
-// result (nothing written but the idempotency record); a returned error
-// means a statement failed and the transaction must be abandoned.
+// placeJobs places the bets of jobs inside tx, answering each in order. A
+// rule refusal is an answer (nothing written but the idempotency record);
+// a returned error means a statement failed and the transaction must be
+// abandoned.
 //
-// The stake's credit to the house balance is added to *house, and the
+// Each bet is checked against everything that can be known before
+// writing (shape, blocks, offers, prices, the caps against an empty
+// tally), then written, then refusals that only the write could find
+// (balance, tally) are explained. SQLite runs in-process and takes the
+// bets one at a time. On PostgreSQL the bets that pass the checks are
+// written in rounds in which no player appears twice, each round one
+// statement (writeBetsPG), which is most of what a batch saves there.
+//
+// An idempotency key is claimed before anything else on SQLite. On
+// PostgreSQL the write claims it, storing the bet's response rendered in
+// advance under a reserved bet id; there a key needs a separate claim only
+// when the bet is refused before the write, or when the write finds the
+// key taken (a replay).
+//
+// The stakes' credit to the house balance is added to *house, and the
 // caller applies the sum once, just before commit (creditHouse). Taking
 // the house row last, after every player row, gives all placement
 // transactions one lock order, so concurrent batches on PostgreSQL never
 // deadlock; and one update per batch instead of one per bet keeps the
 // row's lock short.
-//
-// The idempotency key is claimed first and its response stored last, or,
-// on PostgreSQL with a reserved bet id, both in the bet's own statement:
-// that saves two of a bet's three round trips. There a key only needs
-// the separate claim when the bet is refused before it is written, or
-// when the key turns out to be taken (a replay).
-func (db *DB) placeOne(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Time, house *int64) (placeResult, error) {
-	idem := j.req.Idempotency
-	claimed := false
-	claim := func() (placeResult, bool, error) {
-		replay, err := db.claimKey(ctx, tx, idem, now)
-		claimed = err == nil && replay == nil
-		return placeResult{replay: replay}, !claimed, err
-	}
-	if idem != nil && j.betID == 0 {
-		if r, done, err := claim(); done {
-			return r, err
+func (db *DB) placeJobs(ctx context.Context, tx *sql.Tx, jobs []*placeJob, now time.Time, house *int64) ([]placeResult, error) {
+	results := make([]placeResult, len(jobs))
+	pg := db.d == dialectPostgres
+	if pg {
+		if err := db.reserveBetIDs(ctx, tx, jobs); err != nil {
+			return nil, err
 		}
 	}
-	bet, refusal, keyClaimed, err := db.placeChecked(ctx, tx, j, now, house)
-	if err != nil {
-		return placeResult{}, err
-	}
-	if idem == nil {
-		return placeResult{bet: bet, err: refusal}, nil
-	}
-	claimed = claimed || keyClaimed
-	if !claimed {
-		if r, done, err := claim(); done {
-			return r, err
+	var pending []*pendingBet
+	for i, j := range jobs {
+		claimed := false
+		if j.req.Idempotency != nil && !pg {
+			replay, err := db.claimKey(ctx, tx, j.req.Idempotency, now)
+			if err != nil {
+				return nil, err
+			}
+			if replay != nil {
+				results[i] = placeResult{replay: replay}
+				continue
+			}
+			claimed = true
 		}
-		if refusal == nil {
-			// The bet's statement found the key taken, and now it is free:
-			// only a purge between the two could do that.
-			return placeResult{}, errors.New("idempotency key changed hands during placement")
+		p, refusal, err := db.checkBet(ctx, tx, j, now)
+		if err != nil {
+			return nil, err
 		}
-	}
-	if refusal != nil || !keyClaimed {
-		var v any = bet
 		if refusal != nil {
-			v = nil
+			if results[i], err = db.refuse(ctx, tx, j, refusal, claimed, now); err != nil {
+				return nil, err
+			}
+			continue
 		}
-		if err := db.storeKey(ctx, tx, idem, v, refusal); err != nil {
-			return placeResult{}, err
+		p.i = i
+		if pg {
+			pending = append(pending, p)
+			continue
+		}
+		outcome, err := db.writeBetSQLite(ctx, tx, p, now)
+		if err != nil {
+			return nil, err
+		}
+		if results[i], err = db.answer(ctx, tx, p, outcome, now, house); err != nil {
+			return nil, err
 		}
 	}
-	return placeResult{bet: bet, err: refusal}, nil
+	for len(pending) > 0 {
+		var round []*pendingBet
+		round, pending = onePerPlayer(pending)
+		outcomes, err := db.writeBetsPG(ctx, tx, round, now)
+		if err != nil {
+			return nil, err
+		}
+		for k, p := range round {
+			if results[p.i], err = db.answer(ctx, tx, p, outcomes[k], now, house); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return results, nil
 }
 
-// reserveBetIDs takes an id for each bet of a batch from the bets
-// sequence, in one round trip. Ids of refused bets are simply not used.
-func (db *DB) reserveBetIDs(ctx context.Context, tx *sql.Tx, jobs []*placeJob) error {
-	rows, err := tx.QueryContext(ctx, `SELECT nextval(pg_get_serial_sequence('bets', 'id')) FROM generate_series(1, $1)`, len(jobs))
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	i := 0
-	for ; rows.Next() && i < len(jobs); i++ {
-		if err := rows.Scan(&jobs[i].betID); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if i != len(jobs) {
-		return fmt.Errorf("reserved %d bet ids for %d bets", i, len(jobs))
-	}
-	return nil
+// pendingBet is a bet that passed every check made before writing.
+type pendingBet struct {
+	j        *placeJob
+	i        int // its place in the answers
+	bet      *betting.Bet
+	combined odds.Odds
+	st       *stakeTally
+	// status and body are the response stored under the bet's
+	// idempotency key (PostgreSQL, which writes them with the bet).
+	status int
+	body   []byte
 }
 
-// placeChecked runs every check, then writes. refusal is a rule refusal;
-// keyClaimed says the bet's statement claimed the idempotency key, with
-// the bet's response stored (writeBet).
-func (db *DB) placeChecked(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Time, house *int64) (bet *betting.Bet, refusal error, keyClaimed bool, err error) {
+// onePerPlayer splits bets into a round with each player's first bet and
+// the rest, keeping order: a player's second bet is written after their
+// first, and sees its debit.
+func onePerPlayer(bets []*pendingBet) (round, rest []*pendingBet) {
+	seen := make(map[int64]bool, len(bets))
+	for _, p := range bets {
+		if seen[p.j.uid] {
+			rest = append(rest, p)
+			continue
+		}
+		seen[p.j.uid] = true
+		round = append(round, p)
+	}
+	return round, rest
+}
+
+// checkBet runs the checks that need no write. refusal is a rule refusal.
+func (db *DB) checkBet(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Time) (p *pendingBet, refusal error, err error) {
 	slip := j.req.Slip
 	lim := db.cfg.Limits
 	if e := slip.Check(lim); e != nil {
-		return nil, e, false, nil
+		return nil, e, nil
 	}
 	guard, err := db.guard(ctx, tx, j)
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, err
 	}
 	if guard.block.Active(now) {
-		return nil, playlimit.Blocked(guard.block.Kind, guard.block.EndsAt), false, nil
+		return nil, playlimit.Blocked(guard.block.Kind, guard.block.EndsAt), nil
 	}
 	offers, err := db.offers(ctx, tx, j)
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, err
 	}
 	legs, potential, e := betting.Price(&slip, offers, lim, now)
 	if e != nil {
-		return nil, e, false, nil
+		return nil, e, nil
 	}
 	prices := make([]odds.Odds, len(legs))
 	for i, l := range legs {
@@ -410,57 +436,110 @@ func (db *DB) placeChecked(ctx context.Context, tx *sql.Tx, j *placeJob, now tim
 	}
 	combined, _ := odds.Combined(prices)
 	// The stake ceilings (the operator's daily cap, the player's own
-	// limits) are checked and the stake counted in one statement, before
-	// the debit (writeBet); a bet the balance then refuses is taken back
-	// out.
+	// limits) are checked and the stake counted in one statement with the
+	// debit; a bet the balance then refuses is taken back out (answer).
 	st := db.newStakeTally(guard, now)
 	if !st.caps.Allows(playlimit.Tally{}, slip.Stake) {
-		return nil, st.caps.Refusal(playlimit.Tally{}, slip.Stake), false, nil
+		return nil, st.caps.Refusal(playlimit.Tally{}, slip.Stake), nil
 	}
-	bet = &betting.Bet{UserID: j.req.UserID, State: betting.Open, Stake: slip.Stake, Odds: combined,
-		PotentialPayout: potential, OddsPolicy: slip.OddsPolicy, PlacedAt: now, Legs: legs}
-	var key *storedKey
+	p = &pendingBet{j: j, combined: combined, st: st, bet: &betting.Bet{UserID: j.req.UserID, State: betting.Open,
+		Stake: slip.Stake, Odds: combined, PotentialPayout: potential, OddsPolicy: slip.OddsPolicy, PlacedAt: now, Legs: legs}}
 	if idem := j.req.Idempotency; idem != nil && j.betID != 0 {
-		bet.ID = fmtID(pBet, j.betID)
-		status, body := idem.Render(bet, nil)
-		key = &storedKey{idem: idem, status: status, body: body}
+		p.bet.ID = fmtID(pBet, j.betID)
+		p.status, p.body = idem.Render(p.bet, nil)
 	}
-	// The conditional UPDATE is the balance check and the debit at once:
-	// no read-modify-write, so two bets can never spend the same points.
-	betID, outcome, err := db.writeBet(ctx, tx, j.uid, j.betID, &slip, legs, combined, potential, now, st, key)
-	if err != nil {
-		return nil, nil, false, err
+	return p, nil, nil
+}
+
+// refuse answers a refused bet, storing the refusal under its idempotency
+// key. A key not yet claimed is claimed first, and if it turns out to be
+// taken the stored response is the answer: a replay is answered as it was
+// the first time, even if the request would now be refused otherwise.
+// A nil refusal means the write found the key taken.
+func (db *DB) refuse(ctx context.Context, tx *sql.Tx, j *placeJob, refusal error, claimed bool, now time.Time) (placeResult, error) {
+	idem := j.req.Idempotency
+	if idem == nil {
+		return placeResult{err: refusal}, nil
 	}
-	keyClaimed = key != nil && outcome != keyTaken
+	if !claimed {
+		replay, err := db.claimKey(ctx, tx, idem, now)
+		if err != nil || replay != nil {
+			return placeResult{replay: replay}, err
+		}
+		if refusal == nil {
+			// The write found the key taken and now it is free: only a
+			// purge between the two could do that.
+			return placeResult{}, errors.New("idempotency key changed hands during placement")
+		}
+	}
+	return placeResult{err: refusal}, db.storeKey(ctx, tx, idem, nil, refusal)
+}
+
+// answer turns a write's outcome into the bet's answer.
+func (db *DB) answer(ctx context.Context, tx *sql.Tx, p *pendingBet, outcome writeOutcome, now time.Time, house *int64) (placeResult, error) {
+	j, stake := p.j, p.bet.Stake
 	switch outcome {
 	case keyTaken:
-		return nil, nil, false, nil
+		return db.refuse(ctx, tx, j, nil, false, now)
 	case overLimit:
-		e, err := db.tallyRefusal(ctx, tx, j.uid, slip.Stake, st, now)
-		return nil, e, keyClaimed, err
+		e, err := db.tallyRefusal(ctx, tx, j.uid, stake, p.st, now)
+		if err != nil {
+			return placeResult{}, err
+		}
+		return db.refuse(ctx, tx, j, e, true, now)
 	case lowBalance:
-		if err := db.untallyStake(ctx, tx, j.uid, slip.Stake); err != nil {
-			return nil, nil, false, err
+		if err := db.untallyStake(ctx, tx, j.uid, stake); err != nil {
+			return placeResult{}, err
 		}
 		var have int64
 		if err := tx.QueryRowContext(ctx, `SELECT b.amount FROM balances b JOIN accounts a ON a.id = b.account_id WHERE a.user_id = $1 AND b.shard = 0`, j.uid).Scan(&have); err != nil {
-			return nil, nil, false, err
+			return placeResult{}, err
 		}
-		return nil, insufficient(have, slip.Stake), keyClaimed, nil
+		return db.refuse(ctx, tx, j, insufficient(have, stake), true, now)
 	}
-	*house += slip.Stake
-	bet.ID = fmtID(pBet, betID)
-	return bet, nil, keyClaimed, nil
+	*house += stake
+	if idem := j.req.Idempotency; idem != nil && p.body == nil {
+		// SQLite: the key was claimed first and takes the response now.
+		if err := db.storeKey(ctx, tx, idem, p.bet, nil); err != nil {
+			return placeResult{}, err
+		}
+	}
+	return placeResult{bet: p.bet}, nil
 }
 
-// storedKey is an idempotency key with the response to store under it.
-type storedKey struct {
-	idem   *idempotency.Key
-	status int
-	body   []byte
+// reserveBetIDs takes an id from the bets sequence for each job that has
+// none yet, in one round trip. Ids of refused bets are simply not used.
+func (db *DB) reserveBetIDs(ctx context.Context, tx *sql.Tx, jobs []*placeJob) error {
+	var need []*placeJob
+	for _, j := range jobs {
+		if j.betID == 0 {
+			need = append(need, j)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT nextval(pg_get_serial_sequence('bets', 'id')) FROM generate_series(1, $1)`, len(need))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	i := 0
+	for ; rows.Next() && i < len(need); i++ {
+		if err := rows.Scan(&need[i].betID); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if i != len(need) {
+		return fmt.Errorf("reserved %d bet ids for %d bets", i, len(need))
+	}
+	return nil
 }
 
-// writeOutcome says whether writeBet placed the bet.
+// writeOutcome says whether a write placed the bet.
 type writeOutcome int
 
 const (
@@ -470,126 +549,173 @@ const (
 	keyTaken                // the idempotency key is already stored: nothing written
 )
 
-// writeBet counts the stake in the player's tally under their ceilings
-// (tallyUpsert), debits it from the wallet (only if the balance covers
-// it) and writes the bet, its legs, the stake's ledger transaction and its
-// two postings. On PostgreSQL this is one statement of chained
-// data-modifying CTEs, one round trip instead of six, which is most of the
-// cost of a bet there; it writes the bet under the reserved id and, given
-// a key, first claims the key with the bet's response, writing nothing
-// else if the key is taken. SQLite runs in-process and takes the plain
-// statements (id and key unused).
-func (db *DB) writeBet(ctx context.Context, tx *sql.Tx, uid, id int64, slip *betting.Slip, legs []*betting.Leg, combined odds.Odds, potential int64, now time.Time, st *stakeTally, key *storedKey) (betID int64, outcome writeOutcome, err error) {
-	house := db.systemAccount(ledger.HouseAccount)
-	legArgs := func(betID any) []any {
-		args := make([]any, 0, len(legs)*11)
-		for i, l := range legs {
-			mid, _ := parseID(pMatch, l.MatchID)
-			mkid, _ := parseID(pMarket, l.MarketID)
-			sid, _ := parseID(pSelection, l.SelectionID)
-			var line sql.NullInt64
-			if l.Line != nil {
-				line = sql.NullInt64{Int64: int64(*l.Line), Valid: true}
-			}
-			if betID != nil {
-				args = append(args, betID)
-			}
-			args = append(args, i, mid, mkid, sid, string(l.MarketKind), l.Selection, line, int64(l.Odds), l.ImpliedPPM)
-			if betID != nil {
-				args = append(args, string(betting.LegOpen))
-			}
-		}
-		return args
+// A write counts each stake in the player's tally under their ceilings,
+// debits it from the wallet only if the balance covers it (a conditional
+// UPDATE is the check and the debit at once, so two bets can never spend
+// the same points), and writes the bet, its legs, the stake's ledger
+// transaction and its two postings.
+
+// writeBetSQLite writes one bet in plain statements.
+func (db *DB) writeBetSQLite(ctx context.Context, tx *sql.Tx, p *pendingBet, now time.Time) (writeOutcome, error) {
+	uid, stake, bet := p.j.uid, p.bet.Stake, p.bet
+	if fits, err := db.tallyStake(ctx, tx, uid, stake, p.st); err != nil || !fits {
+		return overLimit, err
 	}
-	if db.d == dialectPostgres {
-		// $1..$6 describe the bet, $7 is the house account, $8..$13
-		// the tally's keys and caps and $14 the bet's id; the key's
-		// owner, key, hash, status and body may follow, then the legs'
-		// values. Parameters in SELECT lists are cast: PostgreSQL cannot
-		// infer their types from an INSERT … SELECT. Every data-modifying
-		// CTE runs whether or not it is referenced, so each step is made
-		// conditional on the one before (k, then g), and the answer says
-		// which refused.
-		args := []any{uid, slip.Stake, int64(combined), potential, string(slip.OddsPolicy), db.d.ts(now), house}
-		args = append(args, st.args()...)
-		args = append(args, id)
-		claim, tally, claimed := "", pgTallyUpsert, "TRUE"
-		if key != nil {
-			args = append(args, key.idem.Owner, key.idem.Key, key.idem.Hash, key.status, key.body)
-			claim = `k AS (INSERT INTO idempotency_keys (owner, key, request_hash, status, body, created_at)
-				VALUES ($15, $16, $17, $18, $19, $6) ON CONFLICT DO NOTHING RETURNING 1),
-			`
-			tally, claimed = pgClaimedTallyUpsert, "EXISTS (SELECT 1 FROM k)"
-		}
-		legsFrom := len(args)
-		args = append(args, legArgs(nil)...)
-		var isClaimed, fits bool
-		var newID sql.NullInt64
-		err := tx.QueryRowContext(ctx, `WITH `+claim+`g AS (`+tally+` RETURNING user_id),
-			d AS (
-				UPDATE balances SET amount = amount - $2
-				WHERE shard = 0 AND account_id = (SELECT id FROM accounts WHERE user_id = $1) AND amount >= $2
-					AND EXISTS (SELECT 1 FROM g)
-				RETURNING account_id, amount),
-			b AS (
-				INSERT INTO bets (id, user_id, account_id, stake, odds, potential_payout, odds_policy, state, placed_at)
-				SELECT CAST($14 AS BIGINT), $1, d.account_id, $2, CAST($3 AS BIGINT), CAST($4 AS BIGINT), CAST($5 AS TEXT), 'open', CAST($6 AS TIMESTAMPTZ) FROM d
-				RETURNING id),
-			l AS (
-				INSERT INTO bet_legs (bet_id, leg_no, match_id, market_id, selection_id, market_kind, selection_name, line, odds, implied_ppm, state)
-				SELECT b.id, v.leg_no, v.match_id, v.market_id, v.selection_id, v.market_kind, v.selection_name, v.line, v.odds, v.implied_ppm, 'open'
-				FROM b, (VALUES `+placeholders(len(legs), 9, legsFrom, "INT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT")+`)
-					AS v(leg_no, match_id, market_id, selection_id, market_kind, selection_name, line, odds, implied_ppm)),
-			t AS (
-				INSERT INTO ledger_tx (kind, reference, created_at)
-				SELECT 'stake', 'bet:' || b.id || ':stake', CAST($6 AS TIMESTAMPTZ) FROM b RETURNING id),
-			p AS (
-				INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at)
-				SELECT t.id, d.account_id, -$2, d.amount, CAST($6 AS TIMESTAMPTZ) FROM t, d
-				UNION ALL SELECT t.id, CAST($7 AS BIGINT), $2, NULL, CAST($6 AS TIMESTAMPTZ) FROM t)
-			SELECT `+claimed+`, EXISTS (SELECT 1 FROM g), (SELECT b.id FROM b)`, args...).Scan(&isClaimed, &fits, &newID)
-		switch {
-		case err != nil:
-			return 0, 0, err
-		case !isClaimed:
-			return 0, keyTaken, nil
-		case !fits:
-			return 0, overLimit, nil
-		case !newID.Valid:
-			return 0, lowBalance, nil
-		}
-		return newID.Int64, placed, nil
-	}
-	if fits, err := db.tallyStake(ctx, tx, uid, slip.Stake, st); err != nil || !fits {
-		return 0, overLimit, err
-	}
-	var acct, after int64
-	err = tx.QueryRowContext(ctx, `UPDATE balances SET amount = amount - $1
+	var acct, after, betID int64
+	err := tx.QueryRowContext(ctx, `UPDATE balances SET amount = amount - $1
 		WHERE shard = 0 AND account_id = (SELECT id FROM accounts WHERE user_id = $2) AND amount >= $1
-		RETURNING account_id, amount`, slip.Stake, uid).Scan(&acct, &after)
+		RETURNING account_id, amount`, stake, uid).Scan(&acct, &after)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, lowBalance, nil
+		return lowBalance, nil
 	}
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	if err := tx.QueryRowContext(ctx, `INSERT INTO bets (user_id, account_id, stake, odds, potential_payout, odds_policy, state, placed_at)
 		VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) RETURNING id`,
-		uid, acct, slip.Stake, int64(combined), potential, string(slip.OddsPolicy), db.d.ts(now)).Scan(&betID); err != nil {
-		return 0, 0, err
+		uid, acct, stake, int64(p.combined), bet.PotentialPayout, string(bet.OddsPolicy), db.d.ts(now)).Scan(&betID); err != nil {
+		return 0, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO bet_legs (bet_id, leg_no, match_id, market_id, selection_id, market_kind, selection_name, line, odds, implied_ppm, state)
-		VALUES `+placeholders(len(legs), 11, 0), legArgs(betID)...); err != nil {
-		return 0, 0, err
+	bet.ID = fmtID(pBet, betID)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO bet_legs (`+strings.Join(legRowCols, ", ")+`)
+		VALUES `+placeholders(len(bet.Legs), len(legRowCols), 0), legRows(nil, betID, bet.Legs)...); err != nil {
+		return 0, err
 	}
 	var txID int64
 	if err := tx.QueryRowContext(ctx, `INSERT INTO ledger_tx (kind, reference, created_at) VALUES ($1, $2, $3) RETURNING id`,
 		string(ledger.Stake), "bet:"+strconv.FormatInt(betID, 10)+":stake", db.d.ts(now)).Scan(&txID); err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at) VALUES ($1, $2, $3, $4, $5), ($1, $6, $7, NULL, $5)`,
-		txID, acct, -slip.Stake, after, db.d.ts(now), house, slip.Stake)
-	return betID, placed, err
+		txID, acct, -stake, after, db.d.ts(now), db.systemAccount(ledger.HouseAccount), stake)
+	return placed, err
+}
+
+// legRows appends the rows of a bet's legs to flat, in the order of
+// legRowCols.
+func legRows(flat []any, betID int64, legs []*betting.Leg) []any {
+	for i, l := range legs {
+		mid, _ := parseID(pMatch, l.MatchID)
+		mkid, _ := parseID(pMarket, l.MarketID)
+		sid, _ := parseID(pSelection, l.SelectionID)
+		var line any
+		if l.Line != nil {
+			line = int64(*l.Line)
+		}
+		flat = append(flat, betID, int64(i), mid, mkid, sid, string(l.MarketKind), l.Selection, line, int64(l.Odds), l.ImpliedPPM, string(betting.LegOpen))
+	}
+	return flat
+}
+
+// The columns of writeBetsPG's rows of bets and of legs, and their types.
+var (
+	betRowCols  = []string{"i", "id", "uid", "stake", "odds", "potential", "policy", "day", "week", "month", "cap_d", "cap_w", "cap_m", "owner", "key", "hash", "status", "body"}
+	betRowTypes = []string{"BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "BIGINT", "BYTEA"}
+	legRowCols  = []string{"bet_id", "leg_no", "match_id", "market_id", "selection_id", "market_kind", "selection_name", "line", "odds", "implied_ppm", "state"}
+	legRowTypes = []string{"BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "TEXT"}
+)
+
+// writeBetsPG writes a round of bets, at most one per player, in one
+// statement of chained data-modifying CTEs: one round trip and one
+// executor start for the round instead of several per bet, which is most
+// of a bet's cost on PostgreSQL. Every data-modifying CTE runs whether or
+// not it is referenced, so each step takes only the rows the one before
+// let through: k claims the keys, c keeps the bets whose key was claimed
+// (or that have none), g counts the stakes that fit under the caps, d
+// debits the wallets that cover them, and the bet, legs, ledger
+// transaction and postings follow for each debit. The rows go as one
+// array per column (rowsOf), so the statement's text, and its prepared
+// plan, do not depend on the number of bets.
+func (db *DB) writeBetsPG(ctx context.Context, tx *sql.Tx, bets []*pendingBet, now time.Time) ([]writeOutcome, error) {
+	flat := make([]any, 0, len(bets)*len(betRowCols))
+	var legFlat []any
+	for k, p := range bets {
+		b, st := p.bet, p.st
+		var owner, key, hash, status, body any
+		if idem := p.j.req.Idempotency; idem != nil {
+			owner, key, hash, status, body = idem.Owner, idem.Key, idem.Hash, int64(p.status), p.body
+		}
+		flat = append(flat, int64(k), p.j.betID, p.j.uid, b.Stake, int64(p.combined), b.PotentialPayout, string(b.OddsPolicy),
+			st.day, st.week, st.month, st.caps.Day, st.caps.Week, st.caps.Month, owner, key, hash, status, body)
+		legFlat = legRows(legFlat, p.j.betID, b.Legs)
+	}
+	rows, args := db.d.rowsOf("v", betRowCols, betRowTypes, 1, flat)
+	legs, legArgs := db.d.rowsOf("lv", legRowCols, legRowTypes, 1+len(args), legFlat)
+	args = append(args, legArgs...)
+	n := len(args)
+	args = append(args, db.d.ts(now), db.systemAccount(ledger.HouseAccount))
+	ts, house := "CAST($"+strconv.Itoa(n+1)+" AS TIMESTAMPTZ)", "CAST($"+strconv.Itoa(n+2)+" AS BIGINT)"
+	q, err := tx.QueryContext(ctx, `WITH `+rows+`, `+legs+`,
+		k AS (
+			INSERT INTO idempotency_keys (owner, key, request_hash, status, body, created_at)
+			SELECT owner, key, hash, status, body, `+ts+` FROM v WHERE owner IS NOT NULL
+			ON CONFLICT DO NOTHING RETURNING owner, key),
+		c AS (SELECT v.* FROM v WHERE v.owner IS NULL OR (v.owner, v.key) IN (SELECT owner, key FROM k)),
+		g AS (`+pgTallyUpsert+` RETURNING user_id),
+		d AS (
+			UPDATE balances SET amount = balances.amount - c.stake
+			FROM c JOIN accounts a ON a.user_id = c.uid
+			WHERE balances.account_id = a.id AND balances.shard = 0 AND balances.amount >= c.stake
+				AND c.uid IN (SELECT user_id FROM g)
+			RETURNING c.i, balances.account_id, balances.amount),
+		b AS (
+			INSERT INTO bets (id, user_id, account_id, stake, odds, potential_payout, odds_policy, state, placed_at)
+			SELECT c.id, c.uid, d.account_id, c.stake, c.odds, c.potential, c.policy, 'open', `+ts+` FROM c JOIN d ON d.i = c.i
+			RETURNING id),
+		l AS (
+			INSERT INTO bet_legs (`+strings.Join(legRowCols, ", ")+`)
+			SELECT `+strings.Join(legRowCols, ", ")+` FROM lv WHERE lv.bet_id IN (SELECT id FROM b)),
+		t AS (
+			INSERT INTO ledger_tx (kind, reference, created_at)
+			SELECT 'stake', 'bet:' || b.id || ':stake', `+ts+` FROM b RETURNING id, reference),
+		p AS (
+			INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at)
+			SELECT t.id, CASE WHEN side.house THEN `+house+` ELSE d.account_id END,
+				CASE WHEN side.house THEN c.stake ELSE -c.stake END,
+				CASE WHEN side.house THEN NULL ELSE d.amount END, `+ts+`
+			FROM c JOIN d ON d.i = c.i JOIN t ON t.reference = 'bet:' || c.id || ':stake',
+				(VALUES (FALSE), (TRUE)) AS side(house)
+			ORDER BY c.i, side.house)
+		SELECT v.i, EXISTS (SELECT 1 FROM c WHERE c.i = v.i), EXISTS (SELECT 1 FROM g WHERE g.user_id = v.uid),
+			EXISTS (SELECT 1 FROM d WHERE d.i = v.i)
+		FROM v`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	out := make([]writeOutcome, len(bets))
+	seen := 0
+	for q.Next() {
+		var i int64
+		var claimed, fits, debited bool
+		if err := q.Scan(&i, &claimed, &fits, &debited); err != nil {
+			return nil, err
+		}
+		if i < 0 || int(i) >= len(out) {
+			return nil, fmt.Errorf("bet write answered for row %d of %d", i, len(out))
+		}
+		switch {
+		case !claimed:
+			out[i] = keyTaken
+		case !fits:
+			out[i] = overLimit
+		case !debited:
+			out[i] = lowBalance
+		default:
+			out[i] = placed
+		}
+		seen++
+	}
+	if err := q.Err(); err != nil {
+		return nil, err
+	}
+	if seen != len(out) {
+		return nil, fmt.Errorf("bet write answered for %d of %d bets", seen, len(out))
+	}
+	for _, p := range bets {
+		p.bet.ID = fmtID(pBet, p.j.betID)
+	}
+	return out, nil
 }
 
 // creditHouse adds the stakes of a batch to the house balance. Each

@@ -47,6 +47,9 @@ type Config struct {
 	// Writers is how many placement batches may commit at once
 	// (PostgreSQL; SQLite always uses one writer).
 	Writers int
+	// SettleWorkers is how many settlement batches of one match are
+	// written at once (PostgreSQL; SQLite always uses one).
+	SettleWorkers int
 	// HouseShards spreads the house balance over this many rows.
 	HouseShards int
 	// DailyStakeCap caps what one player may stake in a calendar day of
@@ -91,7 +94,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		cfg.GroupCommitMax = 256
 	}
 	if cfg.Writers <= 0 {
-		cfg.Writers = 4
+		cfg.Writers = 2
+	}
+	if cfg.SettleWorkers <= 0 {
+		cfg.SettleWorkers = 4
 	}
 	if cfg.HouseShards <= 0 {
 		cfg.HouseShards = 16

@@ -82,8 +82,8 @@ func (d dialect) among(col string, n int, ids []int64) (string, []any) {
 
 // rowsOf returns a common table expression name(cols…) holding the rows
 // in flat (row by row, len(cols) values each), for a WITH clause, and its
-// parameters numbered from $n. types are the columns' SQL types, BIGINT
-// or TEXT; a nil value is NULL.
+// parameters numbered from $n. types are the columns' SQL types, BIGINT,
+// TEXT or BYTEA; a nil value is NULL.
 func (d dialect) rowsOf(name string, cols, types []string, n int, flat []any) (string, []any) {
 	head := name + "(" + strings.Join(cols, ", ") + ") AS "
 	if d != dialectPostgres {
@@ -108,6 +108,11 @@ func (d dialect) rowsOf(name string, cols, types []string, n int, flat []any) (s
 			args[c] = pgColumn(flat, c, len(cols), func(v any) (pgtype.Text, bool) {
 				x, ok := v.(string)
 				return pgtype.Text{String: x, Valid: ok}, ok || v == nil
+			})
+		case "BYTEA":
+			args[c] = pgColumn(flat, c, len(cols), func(v any) ([]byte, bool) {
+				x, ok := v.([]byte)
+				return x, ok || v == nil
 			})
 		default:
 			panic("rowsOf: unsupported type " + typ)

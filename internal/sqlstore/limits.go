@@ -124,31 +124,21 @@ func (st *stakeTally) args() []any {
 	return []any{st.day, st.week, st.month, st.caps.Day, st.caps.Week, st.caps.Month}
 }
 
-// tallyUpsert checks a stake against the ceilings and adds it to the
-// player's tally in one conditional upsert, with the user id at $u, the
-// stake at $s and stakeTally.args from $first: the check and the
+// tallyUpsert checks stakes against the ceilings and adds them to the
+// players' tallies in one conditional upsert. rows yields (user_id, day,
+// stake, week, stake, month, stake); fits, given the three new totals,
+// says whether an existing row may take its stake. The check and the
 // increment are one statement, so concurrent placements (several
-// PostgreSQL writers) cannot both pass a limit that only one of them fits
-// under; the second waits on the row and re-checks the new total. It
-// changes no row when the stake does not fit. A period whose key moved on
-// starts again from zero. A key is only ever replaced by a later one, so a
-// player who changes time zone backwards keeps counting into the later
-// period rather than starting a fresh one. A first stake inserts without
-// the update's check: the caller checks it against empty tallies first
-// (Caps.Allows), which for an existing row the SQL check implies anyway.
-//
-// A non-empty gate is a condition the insert also needs (the bet's CTE
-// passes its idempotency claim), so the row comes from a SELECT, whose
-// parameters carry casts: PostgreSQL cannot infer their types there.
-func tallyUpsert(u, s, first int, gate string) string {
-	p := func(n int) string { return "$" + strconv.Itoa(n) }
-	day, week, month, capD, capW, capM := p(first), p(first+1), p(first+2), p(first+3), p(first+4), p(first+5)
-	row := `VALUES (` + p(u) + `, ` + day + `, ` + p(s) + `, ` + week + `, ` + p(s) + `, ` + month + `, ` + p(s) + `)`
-	if gate != "" {
-		big := func(v string) string { return "CAST(" + v + " AS BIGINT)" }
-		text := func(v string) string { return "CAST(" + v + " AS TEXT)" }
-		row = `SELECT ` + big(p(u)) + `, ` + text(day) + `, ` + big(p(s)) + `, ` + text(week) + `, ` + big(p(s)) + `, ` + text(month) + `, ` + big(p(s)) + ` WHERE ` + gate
-	}
+// PostgreSQL writers or servers) cannot both pass a limit that only one of
+// them fits under; the second waits on the row and re-checks the new
+// total. It changes no row when the stake does not fit. A period whose key
+// moved on starts again from zero. A key is only ever replaced by a later
+// one, so a player who changes time zone backwards keeps counting into the
+// later period rather than starting a fresh one. A first stake inserts
+// without the update's check: the caller checks it against empty tallies
+// first (Caps.Allows), which for an existing row the SQL check implies
+// anyway.
+func tallyUpsert(rows string, fits func(day, week, month string) string) string {
 	sum := func(col string) string {
 		return "CASE WHEN excluded." + col + " > stake_tally." + col + " THEN 0 ELSE stake_tally." + col + "_amount END + excluded." + col + "_amount"
 	}
@@ -156,26 +146,25 @@ func tallyUpsert(u, s, first int, gate string) string {
 		return col + " = CASE WHEN excluded." + col + " > stake_tally." + col + " THEN excluded." + col + " ELSE stake_tally." + col + " END"
 	}
 	return `INSERT INTO stake_tally (user_id, day, day_amount, week, week_amount, month, month_amount)
-		` + row + `
+		` + rows + `
 		ON CONFLICT (user_id) DO UPDATE SET
 			day_amount = ` + sum("day") + `, ` + key("day") + `,
 			week_amount = ` + sum("week") + `, ` + key("week") + `,
 			month_amount = ` + sum("month") + `, ` + key("month") + `
-		WHERE ` + sum("day") + ` <= ` + capD + ` AND ` + sum("week") + ` <= ` + capW + ` AND ` + sum("month") + ` <= ` + capM
+		WHERE ` + fits(sum("day"), sum("week"), sum("month"))
 }
 
-// sqliteTallyUpsert is tallyUpsert for the plain statement SQLite runs
-// ($1 user, $2 stake, then the args); PostgreSQL folds it into the bet's
-// CTE (writeBet).
-var sqliteTallyUpsert = tallyUpsert(1, 2, 3, "")
-
-// pgTallyUpsert and pgClaimedTallyUpsert are tallyUpsert inside the
-// bet's CTE on PostgreSQL: $1 user, $2 stake, the args from $8
-// (writeBet); the second counts the stake only if the CTE claimed the
-// request's idempotency key (k).
 var (
-	pgTallyUpsert        = tallyUpsert(1, 2, 8, "")
-	pgClaimedTallyUpsert = tallyUpsert(1, 2, 8, "EXISTS (SELECT 1 FROM k)")
+	// sqliteTallyUpsert is the plain statement SQLite runs for one stake:
+	// $1 user, $2 stake, then stakeTally.args.
+	sqliteTallyUpsert = tallyUpsert(`VALUES ($1, $3, $2, $4, $2, $5, $2)`, func(day, week, month string) string {
+		return day + ` <= $6 AND ` + week + ` <= $7 AND ` + month + ` <= $8`
+	})
+	// pgTallyUpsert counts the stakes of the round c in writeBetsPG, each
+	// row under its own player's caps.
+	pgTallyUpsert = tallyUpsert(`SELECT uid, day, stake, week, stake, month, stake FROM c`, func(day, week, month string) string {
+		return `EXISTS (SELECT 1 FROM c WHERE c.uid = stake_tally.user_id AND ` + day + ` <= c.cap_d AND ` + week + ` <= c.cap_w AND ` + month + ` <= c.cap_m)`
+	})
 )
 
 // tallyStake runs the tally upsert on its own; fits is false when the

@@ -146,7 +146,7 @@ func (db *DB) SettleMatch(ctx context.Context, matchID string) error {
 	// has one writer, so there it is one batch at a time.
 	workers := 1
 	if db.d == dialectPostgres {
-		workers = db.cfg.Writers
+		workers = db.cfg.SettleWorkers
 	}
 	batches := make(chan []int64)
 	errs := make(chan error, workers)

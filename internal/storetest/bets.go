@@ -8,11 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/idempotency"
 	"github.com/pointsbook/pointsbook/internal/ledger"
 	"github.com/pointsbook/pointsbook/internal/odds"
+	"github.com/pointsbook/pointsbook/internal/playlimit"
 	"github.com/pointsbook/pointsbook/internal/sport"
 )
 
@@ -326,4 +328,88 @@ func testConcurrentBets(t *testing.T, open Opener) {
 		t.Fatalf("house = %d, want 17000", house)
 	}
 	mustVerify(t, db)
+}
+
+// testMixedBatch places, in one transaction, bets that meet every outcome
+// at once (PlaceDirect: the group commit's path without its queue):
+// players with several bets, refusals found before the write and by it,
+// and one idempotency key sent twice. PostgreSQL writes the bets a round
+// at a time, one statement per round, so each row of a round must get its
+// own answer and a player's later bets must see their earlier debits.
+func testMixedBatch(t *testing.T, open Opener) {
+	db := open(t)
+	c := newClock(db)
+	ctx := context.Background()
+	home := sel(t, mustMatch(t, db, c.now().Add(time.Hour)), betting.OneXTwo, "home")
+	a, b, l, k := mustUser(t, db, 1000), mustUser(t, db, 100), mustUser(t, db, 5000), mustUser(t, db, 5000)
+	mustLimits(t, db, l, playlimit.Update{playlimit.Daily: i64(700)})
+	key := func(u *account.User, k string) *idempotency.Key {
+		return &idempotency.Key{Owner: "user:" + u.ID, Key: k, Hash: "h", Render: render}
+	}
+	req := func(u *account.User, stake int64, idem *idempotency.Key) *betting.PlaceRequest {
+		return &betting.PlaceRequest{UserID: u.ID, Slip: slip(stake, home), Idempotency: idem}
+	}
+	unknown := req(k, 100, key(k, "bad"))
+	unknown.Slip.Legs[0].SelectionID = "s_999999999"
+	reqs := []*betting.PlaceRequest{
+		req(a, 500, key(a, "a1")), // placed
+		req(b, 200, nil),          // the balance does not cover it
+		req(a, 300, nil),          // placed, after a's first debit
+		req(a, 300, key(a, "a2")), // a has 200 left
+		req(l, 500, nil),          // placed
+		req(l, 300, nil),          // over l's own daily limit of 700
+		req(k, 400, key(k, "k1")), // placed
+		req(k, 400, key(k, "k1")), // the same request again: no second bet
+		unknown,                   // refused before any write
+	}
+	want := []string{"", "insufficient_points", "", "insufficient_points", "", playlimit.CodeLimitReached, "", "replay", "unknown_selection"}
+	bets, errs, err := db.PlaceDirect(ctx, reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range want {
+		got := fault.Code(errs[i])
+		switch {
+		case errs[i] == nil && bets[i] == nil:
+			got = "replay"
+		case errs[i] == nil && (bets[i].Stake != reqs[i].Slip.Stake || bets[i].UserID != reqs[i].UserID):
+			t.Errorf("request %d answered with another's bet: %+v", i, bets[i])
+		}
+		if got != w {
+			t.Errorf("request %d: %q (%v), want %q", i, got, errs[i], w)
+		}
+	}
+	for u, w := range map[*account.User]int64{a: 200, b: 100, l: 4500, k: 4600} {
+		if got := mustBalance(t, db, u); got != w {
+			t.Errorf("%s's balance = %d, want %d", u.Username, got, w)
+		}
+	}
+	if n, err := db.BetCount(ctx); err != nil || n != 4 {
+		t.Errorf("BetCount = %d, %v; want 4", n, err)
+	}
+	// The stored answers are the ones given, bet ids included.
+	stored := map[*idempotency.Key]string{key(a, "a1"): mustJSON(t, bets[0]), key(k, "k1"): mustJSON(t, bets[6]),
+		key(a, "a2"): "insufficient_points", key(k, "bad"): "unknown_selection"}
+	for idem, body := range stored {
+		_, replay, err := db.PlaceBet(ctx, &betting.PlaceRequest{UserID: idem.Owner[len("user:"):], Slip: slip(100, home), Idempotency: idem})
+		if err != nil || replay == nil || string(replay.Body) != body {
+			t.Errorf("replay of %s: %+v, %v; want %s", idem.Key, replay, err, body)
+		}
+	}
+	for _, i := range []int{0, 2, 4, 6} {
+		got, err := db.FindBet(ctx, reqs[i].UserID, bets[i].ID)
+		if err != nil || got.State != betting.Open || got.Stake != bets[i].Stake || len(got.Legs) != 1 || got.Legs[0].SelectionID != home.ID {
+			t.Errorf("bet %s as stored: %+v, %v", bets[i].ID, got, err)
+		}
+	}
+	mustVerify(t, db)
+}
+
+func mustJSON(t testing.TB, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

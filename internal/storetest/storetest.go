@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"PlaceBet", testPlaceBet},
 		{"PlaceBetRefusals", testPlaceBetRefusals},
 		{"Idempotency", testIdempotency},
+		{"MixedBatch", testMixedBatch},
 		{"ConcurrentBets", testConcurrentBets},
 		{"Settlement", testSettlement},
 		{"SettlementRace", testSettlementRace},

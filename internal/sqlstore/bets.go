@@ -394,15 +394,21 @@ type pendingBet struct {
 
 // onePerPlayer splits bets into a round with each player's first bet and
 // the rest, keeping order: a player's second bet is written after their
-// first, and sees its debit.
+// first, and sees its debit. An idempotency key, too, appears at most
+// once in a round, so that the round's claim of it is one bet's.
 func onePerPlayer(bets []*pendingBet) (round, rest []*pendingBet) {
-	seen := make(map[int64]bool, len(bets))
+	players := make(map[int64]bool, len(bets))
+	keys := map[[2]string]bool{}
 	for _, p := range bets {
-		if seen[p.j.uid] {
+		var key [2]string
+		if idem := p.j.req.Idempotency; idem != nil {
+			key = [2]string{idem.Owner, idem.Key}
+		}
+		if players[p.j.uid] || key != ([2]string{}) && keys[key] {
 			rest = append(rest, p)
 			continue
 		}
-		seen[p.j.uid] = true
+		players[p.j.uid], keys[key] = true, true
 		round = append(round, p)
 	}
 	return round, rest

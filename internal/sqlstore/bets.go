@@ -236,7 +236,6 @@ func (db *DB) placeBatch(batch []*placeJob, worker int) {
 			return err
 		}
 		defer tx.Rollback() //nolint:errcheck // no-op after Commit
-		var house int64
 		offers, err := db.loadOffers(ctx, tx, live)
 		if err != nil {
 			return err
@@ -248,10 +247,7 @@ func (db *DB) placeBatch(batch []*placeJob, worker int) {
 		for _, j := range live {
 			j.offers, j.guard = offers, guards[j.uid]
 		}
-		if results, err = db.placeJobs(ctx, tx, live, now, &house); err != nil {
-			return err
-		}
-		if err := db.creditHouse(ctx, tx, house, worker); err != nil {
+		if results, err = db.placeJobs(ctx, tx, live, now, worker); err != nil {
 			return err
 		}
 		commitErr = tx.Commit()
@@ -266,13 +262,11 @@ func (db *DB) placeBatch(batch []*placeJob, worker int) {
 			var r placeResult
 			j.offers, j.guard = nil, nil
 			txErr := db.tx(ctx, func(tx *sql.Tx) error {
-				var house int64
-				rs, err := db.placeJobs(ctx, tx, []*placeJob{j}, db.Now(), &house)
-				if err != nil {
-					return err
+				rs, err := db.placeJobs(ctx, tx, []*placeJob{j}, db.Now(), worker)
+				if err == nil {
+					r = rs[0]
 				}
-				r = rs[0]
-				return db.creditHouse(ctx, tx, house, worker)
+				return err
 			})
 			if txErr != nil {
 				r = placeResult{err: txErr}
@@ -312,13 +306,12 @@ func (db *DB) placeBatch(batch []*placeJob, worker int) {
 // when the bet is refused before the write, or when the write finds the
 // key taken (a replay).
 //
-// The stakes' credit to the house balance is added to *house, and the
-// caller applies the sum once, just before commit (creditHouse). Taking
-// the house row last, after every player row, gives all placement
-// transactions one lock order, so concurrent batches on PostgreSQL never
-// deadlock; and one update per batch instead of one per bet keeps the
-// row's lock short.
-func (db *DB) placeJobs(ctx context.Context, tx *sql.Tx, jobs []*placeJob, now time.Time, house *int64) ([]placeResult, error) {
+// The placed stakes are credited to the house balance last, in one update
+// of the writer's shard row (creditHouse). Taking the house row last,
+// after every player row, gives all placement transactions one lock
+// order, so concurrent batches on PostgreSQL never deadlock; and one
+// update per batch instead of one per bet keeps the row's lock short.
+func (db *DB) placeJobs(ctx context.Context, tx *sql.Tx, jobs []*placeJob, now time.Time, writer int) ([]placeResult, error) {
 	results := make([]placeResult, len(jobs))
 	pg := db.d == dialectPostgres
 	if pg {
@@ -359,7 +352,7 @@ func (db *DB) placeJobs(ctx context.Context, tx *sql.Tx, jobs []*placeJob, now t
 		if err != nil {
 			return nil, err
 		}
-		if results[i], err = db.answer(ctx, tx, p, outcome, now, house); err != nil {
+		if results[i], err = db.answer(ctx, tx, p, outcome, now); err != nil {
 			return nil, err
 		}
 	}
@@ -371,12 +364,18 @@ func (db *DB) placeJobs(ctx context.Context, tx *sql.Tx, jobs []*placeJob, now t
 			return nil, err
 		}
 		for k, p := range round {
-			if results[p.i], err = db.answer(ctx, tx, p, outcomes[k], now, house); err != nil {
+			if results[p.i], err = db.answer(ctx, tx, p, outcomes[k], now); err != nil {
 				return nil, err
 			}
 		}
 	}
-	return results, nil
+	var house int64
+	for _, r := range results {
+		if r.bet != nil {
+			house += r.bet.Stake
+		}
+	}
+	return results, db.creditHouse(ctx, tx, house, writer)
 }
 
 // pendingBet is a bet that passed every check made before writing.
@@ -450,9 +449,11 @@ func (db *DB) checkBet(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Ti
 	}
 	p = &pendingBet{j: j, combined: combined, st: st, bet: &betting.Bet{UserID: j.req.UserID, State: betting.Open,
 		Stake: slip.Stake, Odds: combined, PotentialPayout: potential, OddsPolicy: slip.OddsPolicy, PlacedAt: now, Legs: legs}}
-	if idem := j.req.Idempotency; idem != nil && j.betID != 0 {
+	if j.betID != 0 {
 		p.bet.ID = fmtID(pBet, j.betID)
-		p.status, p.body = idem.Render(p.bet, nil)
+		if idem := j.req.Idempotency; idem != nil {
+			p.status, p.body = idem.Render(p.bet, nil)
+		}
 	}
 	return p, nil, nil
 }
@@ -482,7 +483,7 @@ func (db *DB) refuse(ctx context.Context, tx *sql.Tx, j *placeJob, refusal error
 }
 
 // answer turns a write's outcome into the bet's answer.
-func (db *DB) answer(ctx context.Context, tx *sql.Tx, p *pendingBet, outcome writeOutcome, now time.Time, house *int64) (placeResult, error) {
+func (db *DB) answer(ctx context.Context, tx *sql.Tx, p *pendingBet, outcome writeOutcome, now time.Time) (placeResult, error) {
 	j, stake := p.j, p.bet.Stake
 	switch outcome {
 	case keyTaken:
@@ -503,7 +504,6 @@ func (db *DB) answer(ctx context.Context, tx *sql.Tx, p *pendingBet, outcome wri
 		}
 		return db.refuse(ctx, tx, j, insufficient(have, stake), true, now)
 	}
-	*house += stake
 	if idem := j.req.Idempotency; idem != nil && p.body == nil {
 		// SQLite: the key was claimed first and takes the response now.
 		if err := db.storeKey(ctx, tx, idem, p.bet, nil); err != nil {
@@ -717,9 +717,6 @@ func (db *DB) writeBetsPG(ctx context.Context, tx *sql.Tx, bets []*pendingBet, n
 	}
 	if seen != len(out) {
 		return nil, fmt.Errorf("bet write answered for %d of %d bets", seen, len(out))
-	}
-	for _, p := range bets {
-		p.bet.ID = fmtID(pBet, p.j.betID)
 	}
 	return out, nil
 }

@@ -47,19 +47,15 @@ func (db *DB) PlaceDirect(ctx context.Context, reqs []*betting.PlaceRequest) ([]
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		// A retried transaction starts over; earlier answers are void.
 		clear(results)
-		var house int64
 		jobs := make([]*placeJob, len(items))
 		for k, it := range items {
 			jobs[k] = it.job
 		}
-		rs, err := db.placeJobs(ctx, tx, jobs, db.Now(), &house)
-		if err != nil {
-			return err
-		}
-		copy(results, rs)
 		// Concurrent callers spread over the house shards as the
 		// placer's writers do.
-		return db.creditHouse(ctx, tx, house, int(directSeq.Add(1)))
+		rs, err := db.placeJobs(ctx, tx, jobs, db.Now(), int(directSeq.Add(1)))
+		copy(results, rs)
+		return err
 	})
 	if err != nil {
 		return nil, nil, err

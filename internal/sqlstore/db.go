@@ -71,6 +71,9 @@ type DB struct {
 	ro *sql.DB
 	// replica is true when ro is a separate server.
 	replica bool
+	// ckpt copies SQLite's write-ahead log into the database file, off
+	// the writer connection; nil on PostgreSQL.
+	ckpt *checkpointer
 
 	// Now is the clock; tests freeze it. Every row written by one
 	// transaction uses one reading of it.
@@ -125,7 +128,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.d = dialectSQLite
 		cfg.Writers = 1
 		db.cfg.Writers = 1
-		db.rw, db.ro, err = openSQLite(cfg.URL, cfg.MaxConns)
+		var ckpt *sql.DB
+		db.rw, db.ro, ckpt, err = openSQLite(cfg.URL, cfg.MaxConns)
+		if err == nil {
+			db.ckpt = startCheckpointer(ckpt)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -159,28 +166,33 @@ func openPostgres(u string, maxConns int) (*sql.DB, error) {
 	return db, nil
 }
 
-func openSQLite(path string, readers int) (rw, ro *sql.DB, err error) {
+func openSQLite(path string, readers int) (rw, ro, ckpt *sql.DB, err error) {
 	path = strings.TrimPrefix(strings.TrimPrefix(path, "sqlite://"), "file:")
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path = path[:i]
 	}
 	if path == "" {
-		return nil, nil, errors.New("empty SQLite path")
+		return nil, nil, nil, errors.New("empty SQLite path")
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return nil, nil, fmt.Errorf("create data directory: %w", err)
+		return nil, nil, nil, fmt.Errorf("create data directory: %w", err)
 	}
 	// synchronous=FULL: a bet acknowledged with 201 survives power loss,
 	// not only a process crash. busy_timeout covers the readers and
 	// another process (pointsbook admin) writing at the same time.
 	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)"
 	drv := &sqlite.Driver{}
-	rw = sql.OpenDB(stmtConnector{dsn: "file:" + url.PathEscape(path) + "?" + common + "&_txlock=immediate", drv: drv})
+	// The writer never checkpoints (wal_autocheckpoint 0): the
+	// checkpointer's own connection does, beside it.
+	rw = sql.OpenDB(stmtConnector{dsn: "file:" + url.PathEscape(path) + "?" + common + "&_pragma=wal_autocheckpoint(0)&_txlock=immediate", drv: drv})
 	rw.SetMaxOpenConns(1)
 	rw.SetConnMaxIdleTime(0)
 	ro = sql.OpenDB(stmtConnector{dsn: "file:" + url.PathEscape(path) + "?" + common + "&_pragma=query_only(1)", drv: drv})
 	ro.SetMaxOpenConns(readers)
-	return rw, ro, nil
+	ckpt = sql.OpenDB(stmtConnector{dsn: "file:" + url.PathEscape(path) + "?" + common, drv: drv})
+	ckpt.SetMaxOpenConns(1)
+	ckpt.SetConnMaxIdleTime(0)
+	return rw, ro, ckpt, nil
 }
 
 // Close stops the batcher and closes the connections.
@@ -188,7 +200,11 @@ func (db *DB) Close() error {
 	if db.placer != nil {
 		db.placer.close()
 	}
-	err := db.rw.Close()
+	var err error
+	if db.ckpt != nil {
+		err = db.ckpt.close()
+	}
+	err = errors.Join(err, db.rw.Close())
 	if db.ro != db.rw {
 		err = errors.Join(err, db.ro.Close())
 	}

@@ -1,0 +1,63 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"time"
+)
+
+// checkpointEvery is how often the checkpointer copies the write-ahead
+// log back into the database file. At full load the log grows by tens of
+// megabytes a second, so a checkpoint is never far behind.
+const checkpointEvery = 100 * time.Millisecond
+
+// checkpointer copies SQLite's write-ahead log into the database file on
+// a connection of its own. SQLite's default is that the commit which
+// takes the log past 1,000 pages does it, fsync of the database file
+// included, while every placement queued behind the one writer waits:
+// in a settlement profile that was a fifth of the writer's time. Here the
+// writer only appends to the log; the copy runs beside it (a PASSIVE
+// checkpoint takes no lock a writer or reader waits on).
+type checkpointer struct {
+	conn *sql.DB
+	stop chan struct{}
+	done chan struct{}
+}
+
+func startCheckpointer(conn *sql.DB) *checkpointer {
+	c := &checkpointer{conn: conn, stop: make(chan struct{}), done: make(chan struct{})}
+	go c.run()
+	return c
+}
+
+func (c *checkpointer) run() {
+	defer close(c.done)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
+		if _, _, err := c.checkpoint(context.Background()); err != nil {
+			// The next tick tries again; the log only grows meanwhile.
+			slog.Warn("sqlite checkpoint", "err", err)
+		}
+	}
+}
+
+// checkpoint runs one PASSIVE checkpoint and reports the log's length in
+// frames and how many of them are now in the database file.
+func (c *checkpointer) checkpoint(ctx context.Context) (logFrames, copied int, err error) {
+	var busy int
+	err = c.conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &copied)
+	return logFrames, copied, err
+}
+
+func (c *checkpointer) close() error {
+	close(c.stop)
+	<-c.done
+	return c.conn.Close()
+}

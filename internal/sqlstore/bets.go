@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/betting"
@@ -63,15 +62,24 @@ type placer struct {
 	stopped sync.Once
 	wg      sync.WaitGroup
 
-	// busy counts writers holding a batch; turn is closed, and replaced,
-	// each time a batch is answered. See yield.
-	busy atomic.Int32
-	mu   sync.Mutex
-	turn chan struct{}
+	// chores are other writes that take turns with placement on SQLite's
+	// one writing connection (settlement batches): the writer runs one
+	// between two placement batches. Left to database/sql, a freed
+	// connection goes to whichever goroutine asks first, and a settlement
+	// batch waited out two placement batches (two commits) for every one
+	// of its own, while a bet could wait out several settlement batches.
+	chores chan chore
+}
+
+// A chore is a write run by the placement writer in its turn; done
+// receives what it returned.
+type chore struct {
+	run  func() error
+	done chan error
 }
 
 func newPlacer(db *DB) *placer {
-	p := &placer{db: db, stop: make(chan struct{}), turn: make(chan struct{})}
+	p := &placer{db: db, stop: make(chan struct{}), chores: make(chan chore)}
 	p.queues = make([]chan *placeJob, db.cfg.Writers)
 	for i := range p.queues {
 		p.queues[i] = make(chan *placeJob, max(4096/len(p.queues), 512))
@@ -86,16 +94,6 @@ func (p *placer) queueFor(uid int64) chan *placeJob {
 	return p.queues[uint64(uid)%uint64(len(p.queues))]
 }
 
-// waiting reports whether any placement is queued.
-func (p *placer) waiting() bool {
-	for _, q := range p.queues {
-		if len(q) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 func (p *placer) close() {
 	p.stopped.Do(func() { close(p.stop) })
 	p.wg.Wait()
@@ -105,18 +103,32 @@ func (p *placer) run(worker int) {
 	defer p.wg.Done()
 	max := p.db.cfg.GroupCommitMax
 	queue := p.queues[worker]
+	// Only the first writer runs chores; SQLite has only the one.
+	var chores chan chore
+	if worker == 0 {
+		chores = p.chores
+	}
 	for {
+		// Queued placements go first; after their batch, one chore that
+		// is waiting. When both wait they alternate.
 		var first *placeJob
 		select {
 		case first = <-queue:
-		case <-p.stop:
-			// Answer whatever is still queued before exiting.
-			for {
-				select {
-				case j := <-queue:
-					j.done <- placeResult{err: fault.ErrUnavailable}
-				default:
-					return
+		default:
+			select {
+			case first = <-queue:
+			case c := <-chores:
+				c.done <- c.run()
+				continue
+			case <-p.stop:
+				// Answer whatever is still queued before exiting.
+				for {
+					select {
+					case j := <-queue:
+						j.done <- placeResult{err: fault.ErrUnavailable}
+					default:
+						return
+					}
 				}
 			}
 		}
@@ -143,35 +155,27 @@ func (p *placer) run(worker int) {
 				break drain
 			}
 		}
-		p.busy.Add(1)
 		p.db.placeBatch(batch, worker)
-		p.busy.Add(-1)
-		p.mu.Lock()
-		close(p.turn)
-		p.turn = make(chan struct{})
-		p.mu.Unlock()
+		select {
+		case c := <-chores:
+			c.done <- c.run()
+		default:
+		}
 	}
 }
 
-// yield waits, for at most max, until waiting placements have had a
-// batch. Settlement calls it between its batches on SQLite, where both
-// share the one writing connection: database/sql hands a freed connection
-// to a random waiter, so a bet could wait out several settlement batches
-// in a row. Taking turns bounds that wait to about one batch.
-func (p *placer) yield(max time.Duration) {
-	if !p.waiting() && p.busy.Load() == 0 {
-		return
-	}
-	p.mu.Lock()
-	turn := p.turn
-	p.mu.Unlock()
-	t := time.NewTimer(max)
-	defer t.Stop()
+// inTurn runs fn on the placement writer, between two placement batches,
+// and returns what it returned.
+func (p *placer) inTurn(ctx context.Context, fn func() error) error {
+	c := chore{run: fn, done: make(chan error, 1)}
 	select {
-	case <-turn:
-	case <-t.C:
+	case p.chores <- c:
 	case <-p.stop:
+		return fault.ErrUnavailable
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", fault.ErrUnavailable, ctx.Err())
 	}
+	return <-c.done
 }
 
 // PlaceBet places a bet: market open, odds under the slip's policy,

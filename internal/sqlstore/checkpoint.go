@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -20,9 +21,10 @@ const checkpointEvery = 100 * time.Millisecond
 // writer only appends to the log; the copy runs beside it (a PASSIVE
 // checkpoint takes no lock a writer or reader waits on).
 type checkpointer struct {
-	conn *sql.DB
-	stop chan struct{}
-	done chan struct{}
+	conn    *sql.DB
+	stop    chan struct{}
+	done    chan struct{}
+	stopped sync.Once
 }
 
 func startCheckpointer(conn *sql.DB) *checkpointer {
@@ -56,8 +58,9 @@ func (c *checkpointer) checkpoint(ctx context.Context) (logFrames, copied int, e
 	return logFrames, copied, err
 }
 
+// close stops the checkpointer; DB.Close may run more than once.
 func (c *checkpointer) close() error {
-	close(c.stop)
+	c.stopped.Do(func() { close(c.stop) })
 	<-c.done
 	return c.conn.Close()
 }

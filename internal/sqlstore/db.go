@@ -81,6 +81,11 @@ type DB struct {
 
 	placer *placer
 
+	// planned, when set (tests only), runs after a settlement batch has
+	// been read and graded and before it is written: the moment another
+	// settlement may change what the plan was made from.
+	planned func()
+
 	// dailyCap is Config.DailyStakeCap, changeable at run time.
 	dailyCap atomic.Int64
 

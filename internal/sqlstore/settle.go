@@ -143,10 +143,12 @@ func (db *DB) SettleMatch(ctx context.Context, matchID string) error {
 	// Batches are independent (each bet is in one), so on PostgreSQL they
 	// settle on several connections at once; wallet rows shared between
 	// batches are locked in id order, so they wait, never deadlock. SQLite
-	// has one writer, so there it is one batch at a time.
-	workers := 1
-	if db.d == dialectPostgres {
-		workers = db.cfg.SettleWorkers
+	// has one writer: there a batch writes in its turn between two
+	// placement batches (placer.inTurn), and the second worker reads and
+	// grades its batch meanwhile.
+	workers, write := db.cfg.SettleWorkers, func(fn func() error) error { return fn() }
+	if db.d == dialectSQLite {
+		workers, write = 2, func(fn func() error) error { return db.placer.inTurn(ctx, fn) }
 	}
 	batches := make(chan []int64)
 	errs := make(chan error, workers)
@@ -156,10 +158,7 @@ func (db *DB) SettleMatch(ctx context.Context, matchID string) error {
 		go func() {
 			defer wg.Done()
 			for ids := range batches {
-				if db.d == dialectSQLite {
-					db.placer.yield(50 * time.Millisecond)
-				}
-				if err := db.settleBets(ctx, ids, reason.String); err != nil {
+				if err := db.settleBets(ctx, ids, reason.String, write); err != nil {
 					errs <- err
 					for range batches {
 					}
@@ -256,74 +255,166 @@ type betRow struct {
 	newPayout int64
 }
 
-// settleBets re-derives the state of each bet from its legs and applies
-// the difference: the bet row moves to the next version (guarded by the
-// version it was read at, which makes racing settlements apply once), a
-// ledger transaction moves the payout difference, and a settlement row
-// keeps the receipt. Everything is done with set-based statements so
-// that 100,000 bets settle in seconds.
-func (db *DB) settleBets(ctx context.Context, ids []int64, reason string) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
-		now := db.Now()
-		among, args := db.d.among("id", 1, ids)
-		rows, err := tx.QueryContext(ctx, `SELECT id, account_id, stake, payout, state, version FROM bets WHERE `+among+db.d.forUpdate, args...)
-		if err != nil {
-			return err
+// legRow is a leg as settlement reads it, with its match's state.
+type legRow struct {
+	leg                 *betting.Leg
+	bet                 int64
+	no                  int
+	sport, matchState   string
+	graded, matchResult sql.NullInt64
+}
+
+// legGrade is a leg's new grade, and the result it had been graded on
+// (0: none), which the write checks.
+type legGrade struct {
+	bet       int64
+	no        int
+	state     betting.LegState
+	rule      string
+	result    int64
+	wasGraded int64
+}
+
+// settleBets re-derives the state of each bet of a batch from its legs
+// and applies the difference: the bet row moves to the next version
+// (guarded by the version it was read at, which makes racing settlements
+// apply once), a ledger transaction moves the payout difference, and
+// corrections keep a history row. Everything is done with set-based
+// statements so that 100,000 bets settle in seconds.
+//
+// Most bets are singles, and those are read and graded before the
+// transaction, on a connection beside the writer (SQLite's writer is the
+// bottleneck; placement uses it meanwhile). The write then checks that
+// nothing moved since: a leg is graded only from the result it was read
+// with, and a bet moves only from the version it was read at. An
+// accumulator is settled from legs of several matches that other
+// settlements grade concurrently, so it is read again, locked, inside the
+// transaction. write runs the transaction (in its turn, on SQLite).
+func (db *DB) settleBets(ctx context.Context, ids []int64, reason string, write func(func() error) error) error {
+	// Not a replica: one that lags would grade from stale rows, and every
+	// checked write would miss.
+	fresh := db.rw
+	if !db.replica {
+		fresh = db.ro
+	}
+	bets, err := db.readBets(ctx, fresh, ids, "")
+	if err != nil {
+		return classify(err)
+	}
+	grades, err := db.gradeLegs(ctx, fresh, ids, bets)
+	if err != nil {
+		return classify(err)
+	}
+	if db.planned != nil {
+		db.planned()
+	}
+	graded := map[int64]legGrade{}
+	for _, g := range grades {
+		graded[g.bet] = g
+	}
+	var singles []legGrade
+	var again []int64
+	for _, id := range ids {
+		b := bets[id]
+		if b == nil {
+			continue
 		}
-		bets := map[int64]*betRow{}
-		for rows.Next() {
-			b := &betRow{}
-			if err := rows.Scan(&b.id, &b.account, &b.stake, &b.payout, &b.state, &b.version); err != nil {
-				rows.Close()
-				return err
+		g, ok := graded[id]
+		switch {
+		case len(b.legs) == 1 && ok:
+			singles = append(singles, g)
+		case len(b.legs) > 1 && ok, changes(b):
+			// An accumulator with a leg to grade, or a bet whose legs
+			// were graded before but which was not settled (a crash in
+			// between): both are read again inside the transaction.
+			again = append(again, id)
+		}
+	}
+	if len(singles) == 0 && len(again) == 0 {
+		return nil
+	}
+	return write(func() error {
+		return db.tx(ctx, func(tx *sql.Tx) error {
+			now := db.Now()
+			var changed []*betRow
+			if len(singles) > 0 {
+				applied, err := db.writeGrades(ctx, tx, singles)
+				if err != nil {
+					return err
+				}
+				for _, g := range singles {
+					if b := bets[g.bet]; applied[g.bet] && changes(b) {
+						changed = append(changed, b)
+					}
+				}
 			}
-			bets[b.id] = b
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if err := db.gradeBatch(ctx, tx, ids, bets); err != nil {
-			return err
-		}
-		var changed []*betRow
-		for _, id := range ids {
-			b := bets[id]
-			if b == nil {
-				continue
+			if len(again) > 0 {
+				locked, err := db.readBets(ctx, tx, again, db.d.forUpdate)
+				if err != nil {
+					return err
+				}
+				grades, err := db.gradeLegs(ctx, tx, again, locked)
+				if err != nil {
+					return err
+				}
+				if _, err := db.writeGrades(ctx, tx, grades); err != nil {
+					return err
+				}
+				for _, id := range again {
+					if b := locked[id]; b != nil && changes(b) {
+						changed = append(changed, b)
+					}
+				}
 			}
-			b.newState, b.newPayout = betting.Outcome(b.stake, b.legs)
-			if b.newState != b.state || b.newPayout != b.payout {
-				changed = append(changed, b)
+			if len(changed) == 0 {
+				return nil
 			}
-		}
-		if len(changed) == 0 {
-			return nil
-		}
-		return db.applySettlements(ctx, tx, changed, reason, now)
+			return db.applySettlements(ctx, tx, changed, reason, now)
+		})
 	})
 }
 
-// gradeBatch loads the legs of a batch of bets and grades each leg whose
-// match has a result it was not yet graded on, writing the new leg states
-// in one statement. Grading here, batch by batch, rather than all legs of
-// a match at once when its result arrives, keeps every transaction small:
-// a match with 100,000 bets never holds the writer for long.
-func (db *DB) gradeBatch(ctx context.Context, tx *sql.Tx, ids []int64, bets map[int64]*betRow) error {
+// changes works out what a bet's legs now make of it and reports whether
+// that differs from its row.
+func changes(b *betRow) bool {
+	b.newState, b.newPayout = betting.Outcome(b.stake, b.legs)
+	return b.newState != b.state || b.newPayout != b.payout
+}
+
+// readBets reads the bet rows of ids, with lock appended (FOR UPDATE on
+// PostgreSQL inside a transaction, or nothing).
+func (db *DB) readBets(ctx context.Context, q queryer, ids []int64, lock string) (map[int64]*betRow, error) {
+	among, args := db.d.among("id", 1, ids)
+	rows, err := q.QueryContext(ctx, `SELECT id, account_id, stake, payout, state, version FROM bets WHERE `+among+lock, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	bets := map[int64]*betRow{}
+	for rows.Next() {
+		b := &betRow{}
+		if err := rows.Scan(&b.id, &b.account, &b.stake, &b.payout, &b.state, &b.version); err != nil {
+			return nil, err
+		}
+		bets[b.id] = b
+	}
+	return bets, rows.Err()
+}
+
+// gradeLegs loads the legs of a batch of bets into bets and grades each
+// leg whose match has a result it was not yet graded on; it returns the
+// new grades, for writeGrades. Grading batch by batch, rather than all
+// legs of a match at once when its result arrives, keeps every
+// transaction small: a match with 100,000 bets never holds the writer
+// for long.
+func (db *DB) gradeLegs(ctx context.Context, q queryer, ids []int64, bets map[int64]*betRow) ([]legGrade, error) {
 	among, args := db.d.among("l.bet_id", 1, ids)
-	rows, err := tx.QueryContext(ctx, `SELECT l.bet_id, l.leg_no, l.market_kind, l.selection_name, l.line, l.state, l.odds, l.result_id,
+	rows, err := q.QueryContext(ctx, `SELECT l.bet_id, l.leg_no, l.market_kind, l.selection_name, l.line, l.state, l.odds, l.result_id,
 			m.sport, m.state, m.result_id
 		FROM bet_legs l JOIN matches m ON m.id = l.match_id
 		WHERE `+among+` ORDER BY l.bet_id, l.leg_no`, args...)
 	if err != nil {
-		return err
-	}
-	type legRow struct {
-		leg                 *betting.Leg
-		bet                 int64
-		no                  int
-		sport, matchState   string
-		graded, matchResult sql.NullInt64
+		return nil, err
 	}
 	var legs []legRow
 	results := map[int64]*sport.Outcome{}
@@ -334,7 +425,7 @@ func (db *DB) gradeBatch(ctx context.Context, tx *sql.Tx, ids []int64, bets map[
 		var price int64
 		if err := rows.Scan(&r.bet, &r.no, &kind, &name, &line, &st, &price, &r.graded, &r.sport, &r.matchState, &r.matchResult); err != nil {
 			rows.Close()
-			return err
+			return nil, err
 		}
 		r.leg = &betting.Leg{MarketKind: betting.MarketKind(kind), Selection: name, State: betting.LegState(st), Odds: odds.Odds(price)}
 		if line.Valid {
@@ -348,16 +439,16 @@ func (db *DB) gradeBatch(ctx context.Context, tx *sql.Tx, ids []int64, bets map[
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	for rid := range results {
-		o, err := db.loadOutcome(ctx, tx, rid)
+		o, err := db.loadOutcome(ctx, q, rid)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		results[rid] = &o
 	}
-	var upd []any
+	var grades []legGrade
 	for _, r := range legs {
 		if r.matchResult.Valid && r.graded != r.matchResult {
 			o := results[r.matchResult.Int64]
@@ -367,25 +458,47 @@ func (db *DB) gradeBatch(ctx context.Context, tx *sql.Tx, ids []int64, bets map[
 				state, rule = betting.Grade(sp, r.leg.MarketKind, r.leg.Line, r.leg.Selection, o.Score)
 			}
 			r.leg.State = state
-			upd = append(upd, r.bet, r.no, string(state), rule, r.matchResult.Int64)
+			grades = append(grades, legGrade{bet: r.bet, no: r.no, state: state, rule: rule, result: r.matchResult.Int64, wasGraded: r.graded.Int64})
 		}
 		if b := bets[r.bet]; b != nil {
 			b.legs = append(b.legs, r.leg)
 		}
 	}
-	if len(upd) == 0 {
-		return nil
+	return grades, nil
+}
+
+// writeGrades writes leg grades in one statement, each only if its leg is
+// still graded on the result it was read with, and returns the bets
+// whose legs it wrote.
+func (db *DB) writeGrades(ctx context.Context, tx *sql.Tx, grades []legGrade) (map[int64]bool, error) {
+	applied := map[int64]bool{}
+	if len(grades) == 0 {
+		return applied, nil
 	}
-	betIDs := make([]int64, 0, len(upd)/5)
-	for i := 0; i < len(upd); i += 5 {
-		betIDs = append(betIDs, upd[i].(int64))
+	flat := make([]any, 0, len(grades)*6)
+	betIDs := make([]int64, len(grades))
+	for i, g := range grades {
+		flat = append(flat, g.bet, g.no, string(g.state), g.rule, g.result, g.wasGraded)
+		betIDs[i] = g.bet
 	}
-	v, args := db.d.rowsOf("v", []string{"bet_id", "leg_no", "state", "rule", "result_id"}, []string{"BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT"}, 1, upd)
+	v, args := db.d.rowsOf("v", []string{"bet_id", "leg_no", "state", "rule", "result_id", "was"}, []string{"BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT"}, 1, flat)
 	only, extra := db.d.keyedBy("bet_legs.bet_id", len(args)+1, betIDs)
-	_, err = tx.ExecContext(ctx, `WITH `+v+`
+	rows, err := tx.QueryContext(ctx, `WITH `+v+`
 		UPDATE bet_legs SET state = v.state, rule = v.rule, result_id = v.result_id
-		FROM v WHERE bet_legs.bet_id = +v.bet_id AND bet_legs.leg_no = +v.leg_no`+only, append(args, extra...)...)
-	return err
+		FROM v WHERE bet_legs.bet_id = +v.bet_id AND bet_legs.leg_no = +v.leg_no AND COALESCE(bet_legs.result_id, 0) = +v.was`+only+`
+		RETURNING bet_legs.bet_id`, append(args, extra...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		applied[id] = true
+	}
+	return applied, rows.Err()
 }
 
 // keepFirstSettlements writes the history row of version 1 for the bets

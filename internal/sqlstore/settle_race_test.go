@@ -1,0 +1,263 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pointsbook/pointsbook/internal/account"
+	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/odds"
+	"github.com/pointsbook/pointsbook/internal/pgtest"
+	"github.com/pointsbook/pointsbook/internal/sport"
+)
+
+// Settlement reads and grades a batch before its transaction (see
+// settleBets), so another settlement can change what a plan was made
+// from before it is written. These tests stop settlements at that moment
+// through the planned hook, to make the interleavings that matter happen
+// every time rather than by luck, on both databases.
+
+// raceStore opens a store on each database the run has, with a clock
+// that the test moves.
+func raceStores(t *testing.T, run func(t *testing.T, db *DB, now *atomic.Int64)) {
+	open := map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "pb.db") },
+		"postgres": func(t *testing.T) string { return pgtest.NewDatabase(t) },
+	}
+	for _, name := range []string{"sqlite", "postgres"} {
+		t.Run(name, func(t *testing.T) {
+			db, err := Open(context.Background(), Config{URL: open[name](t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			var now atomic.Int64
+			now.Store(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC).UnixNano())
+			db.Now = func() time.Time { return time.Unix(0, now.Load()).UTC() }
+			run(t, db, &now)
+		})
+	}
+}
+
+type raceFixture struct {
+	t  *testing.T
+	db *DB
+	n  int
+}
+
+func (f *raceFixture) user() *account.User {
+	f.t.Helper()
+	f.n++
+	name := fmt.Sprintf("racer%d", f.n)
+	u, err := f.db.CreateUser(context.Background(), account.NewUser{Username: name, Nickname: name, Email: name + "@example.com",
+		PasswordHash: "x", Role: account.Player, Bonus: 1000})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return u
+}
+
+// match is a football match with a 1x2 market at 2.00 / 3.40 / 3.80.
+func (f *raceFixture) match(kickoff time.Time) *betting.Match {
+	f.t.Helper()
+	f.n++
+	mk, err := betting.NewMarket(betting.OneXTwo, nil, map[string]odds.Odds{"home": 200, "draw": 340, "away": 380})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	m, err := f.db.CreateMatch(context.Background(), betting.NewMatch{Sport: "football", League: "Race League",
+		Home: fmt.Sprintf("Home %d", f.n), Away: fmt.Sprintf("Away %d", f.n), KickoffAt: kickoff, Markets: []*betting.Market{mk}})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return m
+}
+
+func (f *raceFixture) place(u *account.User, stake int64, picks ...string) *betting.Bet {
+	f.t.Helper()
+	var s betting.Slip
+	s.Stake = stake
+	for _, p := range picks {
+		match, name, _ := strings.Cut(p, "/")
+		var found bool
+		for _, sel := range f.matchByID(match).Markets[0].Selections {
+			if sel.Name == name {
+				s.Legs = append(s.Legs, betting.LegRequest{SelectionID: sel.ID, Odds: sel.Odds})
+				found = true
+			}
+		}
+		if !found {
+			f.t.Fatalf("no selection %s", p)
+		}
+	}
+	b, _, err := f.db.PlaceBet(context.Background(), &betting.PlaceRequest{UserID: u.ID, Slip: s})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return b
+}
+
+func (f *raceFixture) matchByID(id string) *betting.Match {
+	f.t.Helper()
+	m, err := f.db.FindMatch(context.Background(), id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return m
+}
+
+func (f *raceFixture) verify() {
+	f.t.Helper()
+	if d, err := f.db.VerifyLedger(context.Background()); err != nil || len(d) > 0 {
+		f.t.Fatalf("verify-ledger: %v %v", d, err)
+	}
+}
+
+func score(home, away int) sport.Outcome {
+	return sport.Outcome{Score: sport.Score{Home: home, Away: away, Regulation: sport.Pair{Home: home, Away: away}},
+		Evidence: sport.Evidence{Source: "simulator", Status: "FT"}}
+}
+
+// Two matches carrying the legs of the same accumulators settle at once:
+// the first plans its batch before the second match has a result, the
+// second plans its batch, and only then do both write, the first first. Each grades its
+// own legs; had the plans been written as read, each would judge the
+// accumulators on the other leg still open, and an accumulator with both
+// legs won would stay open.
+func TestAccumulatorSettledByTwoMatchesAtOnce(t *testing.T) {
+	raceStores(t, func(t *testing.T, db *DB, now *atomic.Int64) {
+		f := &raceFixture{t: t, db: db}
+		kickoff := db.Now().Add(time.Hour)
+		m1, m2 := f.match(kickoff), f.match(kickoff)
+		type holding struct {
+			u                   *account.User
+			acca, single, loser *betting.Bet
+		}
+		var hs []holding
+		for i := 0; i < 20; i++ {
+			u := f.user()
+			hs = append(hs, holding{u: u,
+				acca:   f.place(u, 100, m1.ID+"/home", m2.ID+"/home"), // 2.00 × 2.00
+				single: f.place(u, 100, m1.ID+"/home"),
+				loser:  f.place(u, 100, m2.ID+"/away"),
+			})
+		}
+		now.Add(int64(2 * time.Hour))
+		firstPlanned, secondPlanned := make(chan struct{}), make(chan struct{})
+		var calls atomic.Int32
+		db.planned = func() {
+			switch calls.Add(1) {
+			case 1:
+				close(firstPlanned)
+				<-secondPlanned
+			case 2:
+				// The first plan goes on to write, and gets a head start
+				// so that it writes first: the order in which the later,
+				// fuller plan finds some of its legs already graded.
+				close(secondPlanned)
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+		var wg sync.WaitGroup
+		settle := func(m *betting.Match) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := db.RecordResult(context.Background(), m.ID, score(1, 0), false); err != nil {
+					t.Errorf("RecordResult: %v", err)
+				}
+			}()
+		}
+		settle(m1)
+		<-firstPlanned
+		settle(m2)
+		wg.Wait()
+		for _, h := range hs {
+			for _, want := range []struct {
+				bet    *betting.Bet
+				state  betting.State
+				payout int64
+			}{{h.acca, betting.Won, 400}, {h.single, betting.Won, 200}, {h.loser, betting.Lost, 0}} {
+				got, err := db.FindBet(context.Background(), h.u.ID, want.bet.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.State != want.state || got.Payout == nil || *got.Payout != want.payout {
+					t.Fatalf("bet %s (%d legs) is %s paying %v, want %s paying %d",
+						got.ID, len(got.Legs), got.State, got.Payout, want.state, want.payout)
+				}
+			}
+		}
+		f.verify()
+	})
+}
+
+// A settlement has read and graded its batch on the first result when a
+// correction arrives and is settled in full. The stale plan, written
+// after, must change nothing: not the bets (their version moved) and not
+// the legs, whose grade on the correction would otherwise be replaced by
+// one on the result it corrects.
+func TestStalePlanAfterCorrection(t *testing.T) {
+	raceStores(t, func(t *testing.T, db *DB, now *atomic.Int64) {
+		f := &raceFixture{t: t, db: db}
+		m := f.match(db.Now().Add(time.Hour))
+		var us []*account.User
+		var bets []*betting.Bet
+		for i := 0; i < 20; i++ {
+			u := f.user()
+			us = append(us, u)
+			bets = append(bets, f.place(u, 100, m.ID+"/"+[]string{"home", "away"}[i%2]))
+		}
+		now.Add(int64(2 * time.Hour))
+		// The first settlement stops after planning until released.
+		paused, release := make(chan struct{}), make(chan struct{})
+		var calls atomic.Int32
+		db.planned = func() {
+			if calls.Add(1) == 1 {
+				close(paused)
+				<-release
+			}
+		}
+		first := make(chan error, 1)
+		go func() {
+			_, err := db.RecordResult(context.Background(), m.ID, score(1, 0), false)
+			first <- err
+		}()
+		select {
+		case <-paused:
+		case err := <-first:
+			t.Fatalf("the first settlement did not stop after planning: %v", err)
+		}
+		corrected := score(0, 1)
+		corrected.Evidence.Source, corrected.Evidence.Reason = "operator", "own goal credited to the wrong side"
+		if changed, err := db.RecordResult(context.Background(), m.ID, corrected, true); err != nil || !changed {
+			t.Fatalf("correction: changed=%v, %v", changed, err)
+		}
+		close(release)
+		if err := <-first; err != nil {
+			t.Fatalf("first settlement: %v", err)
+		}
+		for i, b := range bets {
+			got, err := db.FindBet(context.Background(), us[i].ID, b.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, payout := betting.Lost, int64(0)
+			if i%2 == 1 {
+				want, payout = betting.Won, 380
+			}
+			leg := got.Legs[0]
+			if got.State != want || *got.Payout != payout || leg.State != betting.LegState(want) || !strings.Contains(leg.Rule, "0-1") {
+				t.Fatalf("bet %d is %s paying %d, its leg %s (%q); want %s paying %d graded on 0-1",
+					i, got.State, *got.Payout, leg.State, leg.Rule, want, payout)
+			}
+		}
+		f.verify()
+	})
+}

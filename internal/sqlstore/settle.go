@@ -167,14 +167,9 @@ func (db *DB) SettleMatch(ctx context.Context, matchID string) error {
 			}
 		}()
 	}
-	// SQLite's one writing connection is what settlement and placement
-	// take turns on, so the bets are listed through a reading connection
-	// there, leaving the writer to placement between batches. (Not from a
-	// replica: one that lags could miss bets.)
-	walk := db.rw
-	if !db.replica {
-		walk = db.ro
-	}
+	// The bets are listed beside the writer, which is left to placement
+	// and the batches' writes.
+	walk := db.current()
 	var after int64
 	var walkErr error
 	for walkErr == nil {
@@ -275,6 +270,17 @@ type legGrade struct {
 	wasGraded int64
 }
 
+// current is where settlement reads outside its transactions: SQLite's
+// reading connections, which run beside the one writer and see every
+// commit, or PostgreSQL's primary. Never a replica: one that lags would
+// miss bets, or grade from stale rows so that every checked write misses.
+func (db *DB) current() *sql.DB {
+	if db.replica {
+		return db.rw
+	}
+	return db.ro
+}
+
 // settleBets re-derives the state of each bet of a batch from its legs
 // and applies the difference: the bet row moves to the next version
 // (guarded by the version it was read at, which makes racing settlements
@@ -291,12 +297,7 @@ type legGrade struct {
 // settlements grade concurrently, so it is read again, locked, inside the
 // transaction. write runs the transaction (in its turn, on SQLite).
 func (db *DB) settleBets(ctx context.Context, ids []int64, reason string, write func(func() error) error) error {
-	// Not a replica: one that lags would grade from stale rows, and every
-	// checked write would miss.
-	fresh := db.rw
-	if !db.replica {
-		fresh = db.ro
-	}
+	fresh := db.current()
 	bets, err := db.readBets(ctx, fresh, ids, "")
 	if err != nil {
 		return classify(err)

@@ -299,14 +299,13 @@ func (db *DB) placeBatch(batch []*placeJob, worker int) {
 // Each bet is checked against everything that can be known before
 // writing (shape, blocks, offers, prices, the caps against an empty
 // tally), then written, then refusals that only the write could find
-// (balance, tally) are explained. SQLite runs in-process and takes the
-// bets one at a time. On PostgreSQL the bets that pass the checks are
-// written in rounds in which no player appears twice, each round one
-// statement (writeBetsPG), which is most of what a batch saves there.
+// (balance, tally) are explained. The bets that pass the checks are
+// written in rounds in which no player appears twice: on PostgreSQL each
+// round is one statement (writeBetsPG), on SQLite one statement per step
+// (writeBetsSQLite).
 //
-// An idempotency key is claimed before anything else on SQLite. On
-// PostgreSQL the write claims it, storing the bet's response rendered in
-// advance under a reserved bet id; there a key needs a separate claim only
+// The write claims a bet's idempotency key, storing the response rendered
+// in advance under a reserved bet id; a key needs a separate claim only
 // when the bet is refused before the write, or when the write finds the
 // key taken (a replay).
 //
@@ -317,53 +316,32 @@ func (db *DB) placeBatch(batch []*placeJob, worker int) {
 // update per batch instead of one per bet keeps the row's lock short.
 func (db *DB) placeJobs(ctx context.Context, tx *sql.Tx, jobs []*placeJob, now time.Time, writer int) ([]placeResult, error) {
 	results := make([]placeResult, len(jobs))
-	pg := db.d == dialectPostgres
-	if pg {
-		if err := db.reserveBetIDs(ctx, tx, jobs); err != nil {
-			return nil, err
-		}
+	if err := db.reserveBetIDs(ctx, tx, jobs); err != nil {
+		return nil, err
 	}
 	var pending []*pendingBet
 	for i, j := range jobs {
-		claimed := false
-		if j.req.Idempotency != nil && !pg {
-			replay, err := db.claimKey(ctx, tx, j.req.Idempotency, now)
-			if err != nil {
-				return nil, err
-			}
-			if replay != nil {
-				results[i] = placeResult{replay: replay}
-				continue
-			}
-			claimed = true
-		}
 		p, refusal, err := db.checkBet(ctx, tx, j, now)
 		if err != nil {
 			return nil, err
 		}
 		if refusal != nil {
-			if results[i], err = db.refuse(ctx, tx, j, refusal, claimed, now); err != nil {
+			if results[i], err = db.refuse(ctx, tx, j, refusal, false, now); err != nil {
 				return nil, err
 			}
 			continue
 		}
 		p.i = i
-		if pg {
-			pending = append(pending, p)
-			continue
-		}
-		outcome, err := db.writeBetSQLite(ctx, tx, p, now)
-		if err != nil {
-			return nil, err
-		}
-		if results[i], err = db.answer(ctx, tx, p, outcome, now); err != nil {
-			return nil, err
-		}
+		pending = append(pending, p)
+	}
+	write := db.writeBetsPG
+	if db.d == dialectSQLite {
+		write = db.writeBetsSQLite
 	}
 	for len(pending) > 0 {
 		var round []*pendingBet
 		round, pending = onePerPlayer(pending)
-		outcomes, err := db.writeBetsPG(ctx, tx, round, now)
+		outcomes, err := write(ctx, tx, round, now)
 		if err != nil {
 			return nil, err
 		}
@@ -517,9 +495,24 @@ func (db *DB) answer(ctx context.Context, tx *sql.Tx, p *pendingBet, outcome wri
 	return placeResult{bet: p.bet}, nil
 }
 
-// reserveBetIDs takes an id from the bets sequence for each job that has
-// none yet, in one round trip. Ids of refused bets are simply not used.
+// reserveBetIDs gives each job the id its bet will have. PostgreSQL takes
+// ids from the bets sequence, in one round trip, for the jobs that have
+// none yet; ids of refused bets are simply not used. On SQLite the ids
+// follow the largest one written, and hold only inside this transaction,
+// which has the database's one write lock: every job gets a fresh one,
+// since a transaction that failed may have been overtaken by another.
 func (db *DB) reserveBetIDs(ctx context.Context, tx *sql.Tx, jobs []*placeJob) error {
+	if db.d == dialectSQLite {
+		var last int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM bets`).Scan(&last); err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			last++
+			j.betID = last
+		}
+		return nil
+	}
 	var need []*placeJob
 	for _, j := range jobs {
 		if j.betID == 0 {
@@ -565,40 +558,204 @@ const (
 // the same points), and writes the bet, its legs, the stake's ledger
 // transaction and its two postings.
 
-// writeBetSQLite writes one bet in plain statements.
-func (db *DB) writeBetSQLite(ctx context.Context, tx *sql.Tx, p *pendingBet, now time.Time) (writeOutcome, error) {
-	uid, stake, bet := p.j.uid, p.bet.Stake, p.bet
-	if fits, err := db.tallyStake(ctx, tx, uid, stake, p.st); err != nil || !fits {
-		return overLimit, err
+// writeBetsSQLite writes a round of bets, at most one per player and per
+// idempotency key, as writeBetsPG does but in one multi-row statement per
+// step, since SQLite has no data-modifying CTEs: claim the keys, count the
+// stakes under the caps, debit the wallets that cover them, then write
+// the bets, legs, stake transactions and postings of the debited ones.
+// SQLite runs in-process, so what a statement costs is its start, binding
+// and finish rather than a round trip; one bet at a time ran eight of
+// them per bet on the one writer, which placement and settlement share.
+// The bets' ids were reserved for the transaction (reserveBetIDs), so the
+// response stored under a key is written with the claim.
+func (db *DB) writeBetsSQLite(ctx context.Context, tx *sql.Tx, round []*pendingBet, now time.Time) ([]writeOutcome, error) {
+	out := make([]writeOutcome, len(round))
+	ts := db.d.ts(now)
+	// 1. Claim the keys; a bet whose key is taken goes no further.
+	claimed := map[[2]string]bool{}
+	var keyed []*pendingBet
+	for _, p := range round {
+		if p.j.req.Idempotency != nil {
+			keyed = append(keyed, p)
+		}
 	}
-	var acct, after, betID int64
-	err := tx.QueryRowContext(ctx, `UPDATE balances SET amount = amount - $1
-		WHERE shard = 0 AND account_id = (SELECT id FROM accounts WHERE user_id = $2) AND amount >= $1
-		RETURNING account_id, amount`, stake, uid).Scan(&acct, &after)
-	if errors.Is(err, sql.ErrNoRows) {
-		return lowBalance, nil
-	}
+	err := inChunks(len(keyed), func(lo, hi int) error {
+		flat := make([]any, 0, (hi-lo)*6)
+		for _, p := range keyed[lo:hi] {
+			idem := p.j.req.Idempotency
+			flat = append(flat, idem.Owner, idem.Key, idem.Hash, int64(p.status), p.body, ts)
+		}
+		return scanRows(ctx, tx, `INSERT INTO idempotency_keys (owner, key, request_hash, status, body, created_at) VALUES `+placeholders(hi-lo, 6, 0)+`
+			ON CONFLICT DO NOTHING RETURNING owner, key`, flat, func(r *sql.Rows) error {
+			var k [2]string
+			err := r.Scan(&k[0], &k[1])
+			claimed[k] = true
+			return err
+		})
+	})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	if err := tx.QueryRowContext(ctx, `INSERT INTO bets (user_id, account_id, stake, odds, potential_payout, odds_policy, state, placed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) RETURNING id`,
-		uid, acct, stake, int64(p.combined), bet.PotentialPayout, string(bet.OddsPolicy), db.d.ts(now)).Scan(&betID); err != nil {
-		return 0, err
+	var live []int // indexes into round of the bets still going
+	for k, p := range round {
+		if idem := p.j.req.Idempotency; idem != nil && !claimed[[2]string{idem.Owner, idem.Key}] {
+			out[k] = keyTaken
+			continue
+		}
+		live = append(live, k)
 	}
-	bet.ID = fmtID(pBet, betID)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO bet_legs (`+strings.Join(legRowCols, ", ")+`)
-		VALUES `+placeholders(len(bet.Legs), len(legRowCols), 0), legRows(nil, betID, bet.Legs)...); err != nil {
-		return 0, err
+	// 2. Count the stakes under the caps.
+	fits := map[int64]bool{}
+	err = inChunks(len(live), func(lo, hi int) error {
+		flat := make([]any, 0, (hi-lo)*8)
+		for _, k := range live[lo:hi] {
+			p := round[k]
+			flat = append(flat, p.j.uid, p.st.day, p.st.week, p.st.month, p.bet.Stake, p.st.caps.Day, p.st.caps.Week, p.st.caps.Month)
+		}
+		v, args := db.d.rowsOf("v", []string{"uid", "day", "week", "month", "stake", "cap_d", "cap_w", "cap_m"},
+			[]string{"BIGINT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"}, 1, flat)
+		return scanRows(ctx, tx, `WITH `+v+` `+roundTallyUpsert("v"), args, func(r *sql.Rows) error {
+			var uid int64
+			err := r.Scan(&uid)
+			fits[uid] = true
+			return err
+		})
+	})
+	if err != nil {
+		return nil, err
 	}
-	var txID int64
-	if err := tx.QueryRowContext(ctx, `INSERT INTO ledger_tx (kind, reference, created_at) VALUES ($1, $2, $3) RETURNING id`,
-		string(ledger.Stake), "bet:"+strconv.FormatInt(betID, 10)+":stake", db.d.ts(now)).Scan(&txID); err != nil {
-		return 0, err
+	counted := live[:0:0]
+	for _, k := range live {
+		if !fits[round[k].j.uid] {
+			out[k] = overLimit
+			continue
+		}
+		counted = append(counted, k)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at) VALUES ($1, $2, $3, $4, $5), ($1, $6, $7, NULL, $5)`,
-		txID, acct, -stake, after, db.d.ts(now), db.systemAccount(ledger.HouseAccount), stake)
-	return placed, err
+	// 3. Debit the wallets that cover their stake. A player with no
+	// wallet is refused as one whose balance does not cover it.
+	wallet := map[int64]int64{} // user → account
+	err = inChunks(len(counted), func(lo, hi int) error {
+		uids := make([]any, 0, hi-lo)
+		for _, k := range counted[lo:hi] {
+			uids = append(uids, round[k].j.uid)
+		}
+		return scanRows(ctx, tx, `SELECT user_id, id FROM accounts WHERE user_id IN (`+inList(hi-lo, 0)+`)`, uids, func(r *sql.Rows) error {
+			var uid, acct int64
+			err := r.Scan(&uid, &acct)
+			wallet[uid] = acct
+			return err
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	after := map[int64]int64{} // account → balance after the debit
+	err = inChunks(len(counted), func(lo, hi int) error {
+		flat := make([]any, 0, (hi-lo)*2)
+		for _, k := range counted[lo:hi] {
+			flat = append(flat, wallet[round[k].j.uid], round[k].bet.Stake)
+		}
+		v, args := db.d.rowsOf("v", []string{"account_id", "stake"}, []string{"BIGINT", "BIGINT"}, 1, flat)
+		return scanRows(ctx, tx, `WITH `+v+`
+			UPDATE balances SET amount = balances.amount - v.stake FROM v
+			WHERE balances.account_id = +v.account_id AND balances.shard = 0 AND balances.amount >= v.stake
+			RETURNING balances.account_id, balances.amount`, args, func(r *sql.Rows) error {
+			var acct, amount int64
+			err := r.Scan(&acct, &amount)
+			after[acct] = amount
+			return err
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	var debited []*pendingBet
+	for _, k := range counted {
+		p := round[k]
+		if _, ok := after[wallet[p.j.uid]]; !ok {
+			out[k] = lowBalance
+			continue
+		}
+		debited = append(debited, p)
+	}
+	if len(debited) == 0 {
+		return out, nil
+	}
+	// 4. The bets, their legs, and each stake's ledger transaction with
+	// its two postings. Ledger ids are taken here as the bets' were: the
+	// transaction holds SQLite's one write lock.
+	var lastTx int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM ledger_tx`).Scan(&lastTx); err != nil {
+		return nil, err
+	}
+	house := db.systemAccount(ledger.HouseAccount)
+	err = inChunks(len(debited), func(lo, hi int) error {
+		part := debited[lo:hi]
+		bets := make([]any, 0, len(part)*9)
+		txs := make([]any, 0, len(part)*4)
+		posts := make([]any, 0, len(part)*10)
+		var legs []any
+		for i, p := range part {
+			acct, txID := wallet[p.j.uid], lastTx+int64(lo+i+1)
+			bets = append(bets, p.j.betID, p.j.uid, acct, p.bet.Stake, int64(p.combined), p.bet.PotentialPayout, string(p.bet.OddsPolicy), string(betting.Open), ts)
+			legs = legRows(legs, p.j.betID, p.bet.Legs)
+			txs = append(txs, txID, string(ledger.Stake), "bet:"+strconv.FormatInt(p.j.betID, 10)+":stake", ts)
+			posts = append(posts, txID, acct, -p.bet.Stake, after[acct], ts, txID, house, p.bet.Stake, nil, ts)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO bets (id, user_id, account_id, stake, odds, potential_payout, odds_policy, state, placed_at)
+			VALUES `+placeholders(len(part), 9, 0), bets...); err != nil {
+			return err
+		}
+		width := len(legRowCols)
+		if err := inChunks(len(legs)/width, func(lo, hi int) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO bet_legs (`+strings.Join(legRowCols, ", ")+`) VALUES `+placeholders(hi-lo, width, 0), legs[lo*width:hi*width]...)
+			return err
+		}); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_tx (id, kind, reference, created_at) VALUES `+placeholders(len(part), 4, 0), txs...); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at) VALUES `+placeholders(2*len(part), 5, 0), posts...)
+		return err
+	})
+	return out, err
+}
+
+// chunkRows bounds the rows of one multi-row statement. inChunks cuts n
+// rows into pieces whose sizes are powers of two up to chunkRows, so that
+// the statement texts, one per size, stay few and stay compiled in the
+// connection's statement cache (stmtcache.go) whatever the batch size.
+const chunkRows = 128
+
+func inChunks(n int, fn func(lo, hi int) error) error {
+	for lo := 0; lo < n; {
+		size := chunkRows
+		for size > n-lo {
+			size /= 2
+		}
+		if err := fn(lo, lo+size); err != nil {
+			return err
+		}
+		lo += size
+	}
+	return nil
+}
+
+// scanRows runs a query and calls each for every row it returns.
+func scanRows(ctx context.Context, q queryer, query string, args []any, each func(*sql.Rows) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // legRows appends the rows of a bet's legs to flat, in the order of
@@ -661,7 +818,7 @@ func (db *DB) writeBetsPG(ctx context.Context, tx *sql.Tx, bets []*pendingBet, n
 			SELECT owner, key, hash, status, body, `+ts+` FROM v WHERE owner IS NOT NULL
 			ON CONFLICT DO NOTHING RETURNING owner, key),
 		c AS (SELECT v.* FROM v WHERE v.owner IS NULL OR (v.owner, v.key) IN (SELECT owner, key FROM k)),
-		g AS (`+pgTallyUpsert+` RETURNING user_id),
+		g AS (`+roundTallyUpsert("c")+`),
 		d AS (
 			UPDATE balances SET amount = balances.amount - c.stake
 			FROM c JOIN accounts a ON a.user_id = c.uid

@@ -297,25 +297,32 @@ const (
 // column in CAST(… AS type) because PostgreSQL cannot infer the types of
 // parameters in a VALUES list that is joined against.
 func placeholders(rows, cols, start int, casts ...string) string {
-	var b strings.Builder
-	n := start
+	// Settlement and placement build lists of thousands of parameters per
+	// batch; fmt here was 6 % of settlement's CPU.
+	b := make([]byte, 0, rows*cols*7)
+	n := int64(start)
 	for r := 0; r < rows; r++ {
 		if r > 0 {
-			b.WriteString(", ")
+			b = append(b, ", "...)
 		}
-		b.WriteByte('(')
+		b = append(b, '(')
 		for c := 0; c < cols; c++ {
 			if c > 0 {
-				b.WriteString(", ")
+				b = append(b, ", "...)
 			}
 			n++
 			if c < len(casts) && casts[c] != "" {
-				fmt.Fprintf(&b, "CAST($%d AS %s)", n, casts[c])
+				b = append(b, "CAST($"...)
+				b = strconv.AppendInt(b, n, 10)
+				b = append(b, " AS "...)
+				b = append(b, casts[c]...)
+				b = append(b, ')')
 			} else {
-				fmt.Fprintf(&b, "$%d", n)
+				b = append(b, '$')
+				b = strconv.AppendInt(b, n, 10)
 			}
 		}
-		b.WriteByte(')')
+		b = append(b, ')')
 	}
-	return b.String()
+	return string(b)
 }

@@ -154,28 +154,17 @@ func tallyUpsert(rows string, fits func(day, week, month string) string) string 
 		WHERE ` + fits(sum("day"), sum("week"), sum("month"))
 }
 
-var (
-	// sqliteTallyUpsert is the plain statement SQLite runs for one stake:
-	// $1 user, $2 stake, then stakeTally.args.
-	sqliteTallyUpsert = tallyUpsert(`VALUES ($1, $3, $2, $4, $2, $5, $2)`, func(day, week, month string) string {
-		return day + ` <= $6 AND ` + week + ` <= $7 AND ` + month + ` <= $8`
-	})
-	// pgTallyUpsert counts the stakes of the round c in writeBetsPG, each
-	// row under its own player's caps.
-	pgTallyUpsert = tallyUpsert(`SELECT uid, day, stake, week, stake, month, stake FROM c`, func(day, week, month string) string {
-		return `EXISTS (SELECT 1 FROM c WHERE c.uid = stake_tally.user_id AND ` + day + ` <= c.cap_d AND ` + week + ` <= c.cap_w AND ` + month + ` <= c.cap_m)`
-	})
-)
-
-// tallyStake runs the tally upsert on its own; fits is false when the
-// stake does not fit under the ceilings (nothing was changed).
-func (db *DB) tallyStake(ctx context.Context, tx *sql.Tx, uid, stake int64, st *stakeTally) (fits bool, err error) {
-	res, err := tx.ExecContext(ctx, sqliteTallyUpsert, append([]any{uid, stake}, st.args()...)...)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+// roundTallyUpsert counts the stakes of a round of bets, the rows of src
+// (uid, day, week, month, stake, cap_d, cap_w, cap_m), each under its own
+// player's caps; it returns the players whose stake was counted. A round
+// has at most one bet per player. writeBetsPG runs it as one step of its
+// chain (src c), writeBetsSQLite on a VALUES list (src v). The WHERE TRUE
+// is SQLite's: an INSERT … SELECT followed by ON CONFLICT is ambiguous to
+// its parser without one.
+func roundTallyUpsert(src string) string {
+	return tallyUpsert(`SELECT uid, day, stake, week, stake, month, stake FROM `+src+` WHERE TRUE`, func(day, week, month string) string {
+		return `EXISTS (SELECT 1 FROM ` + src + ` WHERE ` + src + `.uid = stake_tally.user_id AND ` + day + ` <= ` + src + `.cap_d AND ` + week + ` <= ` + src + `.cap_w AND ` + month + ` <= ` + src + `.cap_m)`
+	}) + ` RETURNING user_id`
 }
 
 // tallyRefusal explains a stake that did not fit (the rare path): it

@@ -334,45 +334,71 @@ func (db *DB) settleBets(ctx context.Context, ids []int64, reason string, write 
 	if len(singles) == 0 && len(again) == 0 {
 		return nil
 	}
-	return write(func() error {
+	err = write(func() error {
 		return db.tx(ctx, func(tx *sql.Tx) error {
-			now := db.Now()
-			var changed []*betRow
-			if len(singles) > 0 {
-				applied, err := db.writeGrades(ctx, tx, singles)
-				if err != nil {
-					return err
-				}
-				for _, g := range singles {
-					if b := bets[g.bet]; applied[g.bet] && changes(b) {
-						changed = append(changed, b)
-					}
-				}
-			}
-			if len(again) > 0 {
-				locked, err := db.readBets(ctx, tx, again, db.d.forUpdate)
-				if err != nil {
-					return err
-				}
-				grades, err := db.gradeLegs(ctx, tx, again, locked)
-				if err != nil {
-					return err
-				}
-				if _, err := db.writeGrades(ctx, tx, grades); err != nil {
-					return err
-				}
-				for _, id := range again {
-					if b := locked[id]; b != nil && changes(b) {
-						changed = append(changed, b)
-					}
-				}
-			}
-			if len(changed) == 0 {
-				return nil
-			}
-			return db.applySettlements(ctx, tx, changed, reason, now)
+			return db.settleIn(ctx, tx, bets, singles, again, reason)
 		})
 	})
+	if errors.Is(err, errStalePlan) {
+		// Something moved between the read and the write, which only a
+		// settlement racing this one does: the batch is settled again,
+		// every bet read inside the transaction.
+		err = write(func() error {
+			return db.tx(ctx, func(tx *sql.Tx) error {
+				return db.settleIn(ctx, tx, nil, nil, ids, reason)
+			})
+		})
+	}
+	return err
+}
+
+// errStalePlan aborts a settlement batch whose plan, read before its
+// transaction, no longer matches the rows: a leg is no longer graded on
+// the result it was read with, or a bet is no longer at the version it
+// was read at.
+var errStalePlan = errors.New("settlement plan is stale")
+
+// settleIn writes a batch inside tx: the singles graded beforehand
+// (bets, as read then), and the bets of again, read and graded here.
+func (db *DB) settleIn(ctx context.Context, tx *sql.Tx, bets map[int64]*betRow, singles []legGrade, again []int64, reason string) error {
+	now := db.Now()
+	var changed []*betRow
+	if len(singles) > 0 {
+		n, err := db.writeGrades(ctx, tx, singles)
+		if err != nil {
+			return err
+		}
+		if n != len(singles) {
+			return errStalePlan
+		}
+		for _, g := range singles {
+			if b := bets[g.bet]; changes(b) {
+				changed = append(changed, b)
+			}
+		}
+	}
+	if len(again) > 0 {
+		locked, err := db.readBets(ctx, tx, again, db.d.forUpdate)
+		if err != nil {
+			return err
+		}
+		grades, err := db.gradeLegs(ctx, tx, again, locked)
+		if err != nil {
+			return err
+		}
+		if _, err := db.writeGrades(ctx, tx, grades); err != nil {
+			return err
+		}
+		for _, id := range again {
+			if b := locked[id]; b != nil && changes(b) {
+				changed = append(changed, b)
+			}
+		}
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	return db.applySettlements(ctx, tx, changed, reason, now)
 }
 
 // changes works out what a bet's legs now make of it and reports whether
@@ -469,12 +495,11 @@ func (db *DB) gradeLegs(ctx context.Context, q queryer, ids []int64, bets map[in
 }
 
 // writeGrades writes leg grades in one statement, each only if its leg is
-// still graded on the result it was read with, and returns the bets
-// whose legs it wrote.
-func (db *DB) writeGrades(ctx context.Context, tx *sql.Tx, grades []legGrade) (map[int64]bool, error) {
-	applied := map[int64]bool{}
+// still graded on the result it was read with, and returns how many it
+// wrote.
+func (db *DB) writeGrades(ctx context.Context, tx *sql.Tx, grades []legGrade) (int, error) {
 	if len(grades) == 0 {
-		return applied, nil
+		return 0, nil
 	}
 	flat := make([]any, 0, len(grades)*6)
 	betIDs := make([]int64, len(grades))
@@ -484,22 +509,15 @@ func (db *DB) writeGrades(ctx context.Context, tx *sql.Tx, grades []legGrade) (m
 	}
 	v, args := db.d.rowsOf("v", []string{"bet_id", "leg_no", "state", "rule", "result_id", "was"}, []string{"BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT"}, 1, flat)
 	only, extra := db.d.keyedBy("bet_legs.bet_id", len(args)+1, betIDs)
-	rows, err := tx.QueryContext(ctx, `WITH `+v+`
+	res, err := tx.ExecContext(ctx, `WITH `+v+`
 		UPDATE bet_legs SET state = v.state, rule = v.rule, result_id = v.result_id
-		FROM v WHERE bet_legs.bet_id = +v.bet_id AND bet_legs.leg_no = +v.leg_no AND COALESCE(bet_legs.result_id, 0) = +v.was`+only+`
-		RETURNING bet_legs.bet_id`, append(args, extra...)...)
+		FROM v WHERE bet_legs.bet_id = +v.bet_id AND bet_legs.leg_no = +v.leg_no AND COALESCE(bet_legs.result_id, 0) = +v.was`+only,
+		append(args, extra...)...)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		applied[id] = true
-	}
-	return applied, rows.Err()
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 // keepFirstSettlements writes the history row of version 1 for the bets
@@ -543,26 +561,19 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 	v, args := db.d.rowsOf("v", []string{"id", "state", "payout", "version"}, []string{"BIGINT", "TEXT", "BIGINT", "BIGINT"}, 1, flat)
 	args = append(args, settledAt)
 	only, extra := db.d.keyedBy("bets.id", len(args)+1, ids)
-	rows, err := tx.QueryContext(ctx, `WITH `+v+`
+	res, err := tx.ExecContext(ctx, `WITH `+v+`
 		UPDATE bets SET state = v.state, payout = v.payout, version = bets.version + 1,
 			settled_at = CASE WHEN v.state = 'open' THEN NULL ELSE CAST($`+strconv.Itoa(len(args))+` AS `+db.d.tsType+`) END
-		FROM v WHERE bets.id = +v.id AND bets.version = +v.version`+only+`
-		RETURNING bets.id`, append(args, extra...)...)
+		FROM v WHERE bets.id = +v.id AND bets.version = +v.version`+only, append(args, extra...)...)
 	if err != nil {
 		return err
 	}
-	applied := map[int64]bool{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		applied[id] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	// Every bet moves or none: one that is no longer at the version read
+	// was settled meanwhile, and the batch must be settled afresh.
+	if n, err := res.RowsAffected(); err != nil {
 		return err
+	} else if n != int64(len(changed)) {
+		return errStalePlan
 	}
 	// A bet's first settlement is recorded by the bet row itself (state,
 	// payout, settled_at at version 1): with 100,000 bets settled at once,
@@ -572,9 +583,6 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 	var moved []*betRow
 	var hist []any
 	for _, b := range changed {
-		if !applied[b.id] {
-			continue // another settlement got there first
-		}
 		delta := b.newPayout - b.payout
 		if b.version >= 1 {
 			hist = append(hist, b.id, b.version+1, string(b.newState), b.newPayout, delta)
@@ -612,7 +620,7 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 		flat = append(flat, string(kind), ref)
 	}
 	v, args = db.d.rowsOf("v", []string{"kind", "reference"}, []string{"TEXT", "TEXT"}, 1, flat)
-	rows, err = tx.QueryContext(ctx, `WITH `+v+`
+	rows, err := tx.QueryContext(ctx, `WITH `+v+`
 		INSERT INTO ledger_tx (kind, reference, created_at) SELECT kind, reference, CAST($`+strconv.Itoa(len(args)+1)+` AS `+db.d.tsType+`) FROM v
 		RETURNING id, reference`, append(args, settledAt)...)
 	if err != nil {

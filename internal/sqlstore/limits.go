@@ -119,11 +119,6 @@ func (db *DB) newStakeTally(g *playGuard, now time.Time) *stakeTally {
 	}
 }
 
-// args are the upsert's parameters after the user and the stake.
-func (st *stakeTally) args() []any {
-	return []any{st.day, st.week, st.month, st.caps.Day, st.caps.Week, st.caps.Month}
-}
-
 // tallyUpsert checks stakes against the ceilings and adds them to the
 // players' tallies in one conditional upsert. rows yields (user_id, day,
 // stake, week, stake, month, stake); fits, given the three new totals,

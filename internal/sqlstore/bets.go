@@ -624,7 +624,7 @@ func (db *DB) writeBetsSQLite(ctx context.Context, tx *sql.Tx, round []*pendingB
 	if err != nil {
 		return nil, err
 	}
-	counted := live[:0:0]
+	var counted []int
 	for _, k := range live {
 		if !fits[round[k].j.uid] {
 			out[k] = overLimit
@@ -640,12 +640,7 @@ func (db *DB) writeBetsSQLite(ctx context.Context, tx *sql.Tx, round []*pendingB
 		for _, k := range counted[lo:hi] {
 			uids = append(uids, round[k].j.uid)
 		}
-		return scanRows(ctx, tx, `SELECT user_id, id FROM accounts WHERE user_id IN (`+inList(hi-lo, 0)+`)`, uids, func(r *sql.Rows) error {
-			var uid, acct int64
-			err := r.Scan(&uid, &acct)
-			wallet[uid] = acct
-			return err
-		})
+		return scanPairs(ctx, tx, `SELECT user_id, id FROM accounts WHERE user_id IN (`+inList(hi-lo, 0)+`)`, uids, wallet)
 	})
 	if err != nil {
 		return nil, err
@@ -657,15 +652,10 @@ func (db *DB) writeBetsSQLite(ctx context.Context, tx *sql.Tx, round []*pendingB
 			flat = append(flat, wallet[round[k].j.uid], round[k].bet.Stake)
 		}
 		v, args := db.d.rowsOf("v", []string{"account_id", "stake"}, []string{"BIGINT", "BIGINT"}, 1, flat)
-		return scanRows(ctx, tx, `WITH `+v+`
+		return scanPairs(ctx, tx, `WITH `+v+`
 			UPDATE balances SET amount = balances.amount - v.stake FROM v
 			WHERE balances.account_id = +v.account_id AND balances.shard = 0 AND balances.amount >= v.stake
-			RETURNING balances.account_id, balances.amount`, args, func(r *sql.Rows) error {
-			var acct, amount int64
-			err := r.Scan(&acct, &amount)
-			after[acct] = amount
-			return err
-		})
+			RETURNING balances.account_id, balances.amount`, args, after)
 	})
 	if err != nil {
 		return nil, err
@@ -756,6 +746,19 @@ func scanRows(ctx context.Context, q queryer, query string, args []any, each fun
 		}
 	}
 	return rows.Err()
+}
+
+// scanPairs runs a query of two integer columns and sets into[first] to
+// second for each row: ids to ids, or accounts to balances.
+func scanPairs(ctx context.Context, q queryer, query string, args []any, into map[int64]int64) error {
+	return scanRows(ctx, q, query, args, func(r *sql.Rows) error {
+		var k, v int64
+		if err := r.Scan(&k, &v); err != nil {
+			return err
+		}
+		into[k] = v
+		return nil
+	})
 }
 
 // legRows appends the rows of a bet's legs to flat, in the order of

@@ -620,24 +620,18 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 		flat = append(flat, string(kind), ref)
 	}
 	v, args = db.d.rowsOf("v", []string{"kind", "reference"}, []string{"TEXT", "TEXT"}, 1, flat)
-	rows, err := tx.QueryContext(ctx, `WITH `+v+`
-		INSERT INTO ledger_tx (kind, reference, created_at) SELECT kind, reference, CAST($`+strconv.Itoa(len(args)+1)+` AS `+db.d.tsType+`) FROM v
-		RETURNING id, reference`, append(args, settledAt)...)
-	if err != nil {
-		return err
-	}
 	txOf := map[int64]int64{}
-	for rows.Next() {
+	if err := scanRows(ctx, tx, `WITH `+v+`
+		INSERT INTO ledger_tx (kind, reference, created_at) SELECT kind, reference, CAST($`+strconv.Itoa(len(args)+1)+` AS `+db.d.tsType+`) FROM v
+		RETURNING id, reference`, append(args, settledAt), func(r *sql.Rows) error {
 		var id int64
 		var ref string
-		if err := rows.Scan(&id, &ref); err != nil {
-			rows.Close()
+		if err := r.Scan(&id, &ref); err != nil {
 			return err
 		}
 		txOf[refs[ref].id] = id
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	}); err != nil {
 		return err
 	}
 	// 3. Player balances, summed per account. A reversal may leave a
@@ -669,24 +663,11 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 	}
 	v, args = db.d.rowsOf("v", []string{"account_id", "delta"}, []string{"BIGINT", "BIGINT"}, 1, flat)
 	only, extra = db.d.keyedBy("balances.account_id", len(args)+1, accts)
-	rows, err = tx.QueryContext(ctx, `WITH `+v+`
+	final := map[int64]int64{}
+	if err := scanPairs(ctx, tx, `WITH `+v+`
 		UPDATE balances SET amount = balances.amount + v.delta FROM v
 		WHERE balances.account_id = +v.account_id AND balances.shard = 0`+only+`
-		RETURNING balances.account_id, balances.amount`, append(args, extra...)...)
-	if err != nil {
-		return err
-	}
-	final := map[int64]int64{}
-	for rows.Next() {
-		var a, amt int64
-		if err := rows.Scan(&a, &amt); err != nil {
-			rows.Close()
-			return err
-		}
-		final[a] = amt
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		RETURNING balances.account_id, balances.amount`, append(args, extra...), final); err != nil {
 		return err
 	}
 	if len(final) != len(accts) {

@@ -3,15 +3,11 @@ package sqlstore_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"testing"
-	"time"
 
-	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/idempotency"
-	"github.com/pointsbook/pointsbook/internal/odds"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
 )
 
@@ -31,26 +27,8 @@ func BenchmarkPlaceBatch(b *testing.B) {
 			db := c.open(b)
 			ctx := context.Background()
 			const players, batch = 200, 64
-			users := make([]string, players)
-			for i := range users {
-				name := fmt.Sprintf("placer%d", i)
-				u, err := db.CreateUser(ctx, account.NewUser{Username: name, Nickname: name, Email: name + "@example.com",
-					PasswordHash: "x", Role: account.Player, Bonus: 1_000_000_000})
-				if err != nil {
-					b.Fatal(err)
-				}
-				users[i] = u.ID
-			}
-			mk, err := betting.NewMarket(betting.OneXTwo, nil, map[string]odds.Odds{"home": 200, "draw": 340, "away": 380})
-			if err != nil {
-				b.Fatal(err)
-			}
-			m, err := db.CreateMatch(ctx, betting.NewMatch{Sport: "football", League: "Bench League", Home: "Home", Away: "Away",
-				KickoffAt: time.Now().UTC().Add(3 * time.Hour), Markets: []*betting.Market{mk}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			sels := m.Markets[0].Selections
+			users := benchPlayers(b, db, "placer", players)
+			sels := benchMatch(b, db, "Away").Markets[0].Selections
 			render := func(v any, err error) (int, []byte) {
 				if err != nil {
 					return 422, []byte(`{"error":{}}`)

@@ -33,28 +33,11 @@ func BenchmarkSettleMatch(b *testing.B) {
 			db := c.open(b)
 			ctx := context.Background()
 			const players = 1000
-			users := make([]string, players)
-			for i := range users {
-				name := fmt.Sprintf("settler%d", i)
-				u, err := db.CreateUser(ctx, account.NewUser{Username: name, Nickname: name, Email: name + "@example.com",
-					PasswordHash: "x", Role: account.Player, Bonus: 1_000_000_000})
-				if err != nil {
-					b.Fatal(err)
-				}
-				users[i] = u.ID
-			}
+			users := benchPlayers(b, db, "settler", players)
 			var took []time.Duration
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
-				mk, err := betting.NewMarket(betting.OneXTwo, nil, map[string]odds.Odds{"home": 200, "draw": 340, "away": 380})
-				if err != nil {
-					b.Fatal(err)
-				}
-				m, err := db.CreateMatch(ctx, betting.NewMatch{Sport: "football", League: "Bench League", Home: "Home", Away: fmt.Sprintf("Away %d", i),
-					KickoffAt: time.Now().UTC().Add(3 * time.Hour), Markets: []*betting.Market{mk}})
-				if err != nil {
-					b.Fatal(err)
-				}
+				m := benchMatch(b, db, fmt.Sprintf("Away %d", i))
 				sels := m.Markets[0].Selections
 				const per = 200
 				for k := 0; k < *settleBets; k += per {
@@ -90,4 +73,35 @@ func BenchmarkSettleMatch(b *testing.B) {
 			b.ReportMetric(float64(*settleBets)/med.Seconds(), "bets/s")
 		})
 	}
+}
+
+// benchPlayers creates n players, named prefix0, prefix1, …, with a
+// billion points each, and returns their ids.
+func benchPlayers(b *testing.B, db *sqlstore.DB, prefix string, n int) []string {
+	users := make([]string, n)
+	for i := range users {
+		name := fmt.Sprintf("%s%d", prefix, i)
+		u, err := db.CreateUser(context.Background(), account.NewUser{Username: name, Nickname: name, Email: name + "@example.com",
+			PasswordHash: "x", Role: account.Player, Bonus: 1_000_000_000})
+		if err != nil {
+			b.Fatal(err)
+		}
+		users[i] = u.ID
+	}
+	return users
+}
+
+// benchMatch creates a football match against away, kicking off in three
+// hours, with one open 1x2 market.
+func benchMatch(b *testing.B, db *sqlstore.DB, away string) *betting.Match {
+	mk, err := betting.NewMarket(betting.OneXTwo, nil, map[string]odds.Odds{"home": 200, "draw": 340, "away": 380})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := db.CreateMatch(context.Background(), betting.NewMatch{Sport: "football", League: "Bench League", Home: "Home", Away: away,
+		KickoffAt: time.Now().UTC().Add(3 * time.Hour), Markets: []*betting.Market{mk}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
 }

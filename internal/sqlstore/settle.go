@@ -44,6 +44,20 @@ func (db *DB) RecordResult(ctx context.Context, matchID string, o sport.Outcome,
 			o.State = sport.Cancelled
 		}
 	}
+	if changed, err = db.recordOutcome(ctx, mid, o, operator); err != nil || !changed {
+		return changed, err
+	}
+	// The result is recorded; settling must not stop because the caller
+	// (an HTTP request with its own deadline) gave up waiting. If the
+	// process dies meanwhile, settle_pending makes it resume.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
+	defer cancel()
+	return true, db.SettleMatch(sctx, matchID)
+}
+
+// recordOutcome is RecordResult's transaction: it stores the outcome,
+// closes the match's markets and marks the match for settlement.
+func (db *DB) recordOutcome(ctx context.Context, mid int64, o sport.Outcome, operator bool) (changed bool, err error) {
 	now := db.Now()
 	if o.Evidence.FetchedAt.IsZero() {
 		o.Evidence.FetchedAt = now
@@ -99,15 +113,7 @@ func (db *DB) RecordResult(ctx context.Context, matchID string, o sport.Outcome,
 		changed = true
 		return nil
 	})
-	if err != nil || !changed {
-		return changed, err
-	}
-	// The result is recorded; settling must not stop because the caller
-	// (an HTTP request with its own deadline) gave up waiting. If the
-	// process dies meanwhile, settle_pending makes it resume.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
-	defer cancel()
-	return true, db.SettleMatch(sctx, matchID)
+	return changed, err
 }
 
 func (db *DB) loadOutcome(ctx context.Context, q queryer, rid int64) (sport.Outcome, error) {

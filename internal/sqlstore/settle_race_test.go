@@ -261,3 +261,112 @@ func TestStalePlanAfterCorrection(t *testing.T) {
 		f.verify()
 	})
 }
+
+// A settlement has planned its batch when a later result is recorded and
+// some of the batch's bets, not all, are settled on it by another
+// settlement. The plan is stale, so the batch is settled again, read
+// inside its transaction: when the first settlement returns, every bet
+// of its batch is graded on the latest result, the ones the other
+// settlement had not reached included. Written as planned, those would
+// keep the older result; given up on, they would stay as they were.
+//
+// Either part of the plan can go stale. When the later result moves the
+// bets, their versions show it; when it only regrades their legs (2-0
+// corrected to 3-0 leaves a bet on the home side won), the legs' results
+// do.
+func TestPartlyStalePlanSettledAgain(t *testing.T) {
+	correction := func(home, away int) sport.Outcome {
+		o := score(home, away)
+		o.Evidence.Source, o.Evidence.Reason = "operator", "score corrected"
+		return o
+	}
+	for _, c := range []struct {
+		name         string
+		settled      []sport.Outcome // in full, before the race
+		first, later sport.Outcome
+		homeWins     bool  // else the away side wins
+		payout       int64 // of a winning bet
+		rule         string
+	}{
+		{name: "the later result moves the bets", first: score(1, 0), later: correction(0, 1), payout: 380, rule: "0-1"},
+		{name: "the later result regrades the legs only", settled: []sport.Outcome{score(1, 0)}, first: correction(2, 0),
+			later: correction(3, 0), homeWins: true, payout: 200, rule: "3-0"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			raceStores(t, func(t *testing.T, db *DB, now *atomic.Int64) {
+				ctx := context.Background()
+				f := &raceFixture{t: t, db: db}
+				m := f.match(db.Now().Add(time.Hour))
+				var us []*account.User
+				var bets []*betting.Bet
+				for i := 0; i < 20; i++ {
+					u := f.user()
+					us = append(us, u)
+					bets = append(bets, f.place(u, 100, m.ID+"/"+[]string{"home", "away"}[i%2]))
+				}
+				now.Add(int64(2 * time.Hour))
+				for _, o := range c.settled {
+					if _, err := db.RecordResult(ctx, m.ID, o, false); err != nil {
+						t.Fatal(err)
+					}
+				}
+				paused, release := make(chan struct{}), make(chan struct{})
+				var calls atomic.Int32
+				db.planned = func() {
+					if calls.Add(1) == 1 {
+						close(paused)
+						<-release
+					}
+				}
+				first := make(chan error, 1)
+				go func() {
+					_, err := db.RecordResult(ctx, m.ID, c.first, c.first.Evidence.Reason != "")
+					first <- err
+				}()
+				select {
+				case <-paused:
+				case err := <-first:
+					t.Fatalf("the first settlement did not stop after planning: %v", err)
+				}
+				// The later result is recorded, and the first five bets
+				// only are settled on it.
+				mid, _ := parseID(pMatch, m.ID)
+				if changed, err := db.recordOutcome(ctx, mid, c.later, true); err != nil || !changed {
+					t.Fatalf("later result: changed=%v, %v", changed, err)
+				}
+				var some []int64
+				for _, b := range bets[:5] {
+					id, _ := parseID(pBet, b.ID)
+					some = append(some, id)
+				}
+				direct := func(fn func() error) error { return fn() }
+				if err := db.settleBets(ctx, some, c.later.Evidence.Reason, direct); err != nil {
+					t.Fatalf("settling five bets on the later result: %v", err)
+				}
+				close(release)
+				if err := <-first; err != nil {
+					t.Fatalf("first settlement: %v", err)
+				}
+				for i, b := range bets {
+					got, err := db.FindBet(ctx, us[i].ID, b.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want, payout := betting.Lost, int64(0)
+					if (i%2 == 0) == c.homeWins {
+						want, payout = betting.Won, c.payout
+					}
+					leg, paid := got.Legs[0], int64(-1)
+					if got.Payout != nil {
+						paid = *got.Payout
+					}
+					if got.State != want || paid != payout || leg.State != betting.LegState(want) || !strings.Contains(leg.Rule, c.rule) {
+						t.Fatalf("bet %d is %s paying %d, its leg %s (%q); want %s paying %d graded on %s",
+							i, got.State, paid, leg.State, leg.Rule, want, payout, c.rule)
+					}
+				}
+				f.verify()
+			})
+		})
+	}
+}

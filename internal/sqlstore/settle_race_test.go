@@ -198,6 +198,70 @@ func TestAccumulatorSettledByTwoMatchesAtOnce(t *testing.T) {
 	})
 }
 
+// sides places n stake-100 single bets on m, one player each, alternately
+// on the home and the away side.
+func (f *raceFixture) sides(m *betting.Match, n int) ([]*account.User, []*betting.Bet) {
+	f.t.Helper()
+	var us []*account.User
+	var bets []*betting.Bet
+	for i := 0; i < n; i++ {
+		u := f.user()
+		us = append(us, u)
+		bets = append(bets, f.place(u, 100, m.ID+"/"+[]string{"home", "away"}[i%2]))
+	}
+	return us, bets
+}
+
+// pausedAfterPlanning starts settle, which must plan a settlement batch,
+// and returns once that batch is planned and held there. The returned
+// function releases it and waits for settle's error.
+func (f *raceFixture) pausedAfterPlanning(settle func() error) (release func() error) {
+	f.t.Helper()
+	paused, resume := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	f.db.planned = func() {
+		if calls.Add(1) == 1 {
+			close(paused)
+			<-resume
+		}
+	}
+	first := make(chan error, 1)
+	go func() { first <- settle() }()
+	select {
+	case <-paused:
+	case err := <-first:
+		f.t.Fatalf("the first settlement did not stop after planning: %v", err)
+	}
+	return func() error {
+		close(resume)
+		return <-first
+	}
+}
+
+// graded checks the bets of sides: those on the winning side won payout,
+// the others lost, and every leg was graded with a rule naming score.
+func (f *raceFixture) graded(us []*account.User, bets []*betting.Bet, homeWins bool, payout int64, score string) {
+	f.t.Helper()
+	for i, b := range bets {
+		got, err := f.db.FindBet(context.Background(), us[i].ID, b.ID)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		want, pays := betting.Lost, int64(0)
+		if (i%2 == 0) == homeWins {
+			want, pays = betting.Won, payout
+		}
+		leg, paid := got.Legs[0], int64(-1)
+		if got.Payout != nil {
+			paid = *got.Payout
+		}
+		if got.State != want || paid != pays || leg.State != betting.LegState(want) || !strings.Contains(leg.Rule, score) {
+			f.t.Fatalf("bet %d is %s paying %d, its leg %s (%q); want %s paying %d graded on %s",
+				i, got.State, paid, leg.State, leg.Rule, want, pays, score)
+		}
+	}
+}
+
 // A settlement has read and graded its batch on the first result when a
 // correction arrives and is settled in full. The stale plan, written
 // after, must change nothing: not the bets (their version moved) and not
@@ -207,57 +271,21 @@ func TestStalePlanAfterCorrection(t *testing.T) {
 	raceStores(t, func(t *testing.T, db *DB, now *atomic.Int64) {
 		f := &raceFixture{t: t, db: db}
 		m := f.match(db.Now().Add(time.Hour))
-		var us []*account.User
-		var bets []*betting.Bet
-		for i := 0; i < 20; i++ {
-			u := f.user()
-			us = append(us, u)
-			bets = append(bets, f.place(u, 100, m.ID+"/"+[]string{"home", "away"}[i%2]))
-		}
+		us, bets := f.sides(m, 20)
 		now.Add(int64(2 * time.Hour))
-		// The first settlement stops after planning until released.
-		paused, release := make(chan struct{}), make(chan struct{})
-		var calls atomic.Int32
-		db.planned = func() {
-			if calls.Add(1) == 1 {
-				close(paused)
-				<-release
-			}
-		}
-		first := make(chan error, 1)
-		go func() {
+		release := f.pausedAfterPlanning(func() error {
 			_, err := db.RecordResult(context.Background(), m.ID, score(1, 0), false)
-			first <- err
-		}()
-		select {
-		case <-paused:
-		case err := <-first:
-			t.Fatalf("the first settlement did not stop after planning: %v", err)
-		}
+			return err
+		})
 		corrected := score(0, 1)
 		corrected.Evidence.Source, corrected.Evidence.Reason = "operator", "own goal credited to the wrong side"
 		if changed, err := db.RecordResult(context.Background(), m.ID, corrected, true); err != nil || !changed {
 			t.Fatalf("correction: changed=%v, %v", changed, err)
 		}
-		close(release)
-		if err := <-first; err != nil {
+		if err := release(); err != nil {
 			t.Fatalf("first settlement: %v", err)
 		}
-		for i, b := range bets {
-			got, err := db.FindBet(context.Background(), us[i].ID, b.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, payout := betting.Lost, int64(0)
-			if i%2 == 1 {
-				want, payout = betting.Won, 380
-			}
-			leg := got.Legs[0]
-			if got.State != want || *got.Payout != payout || leg.State != betting.LegState(want) || !strings.Contains(leg.Rule, "0-1") {
-				t.Fatalf("bet %d is %s paying %d, its leg %s (%q); want %s paying %d graded on 0-1",
-					i, got.State, *got.Payout, leg.State, leg.Rule, want, payout)
-			}
-		}
+		f.graded(us, bets, false, 380, "0-1")
 		f.verify()
 	})
 }
@@ -297,37 +325,17 @@ func TestPartlyStalePlanSettledAgain(t *testing.T) {
 				ctx := context.Background()
 				f := &raceFixture{t: t, db: db}
 				m := f.match(db.Now().Add(time.Hour))
-				var us []*account.User
-				var bets []*betting.Bet
-				for i := 0; i < 20; i++ {
-					u := f.user()
-					us = append(us, u)
-					bets = append(bets, f.place(u, 100, m.ID+"/"+[]string{"home", "away"}[i%2]))
-				}
+				us, bets := f.sides(m, 20)
 				now.Add(int64(2 * time.Hour))
 				for _, o := range c.settled {
 					if _, err := db.RecordResult(ctx, m.ID, o, false); err != nil {
 						t.Fatal(err)
 					}
 				}
-				paused, release := make(chan struct{}), make(chan struct{})
-				var calls atomic.Int32
-				db.planned = func() {
-					if calls.Add(1) == 1 {
-						close(paused)
-						<-release
-					}
-				}
-				first := make(chan error, 1)
-				go func() {
+				release := f.pausedAfterPlanning(func() error {
 					_, err := db.RecordResult(ctx, m.ID, c.first, c.first.Evidence.Reason != "")
-					first <- err
-				}()
-				select {
-				case <-paused:
-				case err := <-first:
-					t.Fatalf("the first settlement did not stop after planning: %v", err)
-				}
+					return err
+				})
 				// The later result is recorded, and the first five bets
 				// only are settled on it.
 				mid, _ := parseID(pMatch, m.ID)
@@ -343,28 +351,10 @@ func TestPartlyStalePlanSettledAgain(t *testing.T) {
 				if err := db.settleBets(ctx, some, c.later.Evidence.Reason, direct); err != nil {
 					t.Fatalf("settling five bets on the later result: %v", err)
 				}
-				close(release)
-				if err := <-first; err != nil {
+				if err := release(); err != nil {
 					t.Fatalf("first settlement: %v", err)
 				}
-				for i, b := range bets {
-					got, err := db.FindBet(ctx, us[i].ID, b.ID)
-					if err != nil {
-						t.Fatal(err)
-					}
-					want, payout := betting.Lost, int64(0)
-					if (i%2 == 0) == c.homeWins {
-						want, payout = betting.Won, c.payout
-					}
-					leg, paid := got.Legs[0], int64(-1)
-					if got.Payout != nil {
-						paid = *got.Payout
-					}
-					if got.State != want || paid != payout || leg.State != betting.LegState(want) || !strings.Contains(leg.Rule, c.rule) {
-						t.Fatalf("bet %d is %s paying %d, its leg %s (%q); want %s paying %d graded on %s",
-							i, got.State, paid, leg.State, leg.Rule, want, payout, c.rule)
-					}
-				}
+				f.graded(us, bets, c.homeWins, c.payout, c.rule)
 				f.verify()
 			})
 		})

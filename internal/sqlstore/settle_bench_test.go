@@ -12,7 +12,6 @@ import (
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/odds"
-	"github.com/pointsbook/pointsbook/internal/pgtest"
 	"github.com/pointsbook/pointsbook/internal/sport"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
 )
@@ -38,12 +37,7 @@ func BenchmarkSettleMatch(b *testing.B) {
 	}{
 		{"sqlite", func(tb testing.TB) (*sqlstore.DB, func()) { return openSQLite(tb), func() {} }},
 		{"postgres", func(tb testing.TB) (*sqlstore.DB, func()) {
-			url := pgtest.NewDatabase(tb)
-			db, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: url})
-			if err != nil {
-				tb.Fatal(err)
-			}
-			tb.Cleanup(func() { db.Close() })
+			db, url := openPostgresURL(tb)
 			return db, func() {
 				raw, err := sql.Open("pgx", url)
 				if err == nil {

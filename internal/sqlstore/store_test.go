@@ -22,12 +22,21 @@ func openSQLite(t testing.TB) *sqlstore.DB {
 
 func openPostgres(t testing.TB) *sqlstore.DB {
 	t.Helper()
-	db, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: pgtest.NewDatabase(t)})
+	db, _ := openPostgresURL(t)
+	return db
+}
+
+// openPostgresURL is openPostgres for a caller that also needs the
+// database's URL.
+func openPostgresURL(t testing.TB) (*sqlstore.DB, string) {
+	t.Helper()
+	url := pgtest.NewDatabase(t)
+	db, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: url})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return db
+	return db, url
 }
 
 func TestSQLite(t *testing.T) { storetest.Run(t, openSQLite) }

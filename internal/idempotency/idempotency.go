@@ -1,4 +1,4 @@
-// Package idempotency describes retry-safe writes (API.md): a client sends
+// Package idempotency describes retry-safe writes (docs/api.md): a client sends
 // an Idempotency-Key; the first outcome under that key is stored with the
 // write itself and returned again for every repeat of the same request.
 package idempotency
@@ -23,5 +23,5 @@ type Replay struct {
 	Body   []byte
 }
 
-// MaxKeyLength bounds a key (API.md: up to 200 characters).
+// MaxKeyLength bounds a key (docs/api.md: up to 200 characters).
 const MaxKeyLength = 200

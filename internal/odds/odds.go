@@ -92,7 +92,7 @@ func formatHundredths(v int64) string {
 
 func (o Odds) String() string { return formatHundredths(int64(o)) }
 
-// MarshalJSON writes odds as a JSON string with two decimals, per API.md.
+// MarshalJSON writes odds as a JSON string with two decimals, as docs/api.md states.
 func (o Odds) MarshalJSON() ([]byte, error) { return json.Marshal(o.String()) }
 
 // UnmarshalJSON accepts a JSON string ("2.05").

@@ -15,7 +15,7 @@ import (
 )
 
 // SignatureWindow is how far a partner's X-Timestamp may be from our
-// clock, either way (API.md: 5 minutes).
+// clock, either way (docs/api.md: 5 minutes).
 const SignatureWindow = 5 * time.Minute
 
 // MaxMileage bounds one conversion: far above any real mileage balance,

@@ -39,7 +39,7 @@ func Lookup(slug string) (Sport, bool) {
 	return Sport{}, false
 }
 
-// State is a match's lifecycle state, as named in API.md.
+// State is a match's lifecycle state, as named in docs/api.md.
 type State string
 
 const (

@@ -46,12 +46,20 @@ func newAcctEnv(t *testing.T, sender func(outbox string) mail.Sender, require bo
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	outbox := filepath.Join(t.TempDir(), "outbox")
-	a := api.New(db, api.Options{SignupBonus: 50000, SessionTTL: 24 * time.Hour, Hash: fastHash,
-		Mail: sender(outbox), MailTimeout: 5 * time.Second, RequireEmailVerification: require,
-		CodeKey: []byte(testCodeKey), PublicURL: "https://pointsbook.test/"}, log)
+	a := newAPI(db, account.AuthConfig{SignupBonus: 50000, SessionTTL: 24 * time.Hour, Hash: fastHash,
+		Mailer: mailer{sender(outbox)}, MailTimeout: 5 * time.Second, RequireEmailVerification: require,
+		CodeKey: []byte(testCodeKey), PublicURL: "https://pointsbook.test/"}, api.Options{}, log)
 	srv := httptest.NewServer(server.Handler(a.Handler(), server.Readiness{DB: db}, nil, nil, log))
 	t.Cleanup(srv.Close)
 	return &acctEnv{env: &env{t: t, db: db, srv: srv}, logs: logs, clock: clock, outbox: outbox}
+}
+
+// mailer hands the sign-in flows' mail to a mail.Sender, as the binary
+// does.
+type mailer struct{ mail.Sender }
+
+func (m mailer) Send(ctx context.Context, msg account.Mail) error {
+	return m.Sender.Send(ctx, mail.Message(msg))
 }
 
 const testCodeKey = "test-code-key-of-at-least-32-characters"

@@ -32,6 +32,12 @@ type env struct {
 
 var fastHash = account.HashParams{MemoryKiB: 1024, Time: 1, Threads: 1}
 
+// newAPI is the API over db with the sign-in flows of auth.
+func newAPI(db *sqlstore.DB, auth account.AuthConfig, opt api.Options, log *slog.Logger) *api.API {
+	opt.Auth = account.NewAuth(db, auth, log)
+	return api.New(db, opt, log)
+}
+
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	db, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: filepath.Join(t.TempDir(), "pb.db")})
@@ -39,7 +45,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	a := api.New(db, api.Options{SignupBonus: 50000, SessionTTL: time.Hour, Hash: fastHash},
+	a := newAPI(db, account.AuthConfig{SignupBonus: 50000, SessionTTL: time.Hour, Hash: fastHash}, api.Options{},
 		slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)

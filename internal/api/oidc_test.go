@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/api"
 	"github.com/pointsbook/pointsbook/internal/ledger"
 	"github.com/pointsbook/pointsbook/internal/oidc"
@@ -72,7 +73,7 @@ func newOIDCEnv(t *testing.T) *oidcEnv {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	a := api.New(db, api.Options{SignupBonus: 50000, SessionTTL: time.Hour, Hash: fastHash, OIDC: flow},
+	a := newAPI(db, account.AuthConfig{SignupBonus: 50000, SessionTTL: time.Hour, Hash: fastHash}, api.Options{OIDC: flow},
 		slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	h = a.Handler()
 	return &oidcEnv{t: t, db: db, is: is, app: app, log: logs}
@@ -521,7 +522,7 @@ func TestOIDCDeletionNeedsFreshSignIn(t *testing.T) {
 	c := browser()
 	e.hop(c, e.authorize(c, "").String())
 	_, me := e.me(c)
-	later := httptest.NewServer(api.New(e.db, api.Options{SessionTTL: 2 * time.Hour, Hash: fastHash}, slog.New(slog.DiscardHandler)).Handler())
+	later := httptest.NewServer(newAPI(e.db, account.AuthConfig{SessionTTL: 2 * time.Hour, Hash: fastHash}, api.Options{}, slog.New(slog.DiscardHandler)).Handler())
 	t.Cleanup(later.Close)
 	req, _ := http.NewRequest("DELETE", later.URL+"/api/v1/me", strings.NewReader(`{}`))
 	req.Header.Set("Authorization", "Bearer "+e.session(c))

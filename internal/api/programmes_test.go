@@ -40,7 +40,7 @@ func newProgEnv(t *testing.T, logger *slog.Logger) *progEnv {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	a := api.New(db, api.Options{SignupBonus: 50000, SessionTTL: time.Hour, Hash: fastHash, Secrets: sealer}, logger)
+	a := newAPI(db, account.AuthConfig{SignupBonus: 50000, SessionTTL: time.Hour, Hash: fastHash}, api.Options{Secrets: sealer}, logger)
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 	e := &progEnv{env: &env{t: t, db: db, srv: srv}, sealer: sealer, secret: programme.NewSecret()}

@@ -54,7 +54,7 @@ func (e *loginEnv) server(limiter throttle.Limiter, proxies string) *httptest.Se
 			trusted = append(trusted, netip.MustParsePrefix(p))
 		}
 	}
-	a := api.New(e.db, api.Options{SessionTTL: time.Hour, Hash: fastHash, Limiter: limiter, TrustedProxies: trusted},
+	a := newAPI(e.db, account.AuthConfig{SessionTTL: time.Hour, Hash: fastHash, Limiter: limiter}, api.Options{TrustedProxies: trusted},
 		slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(a.Handler())
 	e.t.Cleanup(srv.Close)

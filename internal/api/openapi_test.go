@@ -324,7 +324,7 @@ func checkOpenAPIOperations(doc map[string]any, routes []Route) []string {
 	return problems
 }
 
-// idempotent are the operations that take an Idempotency-Key (API.md).
+// idempotent are the operations that take an Idempotency-Key (docs/api.md).
 var idempotent = map[string]bool{
 	"POST /api/v1/bets": true, "POST /api/v1/me/topup": true, "POST /api/v1/me/checkin": true, "POST /api/v1/admin/grants": true,
 }

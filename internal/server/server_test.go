@@ -105,6 +105,19 @@ func TestPanicIsLoggedAndAnswered500(t *testing.T) {
 	}
 }
 
+// TestPanicOnAPageAnsweredInHTML: outside /api/ a panic gets the edge's
+// error page, which shows nothing of the panic.
+func TestPanicOnAPageAnsweredInHTML(t *testing.T) {
+	h := recoverer(slog.New(slog.DiscardHandler), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("boom") }))
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/matches", nil)
+	req.Header.Set("Accept", "text/html")
+	h.ServeHTTP(rec, req)
+	if rec.Code != 500 || rec.Header().Get("Content-Type") != "text/html; charset=utf-8" || strings.Contains(rec.Body.String(), "boom") {
+		t.Fatalf("panic on a page answered %d %q: %s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+	}
+}
+
 func TestAccessLog(t *testing.T) {
 	var logs bytes.Buffer
 	h := Handler(http.NotFoundHandler(), Readiness{DB: pinger{}}, nil, nil, slog.New(slog.NewJSONHandler(&logs, nil)))

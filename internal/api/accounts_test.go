@@ -117,6 +117,7 @@ func (e *acctEnv) signup(name, pw string) map[string]any {
 // login → password change → reset, and then searches every log line the
 // API and the root handler wrote for each secret the flow used.
 func TestAccountLifecycle(t *testing.T) {
+	t.Parallel()
 	e := newAcctEnv(t, outboxSender(t), true)
 	var secrets []string
 	pw1, pw2, pw3 := "first-Secret-9x!", "second-Secret-7y?", "third-Secret-5z#"
@@ -251,6 +252,7 @@ func atoi(s string) int {
 // TestVerificationOverSMTP signs up against a real SMTP server started in
 // the test and verifies with the code read from the received message.
 func TestVerificationOverSMTP(t *testing.T) {
+	t.Parallel()
 	smtpd := mailtest.Start(t)
 	e := newAcctEnv(t, func(string) mail.Sender {
 		s, err := mail.NewSMTP(smtpd.URL(), "Pointsbook <no-reply@pointsbook.test>", smtpd.ClientTLS)
@@ -283,6 +285,7 @@ func TestVerificationOverSMTP(t *testing.T) {
 // answers (within the mail timeout), the failure is logged without the
 // code, and the player can ask again once mail works.
 func TestMailFailureDoesNotBlock(t *testing.T) {
+	t.Parallel()
 	var down atomic.Bool
 	down.Store(true)
 	smtpd := mailtest.Start(t)
@@ -325,6 +328,7 @@ type senderFunc func(context.Context, mail.Message) error
 func (f senderFunc) Send(ctx context.Context, m mail.Message) error { return f(ctx, m) }
 
 func TestCodeExpiryAndAttempts(t *testing.T) {
+	t.Parallel()
 	e := newAcctEnv(t, outboxSender(t), true)
 	e.signup("choi", "amber-forest-91")
 	code := codeOf(t, e.mails()[0])
@@ -353,6 +357,7 @@ func TestCodeExpiryAndAttempts(t *testing.T) {
 }
 
 func TestProfileAndDeletion(t *testing.T) {
+	t.Parallel()
 	e := newAcctEnv(t, outboxSender(t), false)
 	u := e.signup("yoon", "silver-moon-2025")["user"].(map[string]any)
 	e.signup("han", "golden-sun-2025")
@@ -399,6 +404,7 @@ func TestProfileAndDeletion(t *testing.T) {
 // TestAccountBadInput sends each kind of bad request to the account
 // endpoints, checks the status and code, then that nothing changed.
 func TestAccountBadInput(t *testing.T) {
+	t.Parallel()
 	e := newAcctEnv(t, outboxSender(t), false)
 	e.signup("kim", "first-Secret-9x!")
 	e.signup("lee", "plum-blossom-88")

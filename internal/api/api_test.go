@@ -16,6 +16,7 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/api"
+	"github.com/pointsbook/pointsbook/internal/clocktest"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
 )
 
@@ -138,6 +139,7 @@ func (e *env) balance(token string) int64 {
 }
 
 func TestBetFlow(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	home := selection(e.match, 0, "home")
 	over := selection(e.match, 1, "over")
@@ -223,16 +225,21 @@ func TestBetFlow(t *testing.T) {
 // TestBadInput sends each kind of bad request and checks the status and
 // code, then that no point moved and no bet was written.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
+	// The store's clock stands still from here, so the match below kicks
+	// off when the test moves it, not after a sleep.
+	clock := clocktest.New(e.db.Now())
+	e.db.Now = func() time.Time { return clock.Now().Truncate(time.Microsecond) }
 	home := selection(e.match, 0, "home")
 	over := selection(e.match, 1, "over")
-	started := e.createMatch(time.Now().Add(1500 * time.Millisecond))
+	started := e.createMatch(clock.Now().Add(1500 * time.Millisecond))
 	betBody := func(stake int64, legs string) string { return fmt.Sprintf(`{"stake":%d,"legs":[%s]}`, stake, legs) }
 	leg := func(id, o string) string { return fmt.Sprintf(`{"selection_id":%q,"odds":%q}`, id, o) }
 	// Someone else's bet: lee places one.
 	lees := e.want(e.do("POST", "/api/v1/bets", e.other, betBody(100, leg(home, "2.05")), nil), 201)
 	before, otherBefore := e.balance(e.player), e.balance(e.other)
-	time.Sleep(1600 * time.Millisecond) // let `started` kick off
+	clock.Advance(2 * time.Second) // `started` kicks off
 	tests := []struct {
 		name, method, path, token, body string
 		hdr                             map[string]string
@@ -320,6 +327,7 @@ func TestBadInput(t *testing.T) {
 // TestCookieSessionNeedsCSRF: a browser session authenticates by cookie,
 // and then every state-changing request needs the CSRF token.
 func TestCookieSessionNeedsCSRF(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	resp := e.do("POST", "/api/v1/auth/login", "", `{"username":"kim","password":"long-password-1"}`, nil)
 	var cookie *http.Cookie
@@ -364,6 +372,7 @@ func TestCookieSessionNeedsCSRF(t *testing.T) {
 // TestRoutesByRole walks the whole route table with no session, a player
 // and an operator, so a new route without an access decision shows up.
 func TestRoutesByRole(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := api.New(e.db, api.Options{}, slog.New(slog.DiscardHandler))
 	for _, rt := range a.Routes() {
@@ -407,6 +416,7 @@ func TestRoutesByRole(t *testing.T) {
 }
 
 func TestAvailabilityAndSports(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	got := e.want(e.do("GET", "/api/v1/auth/availability?username=KIM&nickname=fresh-nick", "", "", nil), 200)
 	u, n := got["username"].(map[string]any), got["nickname"].(map[string]any)
@@ -429,6 +439,7 @@ func TestAvailabilityAndSports(t *testing.T) {
 }
 
 func TestMethodNotAllowed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	resp := e.do("DELETE", "/api/v1/bets/b_1", e.player, "", nil)
 	if allow := resp.Header.Get("Allow"); allow != "GET" {
@@ -441,6 +452,7 @@ func TestMethodNotAllowed(t *testing.T) {
 }
 
 func TestBadTimeIsExplained(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.want(e.do("POST", "/api/v1/admin/matches", e.admin, `{"sport":"football","league":"L","home":"A","away":"B","kickoff_at":"tomorrow","markets":[]}`, nil), 400)
 	if msg := b["error"].(map[string]any)["message"].(string); strings.Contains(msg, "2006") || !strings.Contains(msg, "RFC 3339") {

@@ -337,22 +337,27 @@ func reportOpenAPIProblems(t *testing.T, problems []string) {
 }
 
 func TestOpenAPIDocument(t *testing.T) {
+	t.Parallel()
 	reportOpenAPIProblems(t, checkOpenAPIVersion(parseOpenAPI(t, openapiDoc)))
 }
 
 func TestOpenAPIMatchesRoutes(t *testing.T) {
+	t.Parallel()
 	reportOpenAPIProblems(t, checkOpenAPIRoutes(parseOpenAPI(t, openapiDoc), openapiRoutes()))
 }
 
 func TestOpenAPIOperations(t *testing.T) {
+	t.Parallel()
 	reportOpenAPIProblems(t, checkOpenAPIOperations(parseOpenAPI(t, openapiDoc), openapiRoutes()))
 }
 
 func TestOpenAPIRefsResolve(t *testing.T) {
+	t.Parallel()
 	reportOpenAPIProblems(t, checkOpenAPIRefs(parseOpenAPI(t, openapiDoc)))
 }
 
 func TestOpenAPIServed(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(New(nil, Options{}, slog.New(slog.DiscardHandler)).Handler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/api/openapi.json")
@@ -380,6 +385,7 @@ func TestOpenAPIServed(t *testing.T) {
 // drift happens and expects each check to say so, so that a check that
 // silently stopped working would be noticed.
 func TestOpenAPIChecksCatchDrift(t *testing.T) {
+	t.Parallel()
 	routes := openapiRoutes()
 	byRoutes := func(check func(map[string]any, []Route) []string) func(map[string]any) []string {
 		return func(d map[string]any) []string { return check(d, routes) }
@@ -478,6 +484,7 @@ func TestOpenAPIChecksCatchDrift(t *testing.T) {
 }
 
 func TestOpenAPIPathConversion(t *testing.T) {
+	t.Parallel()
 	for pattern, want := range map[string]string{
 		"/api/v1/bets/{id}":        "/api/v1/bets/{id}",
 		"/api/v1/files/{path...}":  "/api/v1/files/{path}",

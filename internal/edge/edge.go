@@ -105,15 +105,15 @@ func (e *Edge) Wrap(access Access, h Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), e.cfg.Timeout)
 		defer cancel()
-		r = r.WithContext(ctx)
 		w.Header().Set("Cache-Control", "no-store")
-		sess, err := e.admit(r, access)
+		sess, err := e.admit(ctx, r, access)
+		if sess != nil {
+			ctx = context.WithValue(ctx, sessionKey{}, sess)
+		}
+		r = r.WithContext(ctx)
 		if err != nil {
 			e.WriteError(w, r, err)
 			return
-		}
-		if sess != nil {
-			r = r.WithContext(context.WithValue(ctx, sessionKey{}, sess))
 		}
 		if err := h(w, r); err != nil {
 			e.WriteError(w, r, err)
@@ -123,13 +123,13 @@ func (e *Edge) Wrap(access Access, h Handler) http.Handler {
 
 // admit decides whether the caller may use a route of access, and
 // returns the session the route sees.
-func (e *Edge) admit(r *http.Request, access Access) (*account.Session, error) {
+func (e *Edge) admit(ctx context.Context, r *http.Request, access Access) (*account.Session, error) {
 	if access == Partner {
 		// No session is looked up or accepted, so a cookie riding along
 		// gives no access and needs no CSRF token.
 		return nil, nil
 	}
-	sess, viaCookie, err := e.authenticate(r)
+	sess, viaCookie, err := e.authenticate(ctx, r)
 	if err != nil && access != Public {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func (e *Edge) admit(r *http.Request, access Access) (*account.Session, error) {
 
 // authenticate finds the session from a bearer token or the session
 // cookie. No credentials is (nil, false, nil); bad ones are an error.
-func (e *Edge) authenticate(r *http.Request) (*account.Session, bool, error) {
+func (e *Edge) authenticate(ctx context.Context, r *http.Request) (*account.Session, bool, error) {
 	token, viaCookie := "", false
 	if h := r.Header.Get("Authorization"); h != "" {
 		t, ok := strings.CutPrefix(h, "Bearer ")
@@ -174,7 +174,7 @@ func (e *Edge) authenticate(r *http.Request) (*account.Session, bool, error) {
 	if token == "" {
 		return nil, false, nil
 	}
-	s, err := e.cfg.Sessions.Session(r.Context(), token)
+	s, err := e.cfg.Sessions.Session(ctx, token)
 	if err != nil {
 		return nil, false, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/config"
 	"github.com/pointsbook/pointsbook/internal/mail"
 )
@@ -33,6 +35,14 @@ func newMailer(cfg config.Config, log *slog.Logger) (mail.Sender, error) {
 	}
 	log.Info("no SMTP configured: mail is written to the outbox", "dir", o.Dir(), "verification_required", cfg.EmailVerificationRequired())
 	return o, nil
+}
+
+// accountMailer gives the sign-in flows (account.Auth) a mail sender:
+// account declares the message it sends, mail carries it.
+type accountMailer struct{ s mail.Sender }
+
+func (m accountMailer) Send(ctx context.Context, msg account.Mail) error {
+	return m.s.Send(ctx, mail.Message(msg))
 }
 
 // codeKey is PB_CODE_KEY, or a random key created once in

@@ -200,13 +200,14 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	trusted, _ := clientip.ParsePrefixes(cfg.TrustedProxies) // checked by config.Validate
-	opt := api.Options{
-		SignupBonus: cfg.SignupBonus, SessionTTL: cfg.SessionTTL, Hash: hashParams(cfg),
-		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
-		Limiter:       m.limiter, TrustedProxies: trusted,
-		Programme: programmeRules(cfg), Secrets: sealer,
-		Mail: sender, MailTimeout: cfg.MailTimeout, CodeKey: key, PublicURL: cfg.PublicURL,
+	auth := account.NewAuth(m.DB, account.AuthConfig{
+		SignupBonus: cfg.SignupBonus, SessionTTL: cfg.SessionTTL, Hash: hashParams(cfg), Limiter: m.limiter,
+		Mailer: accountMailer{sender}, MailTimeout: cfg.MailTimeout, CodeKey: key, PublicURL: cfg.PublicURL,
 		RequireEmailVerification: cfg.EmailVerificationRequired(),
+	}, m.Log)
+	opt := api.Options{
+		Auth: auth, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: trusted,
+		Programme: programmeRules(cfg), Secrets: sealer,
 	}
 	if cfg.OIDCIssuer != "" {
 		flow, err := oidc.New(oidc.Config{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,

@@ -10,6 +10,7 @@ import (
 var fast = HashParams{MemoryKiB: 1024, Time: 1, Threads: 1}
 
 func TestHashVerify(t *testing.T) {
+	t.Parallel()
 	h, err := Hash("correct horse battery", fast)
 	if err != nil {
 		t.Fatal(err)
@@ -34,6 +35,7 @@ func TestHashVerify(t *testing.T) {
 }
 
 func TestSignupCheck(t *testing.T) {
+	t.Parallel()
 	ok := Signup{Username: "kim_1", Password: "long enough pw", Email: "kim@example.com", Nickname: "김치"}
 	tests := []struct {
 		name string
@@ -61,6 +63,7 @@ func TestSignupCheck(t *testing.T) {
 }
 
 func TestTokens(t *testing.T) {
+	t.Parallel()
 	a, da := NewToken()
 	b, db := NewToken()
 	if a == b || da == db || TokenDigest(a) != da {

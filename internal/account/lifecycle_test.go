@@ -8,6 +8,7 @@ import (
 )
 
 func TestCheckNewPassword(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, password, username, email string
 		ok                              bool
@@ -39,6 +40,7 @@ func TestCheckNewPassword(t *testing.T) {
 }
 
 func TestCommonPasswordList(t *testing.T) {
+	t.Parallel()
 	set := commonPasswords()
 	if len(set) < 1000 || len(set) > 5000 {
 		t.Fatalf("list has %d entries", len(set))
@@ -51,6 +53,7 @@ func TestCommonPasswordList(t *testing.T) {
 }
 
 func TestCodes(t *testing.T) {
+	t.Parallel()
 	seen := map[string]bool{}
 	for i := 0; i < 200; i++ {
 		c := NewCode()
@@ -76,6 +79,7 @@ func TestCodes(t *testing.T) {
 }
 
 func TestProfileUpdateCheck(t *testing.T) {
+	t.Parallel()
 	s := func(v string) *string { return &v }
 	tests := []struct {
 		name string

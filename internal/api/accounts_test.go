@@ -46,12 +46,20 @@ func newAcctEnv(t *testing.T, sender func(outbox string) mail.Sender, require bo
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	outbox := filepath.Join(t.TempDir(), "outbox")
-	a := api.New(db, api.Options{SignupBonus: 50000, SessionTTL: 24 * time.Hour, Hash: fastHash,
-		Mail: sender(outbox), MailTimeout: 5 * time.Second, RequireEmailVerification: require,
-		CodeKey: []byte(testCodeKey), PublicURL: "https://pointsbook.test/"}, log)
+	a := newAPI(db, account.AuthConfig{SignupBonus: 50000, SessionTTL: 24 * time.Hour, Hash: fastHash,
+		Mailer: mailer{sender(outbox)}, MailTimeout: 5 * time.Second, RequireEmailVerification: require,
+		CodeKey: []byte(testCodeKey), PublicURL: "https://pointsbook.test/"}, api.Options{}, log)
 	srv := httptest.NewServer(server.Handler(a.Handler(), server.Readiness{DB: db}, nil, nil, log))
 	t.Cleanup(srv.Close)
 	return &acctEnv{env: &env{t: t, db: db, srv: srv}, logs: logs, clock: clock, outbox: outbox}
+}
+
+// mailer hands the sign-in flows' mail to a mail.Sender, as the binary
+// does.
+type mailer struct{ mail.Sender }
+
+func (m mailer) Send(ctx context.Context, msg account.Mail) error {
+	return m.Sender.Send(ctx, mail.Message(msg))
 }
 
 const testCodeKey = "test-code-key-of-at-least-32-characters"
@@ -109,6 +117,7 @@ func (e *acctEnv) signup(name, pw string) map[string]any {
 // login → password change → reset, and then searches every log line the
 // API and the root handler wrote for each secret the flow used.
 func TestAccountLifecycle(t *testing.T) {
+	t.Parallel()
 	e := newAcctEnv(t, outboxSender(t), true)
 	var secrets []string
 	pw1, pw2, pw3 := "first-Secret-9x!", "second-Secret-7y?", "third-Secret-5z#"
@@ -243,6 +252,7 @@ func atoi(s string) int {
 // TestVerificationOverSMTP signs up against a real SMTP server started in
 // the test and verifies with the code read from the received message.
 func TestVerificationOverSMTP(t *testing.T) {
+	t.Parallel()
 	smtpd := mailtest.Start(t)
 	e := newAcctEnv(t, func(string) mail.Sender {
 		s, err := mail.NewSMTP(smtpd.URL(), "Pointsbook <no-reply@pointsbook.test>", smtpd.ClientTLS)
@@ -275,6 +285,7 @@ func TestVerificationOverSMTP(t *testing.T) {
 // answers (within the mail timeout), the failure is logged without the
 // code, and the player can ask again once mail works.
 func TestMailFailureDoesNotBlock(t *testing.T) {
+	t.Parallel()
 	var down atomic.Bool
 	down.Store(true)
 	smtpd := mailtest.Start(t)
@@ -317,6 +328,7 @@ type senderFunc func(context.Context, mail.Message) error
 func (f senderFunc) Send(ctx context.Context, m mail.Message) error { return f(ctx, m) }
 
 func TestCodeExpiryAndAttempts(t *testing.T) {
+	t.Parallel()
 	e := newAcctEnv(t, outboxSender(t), true)
 	e.signup("choi", "amber-forest-91")
 	code := codeOf(t, e.mails()[0])
@@ -345,6 +357,7 @@ func TestCodeExpiryAndAttempts(t *testing.T) {
 }
 
 func TestProfileAndDeletion(t *testing.T) {
+	t.Parallel()
 	e := newAcctEnv(t, outboxSender(t), false)
 	u := e.signup("yoon", "silver-moon-2025")["user"].(map[string]any)
 	e.signup("han", "golden-sun-2025")
@@ -391,6 +404,7 @@ func TestProfileAndDeletion(t *testing.T) {
 // TestAccountBadInput sends each kind of bad request to the account
 // endpoints, checks the status and code, then that nothing changed.
 func TestAccountBadInput(t *testing.T) {
+	t.Parallel()
 	e := newAcctEnv(t, outboxSender(t), false)
 	e.signup("kim", "first-Secret-9x!")
 	e.signup("lee", "plum-blossom-88")

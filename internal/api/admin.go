@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/edge"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/odds"
 	"github.com/pointsbook/pointsbook/internal/sport"
@@ -28,48 +28,42 @@ type matchRequest struct {
 	Markets   []marketRequest `json:"markets"`
 }
 
-func (a *API) handleAdminMatchCreate(w http.ResponseWriter, r *http.Request, _ *account.Session) {
+func (a *API) handleAdminMatchCreate(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(w, r)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	var req matchRequest
 	if err := decode(body, &req); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	if req.KickoffAt.IsZero() || !req.KickoffAt.After(a.now()) {
-		a.writeError(w, r, fault.New(fault.Invalid, "invalid_match", "kickoff_at must be an RFC 3339 time in the future."))
-		return
+		return fault.New(fault.Invalid, "invalid_match", "kickoff_at must be an RFC 3339 time in the future.")
 	}
 	if len(req.Markets) == 0 || len(req.Markets) > 20 {
-		a.writeError(w, r, fault.New(fault.Invalid, "invalid_match", "A match needs 1 to 20 markets."))
-		return
+		return fault.New(fault.Invalid, "invalid_match", "A match needs 1 to 20 markets.")
 	}
 	nm := betting.NewMatch{Sport: req.Sport, League: req.League, Home: req.Home, Away: req.Away, KickoffAt: req.KickoffAt.UTC()}
 	for _, mr := range req.Markets {
 		mk, err := betting.NewMarket(mr.Kind, mr.Line, mr.Odds)
 		if err != nil {
-			a.writeError(w, r, err)
-			return
+			return err
 		}
 		nm.Markets = append(nm.Markets, mk)
 	}
 	m, err := a.store.CreateMatch(r.Context(), nm)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", "/api/v1/matches/"+m.ID)
-	writeJSON(w, http.StatusCreated, toMatchView(m, true))
+	return edge.WriteJSON(w, http.StatusCreated, toMatchView(m, true))
 }
 
-func (a *API) handleAdminResult(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+func (a *API) handleAdminResult(w http.ResponseWriter, r *http.Request) error {
+	sess := edge.SessionFrom(r.Context())
 	body, err := readBody(w, r)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	var req struct {
 		Home       *int        `json:"home"`
@@ -78,52 +72,46 @@ func (a *API) handleAdminResult(w http.ResponseWriter, r *http.Request, sess *ac
 		Reason     string      `json:"reason"`
 	}
 	if err := decode(body, &req); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	if req.Home == nil || req.Away == nil {
-		a.writeError(w, r, fault.New(fault.Invalid, "invalid_result", "home and away scores are required."))
-		return
+		return fault.New(fault.Invalid, "invalid_result", "home and away scores are required.")
 	}
 	if len(req.Reason) > 500 {
-		a.writeError(w, r, fault.New(fault.Invalid, "invalid_result", "reason may have at most 500 characters."))
-		return
+		return fault.New(fault.Invalid, "invalid_result", "reason may have at most 500 characters.")
 	}
 	score := sport.Score{Home: *req.Home, Away: *req.Away, Regulation: sport.Pair{Home: *req.Home, Away: *req.Away}}
 	if req.Regulation != nil {
 		score.Regulation = *req.Regulation
 	}
 	o := sport.Outcome{Score: score, Evidence: sport.Evidence{Source: "operator", Status: "FT", Actor: sess.User.Username, Reason: strings.TrimSpace(req.Reason)}}
-	a.applyOutcome(w, r, o)
+	return a.applyOutcome(w, r, o)
 }
 
-func (a *API) handleAdminVoid(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+func (a *API) handleAdminVoid(w http.ResponseWriter, r *http.Request) error {
+	sess := edge.SessionFrom(r.Context())
 	body, err := readBody(w, r)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	var req struct {
 		Reason string `json:"reason"`
 	}
 	if err := decode(body, &req); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	reason := strings.TrimSpace(req.Reason)
 	if reason == "" || len(reason) > 500 {
-		a.writeError(w, r, fault.New(fault.Invalid, "reason_required", "Voiding a match needs a reason (at most 500 characters)."))
-		return
+		return fault.New(fault.Invalid, "reason_required", "Voiding a match needs a reason (at most 500 characters).")
 	}
-	a.applyOutcome(w, r, sport.Outcome{Void: true, Evidence: sport.Evidence{Source: "operator", Status: "void", Actor: sess.User.Username, Reason: reason}})
+	return a.applyOutcome(w, r, sport.Outcome{Void: true, Evidence: sport.Evidence{Source: "operator", Status: "void", Actor: sess.User.Username, Reason: reason}})
 }
 
-func (a *API) applyOutcome(w http.ResponseWriter, r *http.Request, o sport.Outcome) {
+func (a *API) applyOutcome(w http.ResponseWriter, r *http.Request, o sport.Outcome) error {
 	id := r.PathValue("id")
 	changed, err := a.store.RecordResult(r.Context(), id, o, true)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	a.log.InfoContext(r.Context(), "audit: match outcome", "match_id", id, "void", o.Void, "actor", o.Evidence.Actor, "changed", changed, "reason", o.Evidence.Reason)
 	// Settling a big match may outlast the request's deadline (the store
@@ -132,8 +120,7 @@ func (a *API) applyOutcome(w http.ResponseWriter, r *http.Request, o sport.Outco
 	defer cancel()
 	m, err := a.store.FindMatch(ctx, id)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"changed": changed, "match": toMatchView(m, true)})
+	return edge.WriteJSON(w, http.StatusOK, map[string]any{"changed": changed, "match": toMatchView(m, true)})
 }

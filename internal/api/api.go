@@ -1,6 +1,8 @@
-// Package api is the JSON API v1 of ../shared/API.md: a route table of
-// stdlib ServeMux patterns, handlers that parse, make one store call and
-// respond, and the error envelope.
+// Package api is the JSON API v1 (docs/api.md; the served OpenAPI
+// document at /api/openapi.json): a route table of stdlib ServeMux
+// patterns and handlers that parse, make one store or account.Auth call
+// and respond. The session, access rules and error rendering are the
+// HTTP edge's (internal/edge).
 package api
 
 import (
@@ -16,24 +18,20 @@ import (
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/clientip"
+	"github.com/pointsbook/pointsbook/internal/edge"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/idempotency"
 	"github.com/pointsbook/pointsbook/internal/ledger"
-	"github.com/pointsbook/pointsbook/internal/mail"
 	"github.com/pointsbook/pointsbook/internal/programme"
 	"github.com/pointsbook/pointsbook/internal/sport"
-	"github.com/pointsbook/pointsbook/internal/throttle"
 )
 
-// Store is what the API needs from storage.
+// Store is what the API needs from storage, the sign-in flows' needs
+// included, so that New can build them over it when none are given.
 type Store interface {
-	CreateUser(ctx context.Context, u account.NewUser) (*account.User, error)
+	account.AuthStore
 	Availability(ctx context.Context, username, nickname string) (bool, bool, error)
-	FindUserByUsername(ctx context.Context, username string) (*account.User, string, error)
-	CreateSession(ctx context.Context, userID, digest string, expires time.Time) error
-	FindSession(ctx context.Context, digest string) (*account.Session, error)
-	DeleteSession(ctx context.Context, digest string) error
-	SignInIdentity(ctx context.Context, id account.Identity, bonus int64) (*account.User, bool, error)
+	UpdateProfile(ctx context.Context, userID string, p account.ProfileUpdate) (*account.User, error)
 
 	PlayerAccount(ctx context.Context, userID string) (int64, error)
 	Balance(ctx context.Context, accountID int64) (int64, error)
@@ -57,18 +55,15 @@ type Store interface {
 	Grant(ctx context.Context, req programme.GrantRequest) (*programme.Grant, *idempotency.Replay, error)
 	FindPartner(ctx context.Context, id string) (*programme.Partner, error)
 	CreditPartner(ctx context.Context, req programme.PartnerCredit) (*programme.Credit, bool, error)
-	AccountStore
 }
 
 // Options are the API's settings.
 type Options struct {
-	SignupBonus   int64
-	SessionTTL    time.Duration
-	Hash          account.HashParams
+	// Auth are the sign-in flows, shared with the other surfaces; nil:
+	// flows over the store with default settings.
+	Auth *account.Auth
+	// SecureCookies marks cookies Secure (the site is served over https).
 	SecureCookies bool
-	// Limiter counts failed logins and code entries (see throttle.go);
-	// nil: an in-process one, so limits hold even when nobody wires one.
-	Limiter throttle.Limiter
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client; none: the TCP peer is the client.
 	TrustedProxies []netip.Prefix
@@ -78,27 +73,17 @@ type Options struct {
 	Programme programme.Rules
 	// Secrets opens partners' sealed HMAC secrets.
 	Secrets *programme.Sealer
-
-	// Mail sends verification codes and reset links.
-	Mail mail.Sender
-	// MailTimeout bounds one send within a request.
-	MailTimeout time.Duration
-	// RequireEmailVerification refuses login to unverified addresses.
-	RequireEmailVerification bool
-	// CodeKey keys the HMAC under which e-mail codes are stored.
-	CodeKey []byte
-	// PublicURL is the site's base URL, for links in mail.
-	PublicURL string
 }
 
 // API serves /api/v1.
 type API struct {
 	store Store
+	auth  *account.Auth
+	edge  *edge.Edge
 	opt   Options
 	log   *slog.Logger
 	now   func() time.Time
 
-	limiter throttle.Limiter
 	clients *clientip.Resolver
 }
 
@@ -107,25 +92,24 @@ func New(store Store, opt Options, log *slog.Logger) *API {
 	if opt.Programme == (programme.Rules{}) {
 		opt.Programme = programme.DefaultRules
 	}
-	a := &API{store: store, opt: opt, log: log, now: func() time.Time { return time.Now().UTC() },
-		limiter: opt.Limiter, clients: clientip.New(opt.TrustedProxies)}
-	if a.limiter == nil {
-		a.limiter = throttle.NewMemory(nil, 0)
+	a := &API{store: store, auth: opt.Auth, opt: opt, log: log, now: func() time.Time { return time.Now().UTC() },
+		clients: clientip.New(opt.TrustedProxies)}
+	if a.auth == nil {
+		a.auth = account.NewAuth(store, account.AuthConfig{}, log)
 	}
+	a.edge = edge.New(edge.Config{Sessions: a.auth, Log: log, Format: edge.JSON, SecureCookies: opt.SecureCookies})
 	return a
 }
 
-// Access says who may call a route.
-type Access int
+// Access says who may call a route; the edge enforces it.
+type Access = edge.Access
 
+// The access rules of routes.
 const (
-	Public Access = iota // anyone, session optional
-	Player               // any signed-in user
-	Admin                // operators only
-	// Partner routes take no session at all: the caller is a partner's
-	// server, identified by an HMAC signature over the request that the
-	// handler verifies (X-Partner-Id, X-Timestamp, X-Signature).
-	Partner
+	Public  = edge.Public
+	Player  = edge.Player
+	Admin   = edge.Admin
+	Partner = edge.Partner
 )
 
 // Route is one entry of the route table.
@@ -133,7 +117,7 @@ type Route struct {
 	Method  string
 	Pattern string
 	Access  Access
-	Handler func(http.ResponseWriter, *http.Request, *account.Session)
+	Handler edge.Handler
 }
 
 // Routes is the route table: it reads like a sitemap of the API, and the
@@ -189,22 +173,19 @@ func (a *API) Routes() []Route {
 func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range a.Routes() {
-		mux.Handle(rt.Method+" "+rt.Pattern, a.wrap(rt))
+		mux.Handle(rt.Method+" "+rt.Pattern, a.edge.Wrap(rt.Access, rt.Handler))
 	}
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/api/", a.edge.Serve(func(w http.ResponseWriter, r *http.Request) error {
 		// The catch-all matches every method, so ServeMux's own 405 never
 		// fires: say which methods the path has, if any.
 		if allow := a.allowed(r.URL.Path); len(allow) > 0 {
 			w.Header().Set("Allow", strings.Join(allow, ", "))
-			a.writeError(w, r, fault.New(fault.MethodNotAllowed, "method_not_allowed", "This endpoint accepts %s.", strings.Join(allow, ", ")))
-			return
+			return fault.New(fault.MethodNotAllowed, "method_not_allowed", "This endpoint accepts %s.", strings.Join(allow, ", "))
 		}
-		a.writeError(w, r, fault.New(fault.NotFound, "not_found", "No such API endpoint."))
-	})
+		return fault.New(fault.NotFound, "not_found", "No such API endpoint.")
+	}))
 	return mux
 }
-
-const sessionCookie = "pb_session"
 
 // allowed lists the methods of the routes whose pattern matches path.
 func (a *API) allowed(path string) []string {
@@ -229,81 +210,6 @@ func (a *API) allowed(path string) []string {
 	return out
 }
 
-// wrap authenticates the caller, applies the route's access rule and CSRF
-// protection, and bounds the request's time so that a stuck dependency
-// cannot hold a connection for ever.
-func (a *API) wrap(rt Route) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
-		defer cancel()
-		r = r.WithContext(ctx)
-		w.Header().Set("Cache-Control", "no-store")
-		if rt.Access == Partner {
-			// No session is looked up or accepted, so a cookie riding
-			// along gives no access and needs no CSRF token.
-			rt.Handler(w, r, nil)
-			return
-		}
-		sess, viaCookie, err := a.authenticate(r)
-		if err != nil && rt.Access != Public {
-			a.writeError(w, r, err)
-			return
-		}
-		if rt.Access == Public && viaCookie && r.Method != http.MethodGet {
-			// Public writes (sign-up, log-in) act on nobody's session, so a
-			// stale cookie neither helps nor blocks them with a CSRF check.
-			sess, viaCookie = nil, false
-		}
-		switch {
-		case rt.Access == Player && sess == nil,
-			rt.Access == Admin && sess == nil:
-			a.writeError(w, r, fault.New(fault.Unauthenticated, "unauthenticated", "Please log in."))
-			return
-		case rt.Access == Admin && sess.User.Role != account.Admin:
-			a.writeError(w, r, fault.New(fault.Forbidden, "forbidden", "Operators only."))
-			return
-		}
-		// A cookie is sent by the browser on cross-site requests too, so a
-		// state-changing request authenticated by cookie must also carry
-		// the CSRF token, which only our own pages can read. Bearer tokens
-		// are never sent implicitly and need no such check.
-		if viaCookie && r.Method != http.MethodGet && r.Method != http.MethodHead {
-			c, _ := r.Cookie(sessionCookie)
-			if r.Header.Get("X-CSRF-Token") != account.CSRFToken(c.Value) {
-				a.writeError(w, r, fault.New(fault.Forbidden, "csrf_failed", "The request is missing its CSRF token; reload the page."))
-				return
-			}
-		}
-		rt.Handler(w, r, sess)
-	})
-}
-
-// authenticate finds the session from a bearer token or the session
-// cookie. No credentials is (nil, false, nil); bad ones are an error.
-func (a *API) authenticate(r *http.Request) (*account.Session, bool, error) {
-	token, viaCookie := "", false
-	if h := r.Header.Get("Authorization"); h != "" {
-		t, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || t == "" {
-			return nil, false, fault.New(fault.Unauthenticated, "unauthenticated", "Use Authorization: Bearer <token>.")
-		}
-		token = t
-	} else if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
-		token, viaCookie = c.Value, true
-	}
-	if token == "" {
-		return nil, false, nil
-	}
-	if len(token) > 128 {
-		return nil, false, fault.New(fault.Unauthenticated, "unauthenticated", "Please log in.")
-	}
-	s, err := a.store.FindSession(r.Context(), account.TokenDigest(token))
-	if err != nil {
-		return nil, false, err
-	}
-	return s, viaCookie, nil
-}
-
 // idempotency reads the Idempotency-Key header. The request hash covers
 // method, path and body, so a key reused for anything else is a conflict.
 //
@@ -326,35 +232,27 @@ func (a *API) idempotency(r *http.Request, sess *account.Session, body []byte) (
 }
 
 // readKeyed reads a retry-safe write: the capped body and the caller's
-// Idempotency-Key over it. On a bad request it has answered already and
-// reports false.
-func (a *API) readKeyed(w http.ResponseWriter, r *http.Request, sess *account.Session) ([]byte, *idempotency.Key, bool) {
+// Idempotency-Key over it.
+func (a *API) readKeyed(w http.ResponseWriter, r *http.Request, sess *account.Session) ([]byte, *idempotency.Key, error) {
 	body, err := readBody(w, r)
 	if err != nil {
-		a.writeError(w, r, err)
-		return nil, nil, false
+		return nil, nil, err
 	}
 	idem, err := a.idempotency(r, sess, body)
 	if err != nil {
-		a.writeError(w, r, err)
-		return nil, nil, false
+		return nil, nil, err
 	}
-	return body, idem, true
+	return body, idem, nil
 }
 
 // renderOutcome is how an idempotent outcome is stored for replay.
 func (a *API) renderOutcome(v any, err error) (int, []byte) {
 	if err != nil {
-		return renderError(context.Background(), a.log, "idempotent outcome", err)
+		return edge.JSONError(context.Background(), a.log, "idempotent outcome", err)
 	}
 	switch x := v.(type) {
 	case *betting.Bet:
 		return http.StatusCreated, mustJSON(betView(x))
 	}
 	return http.StatusOK, mustJSON(v)
-}
-
-func writeReplay(w http.ResponseWriter, rp *idempotency.Replay) {
-	w.Header().Set("Idempotent-Replayed", "true")
-	writeRaw(w, rp.Status, rp.Body)
 }

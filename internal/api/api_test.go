@@ -16,6 +16,7 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/api"
+	"github.com/pointsbook/pointsbook/internal/clocktest"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
 )
 
@@ -32,6 +33,12 @@ type env struct {
 
 var fastHash = account.HashParams{MemoryKiB: 1024, Time: 1, Threads: 1}
 
+// newAPI is the API over db with the sign-in flows of auth.
+func newAPI(db *sqlstore.DB, auth account.AuthConfig, opt api.Options, log *slog.Logger) *api.API {
+	opt.Auth = account.NewAuth(db, auth, log)
+	return api.New(db, opt, log)
+}
+
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	db, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: filepath.Join(t.TempDir(), "pb.db")})
@@ -39,7 +46,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	a := api.New(db, api.Options{SignupBonus: 50000, SessionTTL: time.Hour, Hash: fastHash},
+	a := newAPI(db, account.AuthConfig{SignupBonus: 50000, SessionTTL: time.Hour, Hash: fastHash}, api.Options{},
 		slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
@@ -132,6 +139,7 @@ func (e *env) balance(token string) int64 {
 }
 
 func TestBetFlow(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	home := selection(e.match, 0, "home")
 	over := selection(e.match, 1, "over")
@@ -217,16 +225,21 @@ func TestBetFlow(t *testing.T) {
 // TestBadInput sends each kind of bad request and checks the status and
 // code, then that no point moved and no bet was written.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
+	// The store's clock stands still from here, so the match below kicks
+	// off when the test moves it, not after a sleep.
+	clock := clocktest.New(e.db.Now())
+	e.db.Now = func() time.Time { return clock.Now().Truncate(time.Microsecond) }
 	home := selection(e.match, 0, "home")
 	over := selection(e.match, 1, "over")
-	started := e.createMatch(time.Now().Add(1500 * time.Millisecond))
+	started := e.createMatch(clock.Now().Add(1500 * time.Millisecond))
 	betBody := func(stake int64, legs string) string { return fmt.Sprintf(`{"stake":%d,"legs":[%s]}`, stake, legs) }
 	leg := func(id, o string) string { return fmt.Sprintf(`{"selection_id":%q,"odds":%q}`, id, o) }
 	// Someone else's bet: lee places one.
 	lees := e.want(e.do("POST", "/api/v1/bets", e.other, betBody(100, leg(home, "2.05")), nil), 201)
 	before, otherBefore := e.balance(e.player), e.balance(e.other)
-	time.Sleep(1600 * time.Millisecond) // let `started` kick off
+	clock.Advance(2 * time.Second) // `started` kicks off
 	tests := []struct {
 		name, method, path, token, body string
 		hdr                             map[string]string
@@ -314,6 +327,7 @@ func TestBadInput(t *testing.T) {
 // TestCookieSessionNeedsCSRF: a browser session authenticates by cookie,
 // and then every state-changing request needs the CSRF token.
 func TestCookieSessionNeedsCSRF(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	resp := e.do("POST", "/api/v1/auth/login", "", `{"username":"kim","password":"long-password-1"}`, nil)
 	var cookie *http.Cookie
@@ -358,6 +372,7 @@ func TestCookieSessionNeedsCSRF(t *testing.T) {
 // TestRoutesByRole walks the whole route table with no session, a player
 // and an operator, so a new route without an access decision shows up.
 func TestRoutesByRole(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := api.New(e.db, api.Options{}, slog.New(slog.DiscardHandler))
 	for _, rt := range a.Routes() {
@@ -401,6 +416,7 @@ func TestRoutesByRole(t *testing.T) {
 }
 
 func TestAvailabilityAndSports(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	got := e.want(e.do("GET", "/api/v1/auth/availability?username=KIM&nickname=fresh-nick", "", "", nil), 200)
 	u, n := got["username"].(map[string]any), got["nickname"].(map[string]any)
@@ -423,6 +439,7 @@ func TestAvailabilityAndSports(t *testing.T) {
 }
 
 func TestMethodNotAllowed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	resp := e.do("DELETE", "/api/v1/bets/b_1", e.player, "", nil)
 	if allow := resp.Header.Get("Allow"); allow != "GET" {
@@ -435,6 +452,7 @@ func TestMethodNotAllowed(t *testing.T) {
 }
 
 func TestBadTimeIsExplained(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.want(e.do("POST", "/api/v1/admin/matches", e.admin, `{"sport":"football","league":"L","home":"A","away":"B","kickoff_at":"tomorrow","markets":[]}`, nil), 400)
 	if msg := b["error"].(map[string]any)["message"].(string); strings.Contains(msg, "2006") || !strings.Contains(msg, "RFC 3339") {

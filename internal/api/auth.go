@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/pointsbook/pointsbook/internal/account"
+	"github.com/pointsbook/pointsbook/internal/edge"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/ledger"
 )
@@ -19,56 +19,27 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-func (a *API) handleSignup(w http.ResponseWriter, r *http.Request, _ *account.Session) {
-	body, err := readBody(w, r)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
+func (a *API) handleSignup(w http.ResponseWriter, r *http.Request) error {
 	var req account.Signup
-	if err := decode(body, &req); err != nil {
-		a.writeError(w, r, err)
-		return
+	if err := a.readJSON(w, r, &req); err != nil {
+		return err
 	}
-	if err := req.Check(); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	hash, err := account.Hash(req.Password, a.opt.Hash)
+	u, err := a.auth.SignUp(r.Context(), req)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
-	u, err := a.store.CreateUser(r.Context(), account.NewUser{Username: req.Username, Nickname: req.Nickname, Email: req.Email,
-		PasswordHash: hash, Role: account.Player, Bonus: a.opt.SignupBonus})
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	if !u.EmailVerified {
-		// The first code goes out at once; the throttle is claimed so that
-		// a resend within the minute is refused like any other.
-		if _, err := a.store.ThrottleMail(r.Context(), "verify", u.Username, 0); err != nil {
-			a.log.WarnContext(r.Context(), "verification throttle", "user", u.ID, "err", err)
-		}
-		if err := a.sendCode(r.Context(), u); err != nil {
-			a.log.WarnContext(r.Context(), "verification code not stored", "user", u.ID, "err", err)
-		}
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"user": u})
+	return edge.WriteJSON(w, http.StatusCreated, map[string]any{"user": u})
 }
 
-func (a *API) handleAvailability(w http.ResponseWriter, r *http.Request, _ *account.Session) {
+func (a *API) handleAvailability(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	username, nickname := q.Get("username"), q.Get("nickname")
 	if username == "" && nickname == "" {
-		a.writeError(w, r, fault.New(fault.Invalid, "invalid_query", "Give username, nickname or both."))
-		return
+		return fault.New(fault.Invalid, "invalid_query", "Give username, nickname or both.")
 	}
 	uFree, nFree, err := a.store.Availability(r.Context(), username, nickname)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	type avail struct {
 		Value     string `json:"value"`
@@ -95,108 +66,51 @@ func (a *API) handleAvailability(w http.ResponseWriter, r *http.Request, _ *acco
 	if x := check(nickname, nFree, account.CheckNickname); x != nil {
 		resp["nickname"] = x
 	}
-	writeJSON(w, http.StatusOK, resp)
+	return edge.WriteJSON(w, http.StatusOK, resp)
 }
 
-func (a *API) handleLogin(w http.ResponseWriter, r *http.Request, _ *account.Session) {
-	body, err := readBody(w, r)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
+func (a *API) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
 	}
-	if err := decode(body, &req); err != nil {
-		a.writeError(w, r, err)
-		return
+	if err := a.readJSON(w, r, &req); err != nil {
+		return err
 	}
-	bad := fault.New(fault.Unauthenticated, "invalid_credentials", "The username or password is wrong.")
-	if len(req.Username) > 64 || len(req.Password) > 256 {
-		a.writeError(w, r, bad)
-		return
-	}
-	// Taken before the password is checked: over budget, the answer is
-	// 429 whatever the password, for known and unknown usernames alike.
-	try, err := a.limitAttempt(r, PurposeLogin, req.Username)
+	s, err := a.auth.LogIn(r.Context(), req.Username, req.Password, a.client(r))
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
-	u, hash, err := a.store.FindUserByUsername(r.Context(), req.Username)
-	if fault.Code(err) == "user_not_found" {
-		account.VerifyMissing(req.Password)
-		a.writeError(w, r, bad)
-		return
-	}
-	if err != nil {
-		try.release(r.Context())
-		a.writeError(w, r, err)
-		return
-	}
-	if !account.Verify(req.Password, hash) {
-		a.writeError(w, r, bad)
-		return
-	}
-	// The password was right: whatever follows, this was no guess.
-	try.succeeded(r.Context())
-	// Checked only after the password, so it tells nothing to someone
-	// who does not know it.
-	if a.opt.RequireEmailVerification && !u.EmailVerified {
-		a.writeError(w, r, fault.New(fault.Forbidden, "email_not_verified",
-			"Verify your e-mail address first: enter the 6-digit code we sent to it (POST /api/v1/auth/verify-email), or ask for a new code (POST /api/v1/auth/verify-email/resend)."))
-		return
-	}
-	token, expires, err := a.startSession(w, r, u)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"token": token, "expires_at": expires, "csrf_token": account.CSRFToken(token), "user": u})
+	a.edge.SetSession(w, s.Token, s.ExpiresAt)
+	return edge.WriteJSON(w, http.StatusOK, map[string]any{"token": s.Token, "expires_at": s.ExpiresAt, "csrf_token": account.CSRFToken(s.Token), "user": s.User})
 }
 
-// startSession creates a session for u and sets its cookie. Every sign-in
-// (password or OIDC) comes through here and gets a new token: a session id
-// fixed before sign-in is never promoted to an authenticated one.
-func (a *API) startSession(w http.ResponseWriter, r *http.Request, u *account.User) (string, time.Time, error) {
-	token, digest := account.NewToken()
-	expires := a.now().Add(a.opt.SessionTTL)
-	if err := a.store.CreateSession(r.Context(), u.ID, digest, expires); err != nil {
-		return "", time.Time{}, err
+func (a *API) handleLogout(w http.ResponseWriter, r *http.Request) error {
+	if err := a.auth.LogOut(r.Context(), edge.SessionFrom(r.Context())); err != nil {
+		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: expires, HttpOnly: true,
-		Secure: a.opt.SecureCookies, SameSite: http.SameSiteLaxMode})
-	return token, expires, nil
-}
-
-func (a *API) handleLogout(w http.ResponseWriter, r *http.Request, sess *account.Session) {
-	if err := a.store.DeleteSession(r.Context(), sess.Digest); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: a.opt.SecureCookies, SameSite: http.SameSiteLaxMode})
+	a.edge.ClearSession(w)
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (a *API) handleMe(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+func (a *API) handleMe(w http.ResponseWriter, r *http.Request) error {
+	sess := edge.SessionFrom(r.Context())
 	acct, err := a.store.PlayerAccount(r.Context(), sess.User.ID)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	bal, err := a.store.Balance(r.Context(), acct)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	u := sess.User
 	resp := map[string]any{"id": u.ID, "username": u.Username, "nickname": u.Nickname, "email": u.Email, "role": u.Role,
 		"time_zone": u.TimeZone, "created_at": u.CreatedAt, "balance": bal, "nickname_required": u.NicknameRequired, "email_verified": u.EmailVerified}
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		resp["csrf_token"] = account.CSRFToken(c.Value)
+	if token, ok := edge.CookieToken(r); ok {
+		resp["csrf_token"] = account.CSRFToken(token)
 	}
-	writeJSON(w, http.StatusOK, resp)
+	return edge.WriteJSON(w, http.StatusOK, resp)
 }
 
 // pageLimit reads ?limit= (default def, at most max). Codes: invalid_limit.
@@ -212,24 +126,22 @@ func pageLimit(r *http.Request, def, max int) (int, error) {
 	return n, nil
 }
 
-func (a *API) handleStatement(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+func (a *API) handleStatement(w http.ResponseWriter, r *http.Request) error {
+	sess := edge.SessionFrom(r.Context())
 	limit, err := pageLimit(r, 50, 200)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	acct, err := a.store.PlayerAccount(r.Context(), sess.User.ID)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	entries, next, err := a.store.Statement(r.Context(), acct, r.URL.Query().Get("cursor"), limit)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	if entries == nil {
 		entries = []*ledger.Entry{}
 	}
-	writeList(w, entries, next)
+	return writeList(w, entries, next)
 }

@@ -3,56 +3,51 @@ package api
 import (
 	"net/http"
 
-	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/edge"
 )
 
-// betView is a bet as API.md shows it; the domain type already carries the
+// betView is a bet as docs/api.md shows it; the domain type already carries the
 // contract's field names.
 func betView(b *betting.Bet) *betting.Bet { return b }
 
-func (a *API) handleBetCreate(w http.ResponseWriter, r *http.Request, sess *account.Session) {
-	body, idem, ok := a.readKeyed(w, r, sess)
-	if !ok {
-		return
+func (a *API) handleBetCreate(w http.ResponseWriter, r *http.Request) error {
+	sess := edge.SessionFrom(r.Context())
+	body, idem, err := a.readKeyed(w, r, sess)
+	if err != nil {
+		return err
 	}
 	var slip betting.Slip
 	if err := decode(body, &slip); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	bet, replay, err := a.store.PlaceBet(r.Context(), &betting.PlaceRequest{UserID: sess.User.ID, Slip: slip, Idempotency: idem})
-	switch {
-	case replay != nil:
-		writeReplay(w, replay)
-	case err != nil:
-		a.writeError(w, r, err)
-	default:
-		w.Header().Set("Location", "/api/v1/bets/"+bet.ID)
-		writeJSON(w, http.StatusCreated, betView(bet))
+	if done, err := a.edge.Replayed(w, r, replay, err); done {
+		return err
 	}
+	w.Header().Set("Location", "/api/v1/bets/"+bet.ID)
+	return edge.WriteJSON(w, http.StatusCreated, betView(bet))
 }
 
-func (a *API) handleBetGet(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+func (a *API) handleBetGet(w http.ResponseWriter, r *http.Request) error {
+	sess := edge.SessionFrom(r.Context())
 	b, err := a.store.FindBet(r.Context(), sess.User.ID, r.PathValue("id"))
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, betView(b))
+	return edge.WriteJSON(w, http.StatusOK, betView(b))
 }
 
-func (a *API) handleMyBets(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+func (a *API) handleMyBets(w http.ResponseWriter, r *http.Request) error {
+	sess := edge.SessionFrom(r.Context())
 	limit, err := pageLimit(r, 20, 100)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	q := r.URL.Query()
 	bets, next, err := a.store.FindBets(r.Context(), sess.User.ID, betting.BetFilter{State: q.Get("state"), Cursor: q.Get("cursor"), Limit: limit})
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
-	writeList(w, bets, next)
+	return writeList(w, bets, next)
 }

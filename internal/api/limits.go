@@ -4,7 +4,7 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/pointsbook/pointsbook/internal/account"
+	"github.com/pointsbook/pointsbook/internal/edge"
 	"github.com/pointsbook/pointsbook/internal/playlimit"
 )
 
@@ -17,32 +17,30 @@ type limitStore interface {
 	ActivityStatement(ctx context.Context, userID string, r playlimit.Range) (*playlimit.Activity, error)
 }
 
-func (a *API) handleLimitsGet(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+func (a *API) handleLimitsGet(w http.ResponseWriter, r *http.Request) error {
+	sess := edge.SessionFrom(r.Context())
 	st, err := a.store.PlayLimits(r.Context(), sess.User.ID)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, st)
+	return edge.WriteJSON(w, http.StatusOK, st)
 }
 
-func (a *API) handleLimitsPut(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+func (a *API) handleLimitsPut(w http.ResponseWriter, r *http.Request) error {
+	sess := edge.SessionFrom(r.Context())
 	body, err := readBody(w, r)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	u, err := playlimit.ParseUpdate(body)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	st, err := a.store.SetPlayLimits(r.Context(), sess.User.ID, u)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, st)
+	return edge.WriteJSON(w, http.StatusOK, st)
 }
 
 // blockView is GET/POST /api/v1/me/cooloff's answer.
@@ -51,58 +49,53 @@ type blockView struct {
 	*playlimit.Block
 }
 
-func (a *API) handleCoolOffGet(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+func (a *API) handleCoolOffGet(w http.ResponseWriter, r *http.Request) error {
+	sess := edge.SessionFrom(r.Context())
 	b, err := a.store.PlayBlock(r.Context(), sess.User.ID)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, blockView{Active: b != nil, Block: b})
+	return edge.WriteJSON(w, http.StatusOK, blockView{Active: b != nil, Block: b})
 }
 
-func (a *API) handleCoolOffCreate(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+func (a *API) handleCoolOffCreate(w http.ResponseWriter, r *http.Request) error {
+	sess := edge.SessionFrom(r.Context())
 	body, err := readBody(w, r)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	var req struct {
 		Kind     string `json:"kind"`
 		Duration string `json:"duration"`
 	}
 	if err := decode(body, &req); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	kind, err := playlimit.ParseKind(req.Kind)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	span, err := playlimit.ParseSpan(req.Duration)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	b, err := a.store.StartPlayBlock(r.Context(), sess.User.ID, kind, span)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusCreated, blockView{Active: true, Block: b})
+	return edge.WriteJSON(w, http.StatusCreated, blockView{Active: true, Block: b})
 }
 
-func (a *API) handleActivityStatement(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+func (a *API) handleActivityStatement(w http.ResponseWriter, r *http.Request) error {
+	sess := edge.SessionFrom(r.Context())
 	q := r.URL.Query()
 	rg, err := playlimit.ParseRange(q.Get("from"), q.Get("to"), a.now(), playlimit.Location(sess.User.TimeZone))
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	act, err := a.store.ActivityStatement(r.Context(), sess.User.ID, rg)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, act)
+	return edge.WriteJSON(w, http.StatusOK, act)
 }

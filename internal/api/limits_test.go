@@ -7,6 +7,7 @@ import (
 )
 
 func TestPlayLimitsAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	home := selection(e.match, 0, "home")
 	bet := func(stake int) string {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/edge"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/odds"
 	"github.com/pointsbook/pointsbook/internal/sport"
@@ -51,16 +52,15 @@ func truncate(s string, n int) string {
 	return s
 }
 
-func (a *API) handleSportList(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+func (a *API) handleSportList(w http.ResponseWriter, r *http.Request) error {
+	sess := edge.SessionFrom(r.Context())
 	from, to, err := a.viewerDay(r, sess)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	counts, err := a.store.CountBySport(r.Context(), from, to)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	type item struct {
 		Slug  string `json:"slug"`
@@ -71,7 +71,7 @@ func (a *API) handleSportList(w http.ResponseWriter, r *http.Request, sess *acco
 	for i, c := range counts {
 		items[i] = item{c.Slug, c.Name, c.Today}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	return edge.WriteJSON(w, http.StatusOK, map[string]any{"items": items})
 }
 
 // selectionView is a selection as the API shows it.
@@ -132,45 +132,41 @@ func toMatchView(m *betting.Match, detail bool) matchView {
 	return v
 }
 
-func (a *API) handleMatchList(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+func (a *API) handleMatchList(w http.ResponseWriter, r *http.Request) error {
+	sess := edge.SessionFrom(r.Context())
 	q := r.URL.Query()
 	from, to, err := a.viewerDay(r, sess)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	f := sport.MatchFilter{Sport: q.Get("sport"), From: from, To: to, State: sport.State(q.Get("state")), Cursor: q.Get("cursor")}
 	if f.Sport != "" {
 		if _, ok := sport.Lookup(f.Sport); !ok {
-			a.writeError(w, r, fault.New(fault.Invalid, "invalid_sport", "sport must be football, baseball, basketball, hockey or handball."))
-			return
+			return fault.New(fault.Invalid, "invalid_sport", "sport must be football, baseball, basketball, hockey or handball.")
 		}
 	}
 	if f.State != "" && !f.State.Valid() {
-		a.writeError(w, r, fault.New(fault.Invalid, "invalid_state", "Unknown match state."))
-		return
+		return fault.New(fault.Invalid, "invalid_state", "Unknown match state.")
 	}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 200 {
-			a.writeError(w, r, fault.New(fault.Invalid, "invalid_limit", "limit must be 1 to 200."))
-			return
+			return fault.New(fault.Invalid, "invalid_limit", "limit must be 1 to 200.")
 		}
 		f.Limit = n
 	}
 	ms, next, err := a.store.FindMatches(r.Context(), f)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	items := make([]matchView, len(ms))
 	for i, m := range ms {
 		items[i] = toMatchView(m, false)
 	}
-	writeList(w, items, next)
+	return writeList(w, items, next)
 }
 
-func writeList[T any](w http.ResponseWriter, items []T, next string) {
+func writeList[T any](w http.ResponseWriter, items []T, next string) error {
 	if items == nil {
 		items = []T{}
 	}
@@ -178,22 +174,20 @@ func writeList[T any](w http.ResponseWriter, items []T, next string) {
 	if next != "" {
 		body["next_cursor"] = next
 	}
-	writeJSON(w, http.StatusOK, body)
+	return edge.WriteJSON(w, http.StatusOK, body)
 }
 
-func (a *API) handleMatchGet(w http.ResponseWriter, r *http.Request, _ *account.Session) {
+func (a *API) handleMatchGet(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	m, err := a.store.FindMatch(r.Context(), id)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	stats, err := a.store.MatchStats(r.Context(), id)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	v := toMatchView(m, true)
 	v.Form, v.Season, v.HeadToHead = stats.Form, stats.Season, stats.HeadToHead
-	writeJSON(w, http.StatusOK, v)
+	return edge.WriteJSON(w, http.StatusOK, v)
 }

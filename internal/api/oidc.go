@@ -47,24 +47,23 @@ func (a *API) oidcFailed(w http.ResponseWriter, r *http.Request, err error) {
 	http.Redirect(w, r, "/login?error="+url.QueryEscape(code), http.StatusFound)
 }
 
-func (a *API) handleOIDCStart(w http.ResponseWriter, r *http.Request, _ *account.Session) {
+func (a *API) handleOIDCStart(w http.ResponseWriter, r *http.Request) error {
 	if a.opt.OIDC == nil {
-		a.writeError(w, r, errOIDCNotConfigured)
-		return
+		return errOIDCNotConfigured
 	}
 	authURL, sealed, err := a.opt.OIDC.Start(r.Context(), r.URL.Query().Get("return_to"))
 	if err != nil {
 		a.oidcFailed(w, r, err)
-		return
+		return nil
 	}
 	http.SetCookie(w, a.oidcCookie(sealed, oidcCookieAge))
 	http.Redirect(w, r, authURL, http.StatusFound)
+	return nil
 }
 
-func (a *API) handleOIDCCallback(w http.ResponseWriter, r *http.Request, _ *account.Session) {
+func (a *API) handleOIDCCallback(w http.ResponseWriter, r *http.Request) error {
 	if a.opt.OIDC == nil {
-		a.writeError(w, r, errOIDCNotConfigured)
-		return
+		return errOIDCNotConfigured
 	}
 	sealed := ""
 	if c, err := r.Cookie(oidcCookie); err == nil {
@@ -75,17 +74,14 @@ func (a *API) handleOIDCCallback(w http.ResponseWriter, r *http.Request, _ *acco
 	id, returnTo, err := a.opt.OIDC.Finish(r.Context(), sealed, r.URL.Query())
 	if err != nil {
 		a.oidcFailed(w, r, err)
-		return
+		return nil
 	}
-	u, created, err := a.store.SignInIdentity(r.Context(), id, a.opt.SignupBonus)
+	s, _, err := a.auth.SignInIdentity(r.Context(), id)
 	if err != nil {
 		a.oidcFailed(w, r, err)
-		return
+		return nil
 	}
-	if _, _, err := a.startSession(w, r, u); err != nil {
-		a.oidcFailed(w, r, err)
-		return
-	}
-	a.log.InfoContext(r.Context(), "oidc sign-in", "user", u.ID, "created", created)
+	a.edge.SetSession(w, s.Token, s.ExpiresAt)
 	http.Redirect(w, r, returnTo, http.StatusFound)
+	return nil
 }

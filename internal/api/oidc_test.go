@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/api"
 	"github.com/pointsbook/pointsbook/internal/ledger"
 	"github.com/pointsbook/pointsbook/internal/oidc"
@@ -72,7 +73,7 @@ func newOIDCEnv(t *testing.T) *oidcEnv {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	a := api.New(db, api.Options{SignupBonus: 50000, SessionTTL: time.Hour, Hash: fastHash, OIDC: flow},
+	a := newAPI(db, account.AuthConfig{SignupBonus: 50000, SessionTTL: time.Hour, Hash: fastHash}, api.Options{OIDC: flow},
 		slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	h = a.Handler()
 	return &oidcEnv{t: t, db: db, is: is, app: app, log: logs}
@@ -176,6 +177,7 @@ func (e *oidcEnv) checkLogClean() {
 }
 
 func TestOIDCSignIn(t *testing.T) {
+	t.Parallel()
 	e := newOIDCEnv(t)
 	c := browser()
 	cb := e.authorize(c, "/matches?sport=football")
@@ -265,6 +267,7 @@ func mustMarshal(v any) string {
 // TestOIDCRefusals runs sign-ins that must each fail: the browser lands
 // on /login?error=<code>, no session exists and no player was created.
 func TestOIDCRefusals(t *testing.T) {
+	t.Parallel()
 	e := newOIDCEnv(t)
 	now := func() int64 { return time.Now().Unix() }
 	tamper := func(fn func(map[string]any)) func(*oidctest.Issuer) {
@@ -379,6 +382,7 @@ func TestOIDCRefusals(t *testing.T) {
 // same browser (its state cookie is gone) or in another browser with its
 // own flow (the issuer refuses the spent code) signs nobody in.
 func TestOIDCReplayedCode(t *testing.T) {
+	t.Parallel()
 	e := newOIDCEnv(t)
 	victim := browser()
 	cb := e.authorize(victim, "")
@@ -413,6 +417,7 @@ func TestOIDCReplayedCode(t *testing.T) {
 }
 
 func TestOIDCNotConfigured(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, p := range []string{"/api/v1/auth/oidc/start", "/api/v1/auth/oidc/callback?code=x&state=y"} {
 		body := e.want(e.do("GET", p, "", "", nil), 404)
@@ -425,6 +430,7 @@ func TestOIDCNotConfigured(t *testing.T) {
 // TestOIDCStartCookie checks the state cookie's attributes, Secure
 // included when the site is served over TLS.
 func TestOIDCStartCookie(t *testing.T) {
+	t.Parallel()
 	is := oidctest.New(t, "pointsbook-web", testClientSecret)
 	is.RedirectURL = "https://pointsbook.example/api/v1/auth/oidc/callback"
 	flow, err := oidc.New(oidc.Config{Issuer: is.URL, ClientID: is.ClientID, ClientSecret: is.ClientSecret, RedirectURL: is.RedirectURL})
@@ -450,6 +456,7 @@ func TestOIDCStartCookie(t *testing.T) {
 // TestOIDCIssuerDown: an unreachable issuer sends the browser to the
 // login page with oidc_unavailable rather than an error page.
 func TestOIDCIssuerDown(t *testing.T) {
+	t.Parallel()
 	dead := httptest.NewServer(http.NotFoundHandler())
 	dead.Close()
 	flow, err := oidc.New(oidc.Config{Issuer: dead.URL, ClientID: "c", ClientSecret: "s", RedirectURL: "http://127.0.0.1/cb"})
@@ -489,6 +496,7 @@ func (e *oidcEnv) send(c *http.Client, method, path, body string) (int, map[stri
 // a fresh sign-in stands in) frees the identity, so the next sign-in is a
 // new player rather than the anonymised one.
 func TestOIDCPlayerLifecycle(t *testing.T) {
+	t.Parallel()
 	e := newOIDCEnv(t)
 	c := browser()
 	e.hop(c, e.authorize(c, "").String())
@@ -517,11 +525,12 @@ func TestOIDCPlayerLifecycle(t *testing.T) {
 // whose sessions last an hour longer sees this one as signed in an hour
 // ago.
 func TestOIDCDeletionNeedsFreshSignIn(t *testing.T) {
+	t.Parallel()
 	e := newOIDCEnv(t)
 	c := browser()
 	e.hop(c, e.authorize(c, "").String())
 	_, me := e.me(c)
-	later := httptest.NewServer(api.New(e.db, api.Options{SessionTTL: 2 * time.Hour, Hash: fastHash}, slog.New(slog.DiscardHandler)).Handler())
+	later := httptest.NewServer(newAPI(e.db, account.AuthConfig{SessionTTL: 2 * time.Hour, Hash: fastHash}, api.Options{}, slog.New(slog.DiscardHandler)).Handler())
 	t.Cleanup(later.Close)
 	req, _ := http.NewRequest("DELETE", later.URL+"/api/v1/me", strings.NewReader(`{}`))
 	req.Header.Set("Authorization", "Bearer "+e.session(c))

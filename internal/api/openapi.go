@@ -4,7 +4,7 @@ import (
 	_ "embed"
 	"net/http"
 
-	"github.com/pointsbook/pointsbook/internal/account"
+	"github.com/pointsbook/pointsbook/internal/edge"
 )
 
 // openapiDoc is the OpenAPI 3.1 document of this API, maintained by hand
@@ -13,7 +13,8 @@ import (
 //go:embed openapi.json
 var openapiDoc []byte
 
-func (a *API) handleOpenAPI(w http.ResponseWriter, r *http.Request, _ *account.Session) {
+func (a *API) handleOpenAPI(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	writeRaw(w, http.StatusOK, openapiDoc)
+	edge.WriteRaw(w, http.StatusOK, openapiDoc)
+	return nil
 }

@@ -191,7 +191,7 @@ func checkOpenAPIRefs(doc map[string]any) []string {
 var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
 
 // checkOpenAPIOperations reports operations that do not declare what
-// their route's access rule and method imply (see wrap).
+// their route's access rule and method imply (see edge.Wrap).
 func checkOpenAPIOperations(doc map[string]any, routes []Route) []string {
 	schemes := map[string]bool{}
 	if comp, ok := doc["components"].(map[string]any); ok {
@@ -232,7 +232,7 @@ func checkOpenAPIOperations(doc map[string]any, routes []Route) []string {
 		}
 		has := func(status string) bool { _, ok := responses[status]; return ok }
 
-		// Security, as wrap enforces it: a session for Player and Admin
+		// Security, as edge.Wrap enforces it: a session for Player and Admin
 		// routes, and the CSRF header beside the cookie on unsafe methods.
 		security, declared := op["security"].([]any)
 		unsafe := rt.Method != http.MethodGet && rt.Method != http.MethodHead
@@ -245,13 +245,13 @@ func checkOpenAPIOperations(doc map[string]any, routes []Route) []string {
 			}
 			if _, cookie := req["cookieAuth"]; cookie && unsafe {
 				if _, csrf := req["csrfHeader"]; !csrf {
-					bad(k, "cookieAuth on an unsafe method must be paired with csrfHeader (wrap checks X-CSRF-Token)")
+					bad(k, "cookieAuth on an unsafe method must be paired with csrfHeader (edge.Wrap checks X-CSRF-Token)")
 				}
 			}
 		}
 		if rt.Access == Partner {
 			// Signed by the partner's server: the three signature headers
-			// together, and never a session (wrap looks none up).
+			// together, and never a session (edge.Wrap looks none up).
 			signed := false
 			for _, req := range security {
 				req, _ := req.(map[string]any)
@@ -324,7 +324,7 @@ func checkOpenAPIOperations(doc map[string]any, routes []Route) []string {
 	return problems
 }
 
-// idempotent are the operations that take an Idempotency-Key (API.md).
+// idempotent are the operations that take an Idempotency-Key (docs/api.md).
 var idempotent = map[string]bool{
 	"POST /api/v1/bets": true, "POST /api/v1/me/topup": true, "POST /api/v1/me/checkin": true, "POST /api/v1/admin/grants": true,
 }
@@ -337,22 +337,27 @@ func reportOpenAPIProblems(t *testing.T, problems []string) {
 }
 
 func TestOpenAPIDocument(t *testing.T) {
+	t.Parallel()
 	reportOpenAPIProblems(t, checkOpenAPIVersion(parseOpenAPI(t, openapiDoc)))
 }
 
 func TestOpenAPIMatchesRoutes(t *testing.T) {
+	t.Parallel()
 	reportOpenAPIProblems(t, checkOpenAPIRoutes(parseOpenAPI(t, openapiDoc), openapiRoutes()))
 }
 
 func TestOpenAPIOperations(t *testing.T) {
+	t.Parallel()
 	reportOpenAPIProblems(t, checkOpenAPIOperations(parseOpenAPI(t, openapiDoc), openapiRoutes()))
 }
 
 func TestOpenAPIRefsResolve(t *testing.T) {
+	t.Parallel()
 	reportOpenAPIProblems(t, checkOpenAPIRefs(parseOpenAPI(t, openapiDoc)))
 }
 
 func TestOpenAPIServed(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(New(nil, Options{}, slog.New(slog.DiscardHandler)).Handler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/api/openapi.json")
@@ -370,7 +375,7 @@ func TestOpenAPIServed(t *testing.T) {
 	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		t.Errorf("Content-Type %q, want application/json", resp.Header.Get("Content-Type"))
 	}
-	// writeRaw ends every JSON answer with a newline.
+	// edge.WriteRaw ends every JSON answer with a newline.
 	if !bytes.Equal(body, openapiDoc) && !bytes.Equal(body, append(slices.Clip(openapiDoc), '\n')) {
 		t.Errorf("served document (%d bytes) differs from the embedded openapi.json (%d bytes)", len(body), len(openapiDoc))
 	}
@@ -380,6 +385,7 @@ func TestOpenAPIServed(t *testing.T) {
 // drift happens and expects each check to say so, so that a check that
 // silently stopped working would be noticed.
 func TestOpenAPIChecksCatchDrift(t *testing.T) {
+	t.Parallel()
 	routes := openapiRoutes()
 	byRoutes := func(check func(map[string]any, []Route) []string) func(map[string]any) []string {
 		return func(d map[string]any) []string { return check(d, routes) }
@@ -478,6 +484,7 @@ func TestOpenAPIChecksCatchDrift(t *testing.T) {
 }
 
 func TestOpenAPIPathConversion(t *testing.T) {
+	t.Parallel()
 	for pattern, want := range map[string]string{
 		"/api/v1/bets/{id}":        "/api/v1/bets/{id}",
 		"/api/v1/files/{path...}":  "/api/v1/files/{path}",

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/pointsbook/pointsbook/internal/account"
+	"github.com/pointsbook/pointsbook/internal/edge"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/idempotency"
 	"github.com/pointsbook/pointsbook/internal/programme"
@@ -24,14 +25,16 @@ func emptyBody(body []byte) error {
 	return decode(body, &none)
 }
 
-func (a *API) handleTopup(w http.ResponseWriter, r *http.Request, sess *account.Session) {
-	a.serveCredit(w, r, sess, func(ctx context.Context, idem *idempotency.Key) (any, *idempotency.Replay, error) {
+func (a *API) handleTopup(w http.ResponseWriter, r *http.Request) error {
+	sess := edge.SessionFrom(r.Context())
+	return a.serveCredit(w, r, sess, func(ctx context.Context, idem *idempotency.Key) (any, *idempotency.Replay, error) {
 		return a.store.Topup(ctx, programme.TopupRequest{UserID: sess.User.ID, Rules: a.opt.Programme, Idempotency: idem})
 	})
 }
 
-func (a *API) handleCheckin(w http.ResponseWriter, r *http.Request, sess *account.Session) {
-	a.serveCredit(w, r, sess, func(ctx context.Context, idem *idempotency.Key) (any, *idempotency.Replay, error) {
+func (a *API) handleCheckin(w http.ResponseWriter, r *http.Request) error {
+	sess := edge.SessionFrom(r.Context())
+	return a.serveCredit(w, r, sess, func(ctx context.Context, idem *idempotency.Key) (any, *idempotency.Replay, error) {
 		return a.store.Checkin(ctx, programme.CheckinRequest{UserID: sess.User.ID, Rules: a.opt.Programme, Idempotency: idem})
 	})
 }
@@ -40,39 +43,35 @@ func (a *API) handleCheckin(w http.ResponseWriter, r *http.Request, sess *accoun
 // (top-up, check-in): retry-safe under an Idempotency-Key, answered 200
 // with the credit or with the stored replay.
 func (a *API) serveCredit(w http.ResponseWriter, r *http.Request, sess *account.Session,
-	credit func(context.Context, *idempotency.Key) (any, *idempotency.Replay, error)) {
-	body, idem, ok := a.readKeyed(w, r, sess)
-	if !ok {
-		return
+	credit func(context.Context, *idempotency.Key) (any, *idempotency.Replay, error)) error {
+	body, idem, err := a.readKeyed(w, r, sess)
+	if err != nil {
+		return err
 	}
 	if err := emptyBody(body); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	res, replay, err := credit(r.Context(), idem)
-	switch {
-	case replay != nil:
-		writeReplay(w, replay)
-	case err != nil:
-		a.writeError(w, r, err)
-	default:
-		writeJSON(w, http.StatusOK, res)
+	if done, err := a.edge.Replayed(w, r, replay, err); done {
+		return err
 	}
+	return edge.WriteJSON(w, http.StatusOK, res)
 }
 
-func (a *API) handleCheckinStatus(w http.ResponseWriter, r *http.Request, sess *account.Session) {
+func (a *API) handleCheckinStatus(w http.ResponseWriter, r *http.Request) error {
+	sess := edge.SessionFrom(r.Context())
 	st, err := a.store.CheckinStatus(r.Context(), sess.User.ID, a.opt.Programme)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, st)
+	return edge.WriteJSON(w, http.StatusOK, st)
 }
 
-func (a *API) handleAdminGrant(w http.ResponseWriter, r *http.Request, sess *account.Session) {
-	body, idem, ok := a.readKeyed(w, r, sess)
-	if !ok {
-		return
+func (a *API) handleAdminGrant(w http.ResponseWriter, r *http.Request) error {
+	sess := edge.SessionFrom(r.Context())
+	body, idem, err := a.readKeyed(w, r, sess)
+	if err != nil {
+		return err
 	}
 	var req struct {
 		Username string `json:"username"`
@@ -80,13 +79,11 @@ func (a *API) handleAdminGrant(w http.ResponseWriter, r *http.Request, sess *acc
 		Reason   string `json:"reason"`
 	}
 	if err := decode(body, &req); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	g := programme.GrantRequest{AdminID: sess.User.ID, Username: req.Username, Points: req.Points, Reason: req.Reason, Idempotency: idem}
 	if err := g.Check(a.opt.Programme); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	if idem != nil {
 		// A grant is created: 201, also when a retry replays it.
@@ -98,78 +95,64 @@ func (a *API) handleAdminGrant(w http.ResponseWriter, r *http.Request, sess *acc
 		}
 	}
 	grant, replay, err := a.store.Grant(r.Context(), g)
-	switch {
-	case replay != nil:
-		writeReplay(w, replay)
-	case err != nil:
-		a.writeError(w, r, err)
-	default:
-		a.log.InfoContext(r.Context(), "audit: grant", "grant_id", grant.ID, "actor", sess.User.Username, "username", grant.Username,
-			"points", grant.Points, "reason", grant.Reason)
-		writeJSON(w, http.StatusCreated, grant)
+	if done, err := a.edge.Replayed(w, r, replay, err); done {
+		return err
 	}
+	a.log.InfoContext(r.Context(), "audit: grant", "grant_id", grant.ID, "actor", sess.User.Username, "username", grant.Username,
+		"points", grant.Points, "reason", grant.Reason)
+	return edge.WriteJSON(w, http.StatusCreated, grant)
 }
 
 // handlePartnerCredit serves a partner's signed request. It runs with no
-// session (see wrap): the partner is who the signature says. Cheap checks
+// session (see edge.Wrap): the partner is who the signature says. Cheap checks
 // come first (header shapes, then the clock), so a stale or malformed
 // request costs no database read; the body is decoded only once the
 // signature over its raw bytes holds.
-func (a *API) handlePartnerCredit(w http.ResponseWriter, r *http.Request, _ *account.Session) {
+func (a *API) handlePartnerCredit(w http.ResponseWriter, r *http.Request) error {
 	signed, err := programme.ParseSignature(r.Header.Get("X-Partner-Id"), r.Header.Get("X-Timestamp"), r.Header.Get("X-Signature"))
 	if err == nil {
 		err = signed.Fresh(a.now())
 	}
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	body, err := readBody(w, r)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	p, err := a.store.FindPartner(r.Context(), signed.PartnerID)
 	if fault.Code(err) == "partner_not_found" {
 		err = fault.New(fault.Unauthenticated, "unknown_partner", "No such partner.")
 	}
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	if a.opt.Secrets == nil {
-		a.writeError(w, r, errors.New("partner credits need a secrets key (PB_SECRETS_KEY)"))
-		return
+		return errors.New("partner credits need a secrets key (PB_SECRETS_KEY)")
 	}
 	secret, err := a.opt.Secrets.Open(p.ID, p.SealedSecret)
 	if err != nil {
 		// The error names no secret: only that this key does not open it.
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	err = signed.Verify(secret, body)
 	clear(secret)
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	if p.Disabled {
-		a.writeError(w, r, fault.New(fault.Forbidden, "partner_disabled", "This partner is disabled; contact the operator."))
-		return
+		return fault.New(fault.Forbidden, "partner_disabled", "This partner is disabled; contact the operator.")
 	}
 	var req programme.CreditRequest
 	if err := decode(body, &req); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := req.Check(); err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	credit, replayed, err := a.store.CreditPartner(r.Context(), programme.PartnerCredit{Partner: p, CreditRequest: req})
 	if err != nil {
-		a.writeError(w, r, err)
-		return
+		return err
 	}
 	if replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
@@ -177,5 +160,5 @@ func (a *API) handlePartnerCredit(w http.ResponseWriter, r *http.Request, _ *acc
 		a.log.InfoContext(r.Context(), "partner credit", "partner", p.ID, "partner_tx_id", credit.PartnerTxID, "credit_id", credit.CreditID,
 			"username", credit.Username, "mileage", credit.Mileage, "points", credit.Points)
 	}
-	writeJSON(w, http.StatusCreated, credit)
+	return edge.WriteJSON(w, http.StatusCreated, credit)
 }

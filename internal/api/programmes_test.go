@@ -40,7 +40,7 @@ func newProgEnv(t *testing.T, logger *slog.Logger) *progEnv {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	a := api.New(db, api.Options{SignupBonus: 50000, SessionTTL: time.Hour, Hash: fastHash, Secrets: sealer}, logger)
+	a := newAPI(db, account.AuthConfig{SignupBonus: 50000, SessionTTL: time.Hour, Hash: fastHash}, api.Options{Secrets: sealer}, logger)
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 	e := &progEnv{env: &env{t: t, db: db, srv: srv}, sealer: sealer, secret: programme.NewSecret()}
@@ -85,6 +85,7 @@ func (e *progEnv) snapshot() map[string]int64 {
 }
 
 func TestTopupAndCheckin(t *testing.T) {
+	t.Parallel()
 	e := newProgEnv(t, nil)
 	// At the target: refused with the reason.
 	b := e.want(e.do("POST", "/api/v1/me/topup", e.player, "", nil), 422)
@@ -134,6 +135,7 @@ func TestTopupAndCheckin(t *testing.T) {
 }
 
 func TestPartnerCredit(t *testing.T) {
+	t.Parallel()
 	e := newProgEnv(t, nil)
 	body := `{"partner_tx_id":"acme-000123","username":"kim","mileage":1200}`
 	now := time.Now().Unix()
@@ -162,6 +164,7 @@ func TestPartnerCredit(t *testing.T) {
 // TestProgrammeBadInput sends each kind of bad programme request and
 // checks the status and code, then that no balance moved.
 func TestProgrammeBadInput(t *testing.T) {
+	t.Parallel()
 	e := newProgEnv(t, nil)
 	now := time.Now().Unix()
 	credit := func(txID, user string, mileage int64) string {
@@ -257,6 +260,7 @@ func TestProgrammeBadInput(t *testing.T) {
 }
 
 func TestAdminGrant(t *testing.T) {
+	t.Parallel()
 	e := newProgEnv(t, nil)
 	key := map[string]string{"Idempotency-Key": "grant-1"}
 	g := e.want(e.do("POST", "/api/v1/admin/grants", e.admin, `{"username":"KIM","points":2500,"reason":"outage"}`, key), 201)

@@ -2,91 +2,17 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/fault"
 )
 
-// maxBody caps request bodies (API.md: 1 MiB).
+// maxBody caps request bodies (1 MiB, as docs/api.md says).
 const maxBody = 1 << 20
-
-// status maps an error kind to its HTTP status: the one place it is done.
-var status = map[fault.Kind]int{
-	fault.Internal:         http.StatusInternalServerError,
-	fault.Invalid:          http.StatusBadRequest,
-	fault.Unauthenticated:  http.StatusUnauthorized,
-	fault.Forbidden:        http.StatusForbidden,
-	fault.NotFound:         http.StatusNotFound,
-	fault.Conflict:         http.StatusConflict,
-	fault.Refused:          http.StatusUnprocessableEntity,
-	fault.RateLimited:      http.StatusTooManyRequests,
-	fault.MethodNotAllowed: http.StatusMethodNotAllowed,
-	fault.Unavailable:      http.StatusServiceUnavailable,
-}
-
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string         `json:"code"`
-	Message string         `json:"message"`
-	Details map[string]any `json:"details,omitempty"`
-}
-
-// renderError returns the status and envelope for err. Internal errors are
-// logged with their text and answered with a generic message: driver and
-// SQL text never reach a client.
-func renderError(ctx context.Context, log *slog.Logger, path string, err error) (int, []byte) {
-	fe, ok := fault.As(err)
-	if !ok || fe.Kind == fault.Internal {
-		log.ErrorContext(ctx, "internal error", "path", path, "err", err)
-		fe = &fault.Error{Kind: fault.Internal, Code: "internal", Message: "Something went wrong on our side; it has been logged."}
-	} else if fe.Kind == fault.Unavailable {
-		log.WarnContext(ctx, "dependency unavailable", "path", path, "err", err)
-	}
-	body, _ := json.Marshal(errorBody{Error: errorDetail{Code: fe.Code, Message: fe.Message, Details: fe.Details}})
-	return status[fe.Kind], body
-}
-
-func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code, body := renderError(r.Context(), a.log, r.URL.Path, err)
-	if (code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests) && w.Header().Get("Retry-After") == "" {
-		retry := 1
-		// A limiter knows the real wait (limitAttempt's retry_after); a
-		// handler that knows it may also have set Retry-After itself.
-		if fe, ok := fault.As(err); ok {
-			if s, ok := fe.Details["retry_after"].(int); ok && s > 0 {
-				retry = s
-			}
-		}
-		w.Header().Set("Retry-After", strconv.Itoa(retry))
-	}
-	writeRaw(w, code, body)
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		code, body = http.StatusInternalServerError, []byte(`{"error":{"code":"internal","message":"Could not encode the response."}}`)
-	}
-	writeRaw(w, code, body)
-}
-
-func writeRaw(w http.ResponseWriter, code int, body []byte) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
-	w.WriteHeader(code)
-	w.Write(body)         //nolint:errcheck // the client went away
-	w.Write([]byte{'\n'}) //nolint:errcheck
-}
 
 // readBody reads a capped body. Codes: body_too_large.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
@@ -145,4 +71,13 @@ func safeJSONError(err error) string {
 		return "invalid value"
 	}
 	return s
+}
+
+// readJSON reads a capped body and decodes it strictly.
+func (a *API) readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	return decode(body, v)
 }

@@ -54,7 +54,7 @@ func (e *loginEnv) server(limiter throttle.Limiter, proxies string) *httptest.Se
 			trusted = append(trusted, netip.MustParsePrefix(p))
 		}
 	}
-	a := api.New(e.db, api.Options{SessionTTL: time.Hour, Hash: fastHash, Limiter: limiter, TrustedProxies: trusted},
+	a := newAPI(e.db, account.AuthConfig{SessionTTL: time.Hour, Hash: fastHash, Limiter: limiter}, api.Options{TrustedProxies: trusted},
 		slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(a.Handler())
 	e.t.Cleanup(srv.Close)
@@ -125,6 +125,7 @@ func newClockedLimiter() (*clocktest.Clock, throttle.Limiter) {
 }
 
 func TestLoginLimitPerAccount(t *testing.T) {
+	t.Parallel()
 	e := newLoginEnv(t)
 	clk, lim := newClockedLimiter()
 	srv := e.server(lim, "")
@@ -151,6 +152,7 @@ func TestLoginLimitPerAccount(t *testing.T) {
 }
 
 func TestLoginLimitHidesWhetherTheAccountExists(t *testing.T) {
+	t.Parallel()
 	e := newLoginEnv(t)
 	_, lim := newClockedLimiter()
 	srv := e.server(lim, "")
@@ -169,6 +171,7 @@ func TestLoginLimitHidesWhetherTheAccountExists(t *testing.T) {
 }
 
 func TestLoginSuccessDoesNotUseTheBudget(t *testing.T) {
+	t.Parallel()
 	e := newLoginEnv(t)
 	_, lim := newClockedLimiter()
 	srv := e.server(lim, "")
@@ -188,6 +191,7 @@ func TestLoginSuccessDoesNotUseTheBudget(t *testing.T) {
 }
 
 func TestLoginLimitPerAddress(t *testing.T) {
+	t.Parallel()
 	e := newLoginEnv(t)
 	_, lim := newClockedLimiter()
 	srv := e.server(lim, "")
@@ -199,6 +203,7 @@ func TestLoginLimitPerAddress(t *testing.T) {
 }
 
 func TestLoginLimitBehindTrustedProxy(t *testing.T) {
+	t.Parallel()
 	e := newLoginEnv(t)
 	_, lim := newClockedLimiter()
 	srv := e.server(lim, "127.0.0.0/8") // the test client connects from loopback: our "nginx"
@@ -214,6 +219,7 @@ func TestLoginLimitBehindTrustedProxy(t *testing.T) {
 }
 
 func TestLoginLimitIgnoresForwardedForFromUntrustedPeer(t *testing.T) {
+	t.Parallel()
 	e := newLoginEnv(t)
 	_, lim := newClockedLimiter()
 	srv := e.server(lim, "10.0.0.0/8") // loopback is not a trusted proxy here
@@ -225,6 +231,7 @@ func TestLoginLimitIgnoresForwardedForFromUntrustedPeer(t *testing.T) {
 }
 
 func TestLoginLimitUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	e := newLoginEnv(t)
 	_, lim := newClockedLimiter()
 	srv := e.server(lim, "")
@@ -250,6 +257,7 @@ func TestLoginLimitUnderConcurrency(t *testing.T) {
 // TestLoginLimitSharedThroughRedis: two API instances over one Redis share
 // the budget, as instances behind a load balancer must.
 func TestLoginLimitSharedThroughRedis(t *testing.T) {
+	t.Parallel()
 	c := redistest.Client(t)
 	prefix := redistest.Prefix(t, c)
 	e := newLoginEnv(t)
@@ -271,6 +279,7 @@ func verifyCode(t *testing.T, srv *httptest.Server, user, code string) loginResu
 // Code entry has the login's budgets: per name (beyond each code's own
 // five attempts) and per address, so nobody walks many accounts' codes.
 func TestCodeEntryLimit(t *testing.T) {
+	t.Parallel()
 	e := newLoginEnv(t)
 	_, lim := newClockedLimiter()
 	srv := e.server(lim, "")

@@ -1,7 +1,7 @@
 // Package server is the root HTTP handler: it composes the API (and later
-// the web UI and WebSocket endpoint), adds the middleware every response
-// needs (recovery, security headers, access log), and answers the load
-// balancer's /healthz and /readyz.
+// the web UI and WebSocket endpoint, each behind internal/edge), adds the
+// middleware every response needs (recovery, security headers, access
+// log), and answers the load balancer's /healthz and /readyz.
 package server
 
 import (
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/clientip"
+	"github.com/pointsbook/pointsbook/internal/edge"
 )
 
 // Pinger reports whether the database answers.
@@ -181,6 +182,8 @@ func truncate(s string, n int) string {
 	return s
 }
 
+// recoverer answers a panic with a 500 in the format of the surface it
+// happened on (the edge's error page or the JSON envelope), and logs it.
 func recoverer(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
@@ -189,11 +192,18 @@ func recoverer(log *slog.Logger, next http.Handler) http.Handler {
 					panic(v)
 				}
 				log.ErrorContext(r.Context(), "panic in handler", "path", r.URL.Path, "panic", fmt.Sprint(v))
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusInternalServerError)
-				fmt.Fprintln(w, `{"error":{"code":"internal","message":"Something went wrong on our side; it has been logged."}}`)
+				edge.WriteFault(w, r, edge.FormatFor(r, surface(r)), edge.Internal)
 			}
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// surface is the format of the part of the site that serves r: the JSON
+// API under /api/, pages everywhere else.
+func surface(r *http.Request) edge.Format {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		return edge.JSON
+	}
+	return edge.HTML
 }

@@ -29,6 +29,7 @@ func serve(t *testing.T, h http.Handler, method, path string) (*httptest.Respons
 }
 
 func TestProbes(t *testing.T) {
+	t.Parallel()
 	api := http.NotFoundHandler()
 	log := slog.New(slog.DiscardHandler)
 	warm := false
@@ -62,6 +63,7 @@ func TestProbes(t *testing.T) {
 }
 
 func TestPagesAndHeaders(t *testing.T) {
+	t.Parallel()
 	h := Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }), Readiness{DB: pinger{}}, nil, nil, slog.New(slog.DiscardHandler))
 	rec, _ := serve(t, h, "GET", "/")
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "Pointsbook") || strings.Contains(rec.Body.String(), "<script") {
@@ -88,6 +90,7 @@ func TestPagesAndHeaders(t *testing.T) {
 }
 
 func TestPanicIsLoggedAndAnswered500(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("boom") })
 	h := Handler(api, Readiness{DB: pinger{}}, nil, nil, slog.New(slog.NewJSONHandler(&logs, nil)))
@@ -105,7 +108,22 @@ func TestPanicIsLoggedAndAnswered500(t *testing.T) {
 	}
 }
 
+// TestPanicOnAPageAnsweredInHTML: outside /api/ a panic gets the edge's
+// error page, which shows nothing of the panic.
+func TestPanicOnAPageAnsweredInHTML(t *testing.T) {
+	t.Parallel()
+	h := recoverer(slog.New(slog.DiscardHandler), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("boom") }))
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/matches", nil)
+	req.Header.Set("Accept", "text/html")
+	h.ServeHTTP(rec, req)
+	if rec.Code != 500 || rec.Header().Get("Content-Type") != "text/html; charset=utf-8" || strings.Contains(rec.Body.String(), "boom") {
+		t.Fatalf("panic on a page answered %d %q: %s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+	}
+}
+
 func TestAccessLog(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
 	h := Handler(http.NotFoundHandler(), Readiness{DB: pinger{}}, nil, nil, slog.New(slog.NewJSONHandler(&logs, nil)))
 	serve(t, h, "GET", "/healthz")
@@ -139,6 +157,7 @@ func (r *recorder) Handler() http.Handler {
 // TestMetricsSeeRoutePatterns: requests are labelled by the pattern the
 // inner API mux matched, so ids never become label values.
 func TestMetricsSeeRoutePatterns(t *testing.T) {
+	t.Parallel()
 	api := http.NewServeMux()
 	api.HandleFunc("GET /api/v1/bets/{id}", func(w http.ResponseWriter, r *http.Request) {})
 	rec := &recorder{}
@@ -156,6 +175,7 @@ func TestMetricsSeeRoutePatterns(t *testing.T) {
 // the address the rate limits count; a direct peer's forged header is
 // ignored.
 func TestAccessLogNamesTheClientBehindTrustedProxies(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name, peer, xff, want string
 	}{

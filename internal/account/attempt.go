@@ -1,11 +1,11 @@
-package api
+package account
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -28,25 +28,24 @@ type attemptBudget struct {
 	window            time.Duration
 }
 
-// attemptBudgets (issue 4, abuse control): the per-account budget stops
-// guessing one password; the per-address budget stops one client from
-// spraying a common password over many accounts while staying under each
-// account's budget. 20 per address leaves room for a household or an
-// office behind one NAT.
+// attemptBudgets: the per-account budget stops guessing one password; the
+// per-address budget stops one client from spraying a common password
+// over many accounts while staying under each account's budget. 20 per
+// address leaves room for a household or an office behind one NAT.
 var attemptBudgets = map[string]attemptBudget{
 	PurposeLogin:     {perSubject: 5, perIP: 20, window: 15 * time.Minute},
 	PurposeEmailCode: {perSubject: 5, perIP: 20, window: 15 * time.Minute},
 }
 
-// attempt is one try taken from the budgets by limitAttempt.
+// attempt is one try taken from the budgets by takeAttempt.
 type attempt struct {
-	a          *API
+	a          *Auth
 	res        throttle.Result
 	subjectKey string
 }
 
-// limitAttempt takes one attempt of purpose from the budgets of subject
-// and of the caller's address. Call it once the request is parsed and
+// takeAttempt takes one attempt of purpose from the budgets of subject
+// and of the client's address. Call it once the input is parsed and
 // BEFORE the secret (password, code) is checked; then
 //
 //   - secret wrong: do nothing more, the attempt stays counted;
@@ -55,31 +54,30 @@ type attempt struct {
 //
 // subject names the account as the caller gave it (a username as typed, a
 // user id); it is compared case-insensitively and only a digest of it is
-// stored. An unknown account has a budget like any other, so a 429 never
-// tells whether an account exists.
+// stored. An unknown account has a budget like any other, so a refusal
+// never tells whether an account exists.
 //
-// Over budget it returns 429 rate_limited (Retry-After set by writeError
-// from the error's retry_after detail), and the caller must answer that
-// without checking the secret.
+// Over budget it returns rate_limited with the wait in seconds as the
+// retry_after detail (the HTTP edge turns it into Retry-After), and the
+// caller must answer that without checking the secret.
 //
 // Codes: rate_limited.
-func (a *API) limitAttempt(r *http.Request, purpose, subject string) (*attempt, error) {
+func (a *Auth) takeAttempt(ctx context.Context, purpose, subject string, client netip.Addr) (*attempt, error) {
 	b, ok := attemptBudgets[purpose]
 	if !ok {
-		return nil, fmt.Errorf("api: no attempt budget for purpose %q", purpose)
+		return nil, fmt.Errorf("account: no attempt budget for purpose %q", purpose)
 	}
 	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(subject))))
 	subjectKey := purpose + ":subject:" + hex.EncodeToString(sum[:16])
-	ip := a.clients.Addr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
-	res, err := a.limiter.Take(r.Context(),
+	res, err := a.cfg.Limiter.Take(ctx,
 		throttle.Limit{Key: subjectKey, Max: b.perSubject, Window: b.window},
-		throttle.Limit{Key: purpose + ":ip:" + clientip.Key(ip), Max: b.perIP, Window: b.window},
+		throttle.Limit{Key: purpose + ":ip:" + clientip.Key(client), Max: b.perIP, Window: b.window},
 	)
 	if err != nil {
-		return nil, fmt.Errorf("api: attempt limiter: %w", err)
+		return nil, fmt.Errorf("account: attempt limiter: %w", err)
 	}
 	if !res.Allowed {
-		secs := int((res.RetryAfter + time.Second - 1) / time.Second)
+		secs := waitSeconds(res.RetryAfter)
 		return nil, fault.New(fault.RateLimited, "rate_limited", "Too many failed attempts. Please try again in %s.", waitText(secs)).
 			With("retry_after", secs)
 	}
@@ -92,16 +90,21 @@ func (a *API) limitAttempt(r *http.Request, purpose, subject string) (*attempt, 
 // client wipe the count of its guesses at other accounts.
 func (t *attempt) succeeded(ctx context.Context) {
 	t.release(ctx)
-	if err := t.a.limiter.Reset(ctx, t.subjectKey); err != nil {
+	if err := t.a.cfg.Limiter.Reset(ctx, t.subjectKey); err != nil {
 		t.a.log.WarnContext(ctx, "attempt limiter reset", "err", err)
 	}
 }
 
 // release gives the attempt back without clearing anything.
 func (t *attempt) release(ctx context.Context) {
-	if err := t.a.limiter.Refund(ctx, t.res); err != nil {
+	if err := t.a.cfg.Limiter.Refund(ctx, t.res); err != nil {
 		t.a.log.WarnContext(ctx, "attempt limiter refund", "err", err)
 	}
+}
+
+// waitSeconds rounds a wait up to whole seconds.
+func waitSeconds(d time.Duration) int {
+	return int((d + time.Second - 1) / time.Second)
 }
 
 // waitText is a wait for people: "45 seconds", "1 minute", "15 minutes".

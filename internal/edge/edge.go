@@ -1,0 +1,182 @@
+// Package edge is the HTTP edge every surface shares (the JSON API, the
+// server-rendered pages, the WebSocket endpoint): it finds the caller's
+// session (cookie or bearer token) and puts it in the request context,
+// checks CSRF for cookie sessions, enforces a route's access rule, bounds
+// the request's time, and renders a handler's error as the JSON envelope
+// or an HTML page, by surface and by what the request accepts.
+//
+// Handlers are edge.Handler: they return an error instead of writing it.
+package edge
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pointsbook/pointsbook/internal/account"
+	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/idempotency"
+)
+
+// Handler serves one request. An error it returns is rendered by the
+// edge, so a handler never writes an error itself; it must not return one
+// after it has written a response.
+type Handler func(w http.ResponseWriter, r *http.Request) error
+
+// Access says who may call a route.
+type Access int
+
+const (
+	Public Access = iota // anyone, session optional
+	Player               // any signed-in user
+	Admin                // operators only
+	// Partner routes take no session at all: the caller is a partner's
+	// server, identified by an HMAC signature over the request that the
+	// handler verifies (X-Partner-Id, X-Timestamp, X-Signature).
+	Partner
+)
+
+// Sessions finds the live session of a token (account.Auth is one).
+type Sessions interface {
+	Session(ctx context.Context, token string) (*account.Session, error)
+}
+
+// Config is one surface's edge.
+type Config struct {
+	// Sessions finds sessions; it is needed by every route but Partner ones.
+	Sessions Sessions
+	Log      *slog.Logger
+	// Format is the surface's own: JSON for the API, HTML for pages.
+	Format Format
+	// SecureCookies marks the session cookie Secure (an https site).
+	SecureCookies bool
+	// Replay renders the stored first response of a retried write for
+	// this surface (see Replayed); nil: the JSON surface sends it as
+	// stored, the HTML surface shows a page for its status.
+	Replay func(w http.ResponseWriter, r *http.Request, rp *idempotency.Replay) error
+	// Timeout bounds a request (default 15 s), so that a stuck dependency
+	// cannot hold a connection for ever.
+	Timeout time.Duration
+}
+
+// Edge wraps one surface's handlers.
+type Edge struct {
+	cfg Config
+}
+
+// New returns the edge of one surface.
+func New(cfg Config) *Edge {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 15 * time.Second
+	}
+	return &Edge{cfg: cfg}
+}
+
+// SessionCookie is the name of the session cookie.
+const SessionCookie = "pb_session"
+
+type sessionKey struct{}
+
+// SessionFrom is the caller's session; nil on a Public route called
+// without one, and on Partner routes.
+func SessionFrom(ctx context.Context) *account.Session {
+	s, _ := ctx.Value(sessionKey{}).(*account.Session)
+	return s
+}
+
+// Serve adapts h alone: its error is rendered, nothing else is added.
+func (e *Edge) Serve(h Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			e.WriteError(w, r, err)
+		}
+	})
+}
+
+// Wrap is a route with its access rule: it bounds the request's time,
+// marks the answer uncacheable, authenticates the caller, applies the
+// access rule and CSRF protection, and renders h's error.
+func (e *Edge) Wrap(access Access, h Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), e.cfg.Timeout)
+		defer cancel()
+		w.Header().Set("Cache-Control", "no-store")
+		sess, err := e.admit(ctx, r, access)
+		if sess != nil {
+			ctx = context.WithValue(ctx, sessionKey{}, sess)
+		}
+		r = r.WithContext(ctx)
+		if err != nil {
+			e.WriteError(w, r, err)
+			return
+		}
+		if err := h(w, r); err != nil {
+			e.WriteError(w, r, err)
+		}
+	})
+}
+
+// admit decides whether the caller may use a route of access, and
+// returns the session the route sees.
+func (e *Edge) admit(ctx context.Context, r *http.Request, access Access) (*account.Session, error) {
+	if access == Partner {
+		// No session is looked up or accepted, so a cookie riding along
+		// gives no access and needs no CSRF token.
+		return nil, nil
+	}
+	sess, viaCookie, err := e.authenticate(ctx, r)
+	if err != nil && access != Public {
+		return nil, err
+	}
+	if access == Public && viaCookie && r.Method != http.MethodGet {
+		// Public writes (sign-up, log-in) act on nobody's session, so a
+		// stale cookie neither helps nor blocks them with a CSRF check.
+		sess, viaCookie = nil, false
+	}
+	switch {
+	case access == Player && sess == nil,
+		access == Admin && sess == nil:
+		return nil, fault.New(fault.Unauthenticated, "unauthenticated", "Please log in.")
+	case access == Admin && sess.User.Role != account.Admin:
+		return nil, fault.New(fault.Forbidden, "forbidden", "Operators only.")
+	}
+	// A cookie is sent by the browser on cross-site requests too, so a
+	// state-changing request authenticated by cookie must also carry the
+	// CSRF token, which only our own pages can read. Bearer tokens are
+	// never sent implicitly and need no such check.
+	if viaCookie && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		c, _ := r.Cookie(SessionCookie)
+		if r.Header.Get("X-CSRF-Token") != account.CSRFToken(c.Value) {
+			return nil, fault.New(fault.Forbidden, "csrf_failed", "The request is missing its CSRF token; reload the page.")
+		}
+	}
+	return sess, nil
+}
+
+// authenticate finds the session from a bearer token or the session
+// cookie. No credentials is (nil, false, nil); bad ones are an error.
+func (e *Edge) authenticate(ctx context.Context, r *http.Request) (*account.Session, bool, error) {
+	token, viaCookie := "", false
+	if h := r.Header.Get("Authorization"); h != "" {
+		t, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || t == "" {
+			return nil, false, fault.New(fault.Unauthenticated, "unauthenticated", "Use Authorization: Bearer <token>.")
+		}
+		token = t
+	} else if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+		token, viaCookie = c.Value, true
+	}
+	if token == "" {
+		return nil, false, nil
+	}
+	s, err := e.cfg.Sessions.Session(ctx, token)
+	if err != nil {
+		return nil, false, err
+	}
+	return s, viaCookie, nil
+}

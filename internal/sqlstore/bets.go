@@ -713,54 +713,6 @@ func (db *DB) writeBetsSQLite(ctx context.Context, tx *sql.Tx, round []*pendingB
 	return out, err
 }
 
-// chunkRows bounds the rows of one multi-row statement. inChunks cuts n
-// rows into pieces whose sizes are powers of two up to chunkRows, so that
-// the statement texts, one per size, stay few and stay compiled in the
-// connection's statement cache (stmtcache.go) whatever the batch size.
-const chunkRows = 128
-
-func inChunks(n int, fn func(lo, hi int) error) error {
-	for lo := 0; lo < n; {
-		size := chunkRows
-		for size > n-lo {
-			size /= 2
-		}
-		if err := fn(lo, lo+size); err != nil {
-			return err
-		}
-		lo += size
-	}
-	return nil
-}
-
-// scanRows runs a query and calls each for every row it returns.
-func scanRows(ctx context.Context, q queryer, query string, args []any, each func(*sql.Rows) error) error {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := each(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-// scanPairs runs a query of two integer columns and sets into[first] to
-// second for each row: ids to ids, or accounts to balances.
-func scanPairs(ctx context.Context, q queryer, query string, args []any, into map[int64]int64) error {
-	return scanRows(ctx, q, query, args, func(r *sql.Rows) error {
-		var k, v int64
-		if err := r.Scan(&k, &v); err != nil {
-			return err
-		}
-		into[k] = v
-		return nil
-	})
-}
-
 // legRows appends the rows of a bet's legs to flat, in the order of
 // legRowCols.
 func legRows(flat []any, betID int64, legs []*betting.Leg) []any {

@@ -326,13 +326,6 @@ func (db *DB) tx1(ctx context.Context, fn func(*sql.Tx) error) error {
 	return classify(tx.Commit())
 }
 
-// queryer is satisfied by *sql.DB and *sql.Tx.
-type queryer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // classify turns connection-level failures into fault.ErrUnavailable so
 // the API answers 503 rather than 500; other errors pass unchanged.
 func classify(err error) error {

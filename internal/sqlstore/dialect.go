@@ -291,38 +291,3 @@ const (
 	pBet       = "b_"
 	pEntry     = "e_"
 )
-
-// placeholders returns "($k+1, …), (…)" for rows×cols parameters starting
-// at $start+1, for multi-row VALUES lists. casts, when given, wraps each
-// column in CAST(… AS type) because PostgreSQL cannot infer the types of
-// parameters in a VALUES list that is joined against.
-func placeholders(rows, cols, start int, casts ...string) string {
-	// Settlement and placement build lists of thousands of parameters per
-	// batch; fmt here was 6 % of settlement's CPU.
-	b := make([]byte, 0, rows*cols*7)
-	n := int64(start)
-	for r := 0; r < rows; r++ {
-		if r > 0 {
-			b = append(b, ", "...)
-		}
-		b = append(b, '(')
-		for c := 0; c < cols; c++ {
-			if c > 0 {
-				b = append(b, ", "...)
-			}
-			n++
-			if c < len(casts) && casts[c] != "" {
-				b = append(b, "CAST($"...)
-				b = strconv.AppendInt(b, n, 10)
-				b = append(b, " AS "...)
-				b = append(b, casts[c]...)
-				b = append(b, ')')
-			} else {
-				b = append(b, '$')
-				b = strconv.AppendInt(b, n, 10)
-			}
-		}
-		b = append(b, ')')
-	}
-	return string(b)
-}

@@ -61,6 +61,8 @@ type Config struct {
 type DB struct {
 	cfg Config
 	d   dialect
+	// w writes bets and settlements the database's way (writer.go).
+	w writer
 	// rw takes every write and reads that must see the latest state (a
 	// player's own balance and bets). SQLite has exactly one writer
 	// connection so writers queue in Go instead of spinning on
@@ -118,7 +120,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	db := &DB{cfg: cfg, Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 	var err error
 	if isPostgres(cfg.URL) {
-		db.d = dialectPostgres
+		db.d, db.w = dialectPostgres, postgresWriter{db}
 		db.rw, err = openPostgres(cfg.URL, cfg.MaxConns)
 		if err == nil && cfg.ReplicaURL != "" {
 			db.ro, err = openPostgres(cfg.ReplicaURL, cfg.MaxConns)
@@ -130,7 +132,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		if cfg.ReplicaURL != "" {
 			return nil, errors.New("a read replica needs PostgreSQL")
 		}
-		db.d = dialectSQLite
+		db.d, db.w = dialectSQLite, sqliteWriter{db}
 		cfg.Writers = 1
 		db.cfg.Writers = 1
 		var ckpt *sql.DB

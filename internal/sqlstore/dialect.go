@@ -33,10 +33,15 @@ type dialect struct {
 	// tsType is the type to CAST a timestamp parameter to where the
 	// context does not fix its type (PostgreSQL cannot infer it there).
 	tsType string
+	// maxParams bounds the parameters of one multi-row statement
+	// (inParamChunks); 0: none, as on PostgreSQL, where rowsOf sends a
+	// column as one array whatever the number of rows. SQLite's limit is
+	// 32766; a quarter of it keeps each statement's binding short.
+	maxParams int
 }
 
 var (
-	dialectSQLite   = dialect{name: "sqlite", tsType: "TEXT"}
+	dialectSQLite   = dialect{name: "sqlite", tsType: "TEXT", maxParams: 8000}
 	dialectPostgres = dialect{name: "postgres", forUpdate: " FOR UPDATE", tsType: "TIMESTAMPTZ"}
 )
 
@@ -133,6 +138,27 @@ func pgColumn[T any](flat []any, c, width int, conv func(any) (T, bool)) []T {
 		out[r] = v
 	}
 	return out
+}
+
+// inParamChunks cuts rows of width parameters each into pieces that fit
+// one statement, and calls fn for each: one piece on PostgreSQL.
+func (d dialect) inParamChunks(rows, width int, fn func(lo, hi int) error) error {
+	size := rows
+	if d.maxParams > 0 {
+		size = max(d.maxParams/width, 1)
+	}
+	for lo := 0; lo < rows; lo += size {
+		if err := fn(lo, min(lo+size, rows)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// param is parameter $n cast to typ, for where the context does not fix
+// its type (PostgreSQL cannot infer it there).
+func (d dialect) param(n int, typ string) string {
+	return "CAST($" + strconv.Itoa(n) + " AS " + typ + ")"
 }
 
 // ts converts a time for a query parameter.

@@ -1,7 +1,9 @@
 // Package sqlstore stores every domain in SQL through database/sql: SQLite
 // (modernc.org/sqlite, pure Go) by default and PostgreSQL (pgx) in
-// production. Both dialects run the same hand-written SQL; what differs
-// lives in dialect.go.
+// production. Both dialects run the same hand-written SQL; small
+// differences live in dialect.go, and the bet and settlement writes that
+// each database does its own way sit behind the writer interface
+// (writer.go, betwrite_*.go, settlewrite_*.go).
 package sqlstore
 
 import (
@@ -223,11 +225,8 @@ func (db *DB) Dialect() string { return db.d.name }
 
 // Ping checks that the primary (and replica) answer, for /readyz.
 func (db *DB) Ping(ctx context.Context) error {
-	// SQLite's one writer connection may be busy with a long import;
-	// a read connection proves the database answers without queueing
-	// behind it.
 	primary := db.rw
-	if db.d == dialectSQLite {
+	if db.d.pingReader {
 		primary = db.ro
 	}
 	if err := primary.PingContext(ctx); err != nil {
@@ -248,10 +247,10 @@ func (db *DB) Migrate(ctx context.Context) error {
 	// lock (even CREATE TABLE IF NOT EXISTS races without it), SQLite on
 	// its single writer.
 	lock := func(tx *sql.Tx) error {
-		if db.d != dialectPostgres {
+		if db.d.migrationLock == "" {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7355608)`)
+		_, err := tx.ExecContext(ctx, db.d.migrationLock)
 		return err
 	}
 	err := db.tx(ctx, func(tx *sql.Tx) error {
@@ -307,7 +306,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		err = db.tx1(ctx, fn)
+		err = db.txOnce(ctx, fn)
 		if !db.d.retryable(err) {
 			break
 		}
@@ -316,7 +315,8 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return err
 }
 
-func (db *DB) tx1(ctx context.Context, fn func(*sql.Tx) error) error {
+// txOnce runs fn in one transaction on the primary and commits it.
+func (db *DB) txOnce(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := db.rw.BeginTx(ctx, nil)
 	if err != nil {
 		return classify(err)

@@ -19,8 +19,11 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// This file is the one place where SQLite and PostgreSQL differ. Every
-// query elsewhere uses $N placeholders (modernc.org/sqlite binds them by
+// This file holds the small differences between SQLite and PostgreSQL:
+// a lock clause, a type name, how a list of rows or ids is sent, how
+// times are stored, which errors mean what. The bet and settlement writes
+// that each database does its own way are behind the writer interface
+// (writer.go). Every query uses $N placeholders (modernc.org/sqlite binds them by
 // number, as PostgreSQL does), RETURNING, ON CONFLICT and CAST(… AS
 // BIGINT), which both dialects understand.
 
@@ -38,11 +41,20 @@ type dialect struct {
 	// column as one array whatever the number of rows. SQLite's limit is
 	// 32766; a quarter of it keeps each statement's binding short.
 	maxParams int
+	// migrationLock serialises two instances migrating at once
+	// (PostgreSQL, where even CREATE TABLE IF NOT EXISTS races without
+	// it); SQLite's single writer already does.
+	migrationLock string
+	// pingReader pings a reading connection rather than the primary:
+	// SQLite's one writer connection may be busy with a long import, and a
+	// read connection proves the database answers without queueing
+	// behind it.
+	pingReader bool
 }
 
 var (
-	dialectSQLite   = dialect{name: "sqlite", tsType: "TEXT", maxParams: 8000}
-	dialectPostgres = dialect{name: "postgres", forUpdate: " FOR UPDATE", tsType: "TIMESTAMPTZ"}
+	dialectSQLite   = dialect{name: "sqlite", tsType: "TEXT", maxParams: 8000, pingReader: true}
+	dialectPostgres = dialect{name: "postgres", forUpdate: " FOR UPDATE", tsType: "TIMESTAMPTZ", migrationLock: `SELECT pg_advisory_xact_lock(7355608)`}
 )
 
 // timeLayout stores SQLite times as fixed-width UTC text, so that string

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/playlimit"
@@ -152,8 +151,8 @@ func tallyUpsert(rows string, fits func(day, week, month string) string) string 
 // roundTallyUpsert counts the stakes of a round of bets, the rows of src
 // (uid, day, week, month, stake, cap_d, cap_w, cap_m), each under its own
 // player's caps; it returns the players whose stake was counted. A round
-// has at most one bet per player. writeBetsPG runs it as one step of its
-// chain (src c), writeBetsSQLite on a VALUES list (src v). The WHERE TRUE
+// has at most one bet per player. PostgreSQL's bet write runs it as one
+// step of its chain (src c), SQLite's on a VALUES list (src v). The WHERE TRUE
 // is SQLite's: an INSERT … SELECT followed by ON CONFLICT is ambiguous to
 // its parser without one.
 func roundTallyUpsert(src string) string {
@@ -349,9 +348,7 @@ func (db *DB) SetPlayLimits(ctx context.Context, userID string, u playlimit.Upda
 }
 
 // tsParam is a timestamp parameter that may be NULL, typed for PostgreSQL.
-func (db *DB) tsParam(n int) string {
-	return "CAST($" + strconv.Itoa(n) + " AS " + db.d.tsType + ")"
-}
+func (db *DB) tsParam(n int) string { return db.d.param(n, db.d.tsType) }
 
 // PlayBlock returns the player's block in force, or nil.
 //

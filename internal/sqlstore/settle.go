@@ -301,7 +301,7 @@ func (db *DB) settleBets(ctx context.Context, ids []int64, reason string, write 
 		switch {
 		case len(b.legs) == 1 && ok:
 			singles = append(singles, g)
-		case len(b.legs) > 1 && ok, changes(b):
+		case len(b.legs) > 1 && ok, replan(b):
 			// An accumulator with a leg to grade, or a bet whose legs
 			// were graded before but which was not settled (a crash in
 			// between): both are read again inside the transaction.
@@ -349,7 +349,7 @@ func (db *DB) settleIn(ctx context.Context, tx *sql.Tx, bets map[int64]*betRow, 
 			return errStalePlan
 		}
 		for _, g := range singles {
-			if b := bets[g.bet]; changes(b) {
+			if b := bets[g.bet]; replan(b) {
 				changed = append(changed, b)
 			}
 		}
@@ -367,7 +367,7 @@ func (db *DB) settleIn(ctx context.Context, tx *sql.Tx, bets map[int64]*betRow, 
 			return err
 		}
 		for _, id := range again {
-			if b := locked[id]; b != nil && changes(b) {
+			if b := locked[id]; b != nil && replan(b) {
 				changed = append(changed, b)
 			}
 		}
@@ -378,9 +378,10 @@ func (db *DB) settleIn(ctx context.Context, tx *sql.Tx, bets map[int64]*betRow, 
 	return db.applySettlements(ctx, tx, changed, reason, now)
 }
 
-// changes works out what a bet's legs now make of it and reports whether
-// that differs from its row.
-func changes(b *betRow) bool {
+// replan works out what a bet's legs now make of it, sets it as the
+// bet's new state and payout (b.newState, b.newPayout), and reports
+// whether that differs from its row.
+func replan(b *betRow) bool {
 	b.newState, b.newPayout = betting.Outcome(b.stake, b.legs)
 	return b.newState != b.state || b.newPayout != b.payout
 }

@@ -63,7 +63,7 @@ func placeholders(rows, cols, start int, casts ...string) string {
 // chunkRows bounds the rows of one multi-row statement. inChunks cuts n
 // rows into pieces whose sizes are powers of two up to chunkRows, so that
 // the statement texts, one per size, stay few and stay compiled in the
-// connection's statement cache (stmtcache.go) whatever the batch size.
+// connection's statement cache (stmtcache_sqlite.go) whatever the batch size.
 const chunkRows = 128
 
 func inChunks(n int, fn func(lo, hi int) error) error {

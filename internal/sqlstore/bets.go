@@ -319,18 +319,18 @@ func (db *DB) placeJobs(ctx context.Context, tx *sql.Tx, jobs []*placeJob, now t
 	}
 	var pending []*pendingBet
 	for i, j := range jobs {
-		p, refusal, err := db.checkBet(ctx, tx, j, now)
+		c, err := db.checkBet(ctx, tx, j, now)
 		if err != nil {
 			return nil, err
 		}
-		if refusal != nil {
-			if results[i], err = db.refuse(ctx, tx, j, refusal, false, now); err != nil {
+		if c.refusal != nil {
+			if results[i], err = db.refuse(ctx, tx, j, c.refusal, false, now); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		p.i = i
-		pending = append(pending, p)
+		c.pending.i = i
+		pending = append(pending, c.pending)
 	}
 	for len(pending) > 0 {
 		var round []*pendingBet
@@ -389,27 +389,44 @@ func onePerPlayer(bets []*pendingBet) (round, rest []*pendingBet) {
 	return round, rest
 }
 
-// checkBet runs the checks that need no write. refusal is a rule refusal.
-func (db *DB) checkBet(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Time) (p *pendingBet, refusal error, err error) {
+// betCheck is the verdict of the checks made before writing: a bet
+// ready to write, or the refusal of a rule it breaks, which is the
+// player's answer and never a failed statement.
+type betCheck struct {
+	pending *pendingBet
+	refusal *fault.Error
+}
+
+// refused is the verdict on a bet a rule refuses. The rules answer with
+// fault errors; anything else is a failure, not a refusal.
+func refused(rule error) (betCheck, error) {
+	if f, ok := fault.As(rule); ok {
+		return betCheck{refusal: f}, nil
+	}
+	return betCheck{}, rule
+}
+
+// checkBet runs the checks that need no write.
+func (db *DB) checkBet(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Time) (betCheck, error) {
 	slip := j.req.Slip
 	lim := db.cfg.Limits
 	if e := slip.Check(lim); e != nil {
-		return nil, e, nil
+		return refused(e)
 	}
 	guard, err := db.guard(ctx, tx, j)
 	if err != nil {
-		return nil, nil, err
+		return betCheck{}, err
 	}
 	if guard.block.Active(now) {
-		return nil, playlimit.Blocked(guard.block.Kind, guard.block.EndsAt), nil
+		return betCheck{refusal: playlimit.Blocked(guard.block.Kind, guard.block.EndsAt)}, nil
 	}
 	offers, err := db.offers(ctx, tx, j)
 	if err != nil {
-		return nil, nil, err
+		return betCheck{}, err
 	}
 	legs, potential, e := betting.Price(&slip, offers, lim, now)
 	if e != nil {
-		return nil, e, nil
+		return refused(e)
 	}
 	prices := make([]odds.Odds, len(legs))
 	for i, l := range legs {
@@ -421,9 +438,9 @@ func (db *DB) checkBet(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Ti
 	// debit; a bet the balance then refuses is taken back out (answer).
 	st := db.newStakeTally(guard, now)
 	if !st.caps.Allows(playlimit.Tally{}, slip.Stake) {
-		return nil, st.caps.Refusal(playlimit.Tally{}, slip.Stake), nil
+		return betCheck{refusal: st.caps.Refusal(playlimit.Tally{}, slip.Stake)}, nil
 	}
-	p = &pendingBet{j: j, combined: combined, st: st, bet: &betting.Bet{UserID: j.req.UserID, State: betting.Open,
+	p := &pendingBet{j: j, combined: combined, st: st, bet: &betting.Bet{UserID: j.req.UserID, State: betting.Open,
 		Stake: slip.Stake, Odds: combined, PotentialPayout: potential, OddsPolicy: slip.OddsPolicy, PlacedAt: now, Legs: legs}}
 	if j.betID != 0 {
 		p.bet.ID = fmtID(pBet, j.betID)
@@ -431,7 +448,7 @@ func (db *DB) checkBet(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Ti
 			p.status, p.body = idem.Render(p.bet, nil)
 		}
 	}
-	return p, nil, nil
+	return betCheck{pending: p}, nil
 }
 
 // refuse answers a refused bet, storing the refusal under its idempotency
@@ -439,10 +456,15 @@ func (db *DB) checkBet(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Ti
 // taken the stored response is the answer: a replay is answered as it was
 // the first time, even if the request would now be refused otherwise.
 // A nil refusal means the write found the key taken.
-func (db *DB) refuse(ctx context.Context, tx *sql.Tx, j *placeJob, refusal error, claimed bool, now time.Time) (placeResult, error) {
+func (db *DB) refuse(ctx context.Context, tx *sql.Tx, j *placeJob, refusal *fault.Error, claimed bool, now time.Time) (placeResult, error) {
+	// A nil *fault.Error must not become a non-nil error.
+	var answer error
+	if refusal != nil {
+		answer = refusal
+	}
 	idem := j.req.Idempotency
 	if idem == nil {
-		return placeResult{err: refusal}, nil
+		return placeResult{err: answer}, nil
 	}
 	if !claimed {
 		replay, err := db.claimKey(ctx, tx, idem, now)
@@ -455,7 +477,7 @@ func (db *DB) refuse(ctx context.Context, tx *sql.Tx, j *placeJob, refusal error
 			return placeResult{}, errors.New("idempotency key changed hands during placement")
 		}
 	}
-	return placeResult{err: refusal}, db.storeKey(ctx, tx, idem, nil, refusal)
+	return placeResult{err: answer}, db.storeKey(ctx, tx, idem, nil, answer)
 }
 
 // answer turns a write's outcome into the bet's answer.
@@ -641,8 +663,8 @@ func (db *DB) storeKey(ctx context.Context, tx *sql.Tx, idem *idempotency.Key, v
 	return err
 }
 
-// PurgeIdempotencyKeys deletes keys older than age (API.md promises at
-// least 24 h).
+// PurgeIdempotencyKeys deletes keys older than age (docs/api.md promises
+// at least 24 hours).
 func (db *DB) PurgeIdempotencyKeys(ctx context.Context, age time.Duration) (int64, error) {
 	res, err := db.rw.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, db.d.ts(db.Now().Add(-age)))
 	if err != nil {

@@ -104,7 +104,8 @@ func (db *DB) credit(ctx context.Context, tx *sql.Tx, kind ledger.Kind, ref stri
 	return db.post(ctx, tx, ledger.ToPlayer(kind, ref, wallet, programme, ledger.Programme, amount), now)
 }
 
-func insufficient(have, need int64) error {
+// insufficient is the refusal of a debit the balance does not cover.
+func insufficient(have, need int64) *fault.Error {
 	if have < 0 {
 		return fault.New(fault.Refused, "insufficient_points", "Your balance is %s points (a debt from a corrected result); it must be covered before you can bet.", ledger.FormatPoints(have)).
 			With("balance", have)

@@ -500,8 +500,8 @@ func (db *DB) writeGrades(ctx context.Context, tx *sql.Tx, grades []legGrade) (i
 
 // keepFirstSettlements writes the history row of version 1 for the bets
 // about to be corrected from it, from the bet rows as they still are. A
-// row already there (written before first settlements stopped writing
-// one) is kept.
+// row already there is kept: databases may hold one for every first
+// settlement, from when each wrote one.
 func (db *DB) keepFirstSettlements(ctx context.Context, tx *sql.Tx, bets []*betRow) error {
 	var ids []int64
 	for _, b := range bets {

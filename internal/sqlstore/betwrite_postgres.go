@@ -91,41 +91,7 @@ func (w postgresWriter) writeBets(ctx context.Context, tx *sql.Tx, bets []*pendi
 	args = append(args, legArgs...)
 	n := len(args)
 	args = append(args, db.d.ts(now), houseID)
-	ts, house := "CAST($"+strconv.Itoa(n+1)+" AS TIMESTAMPTZ)", "CAST($"+strconv.Itoa(n+2)+" AS BIGINT)"
-	q, err := tx.QueryContext(ctx, `WITH `+rows+`, `+legs+`,
-		k AS (
-			INSERT INTO idempotency_keys (owner, key, request_hash, status, body, created_at)
-			SELECT owner, key, hash, status, body, `+ts+` FROM v WHERE owner IS NOT NULL
-			ON CONFLICT DO NOTHING RETURNING owner, key),
-		c AS (SELECT v.* FROM v WHERE v.owner IS NULL OR (v.owner, v.key) IN (SELECT owner, key FROM k)),
-		g AS (`+roundTallyUpsert("c")+`),
-		d AS (
-			UPDATE balances SET amount = balances.amount - c.stake
-			FROM c JOIN accounts a ON a.user_id = c.uid
-			WHERE balances.account_id = a.id AND balances.shard = 0 AND balances.amount >= c.stake
-				AND c.uid IN (SELECT user_id FROM g)
-			RETURNING c.i, balances.account_id, balances.amount),
-		b AS (
-			INSERT INTO bets (id, user_id, account_id, stake, odds, potential_payout, odds_policy, state, placed_at)
-			SELECT c.id, c.uid, d.account_id, c.stake, c.odds, c.potential, c.policy, 'open', `+ts+` FROM c JOIN d ON d.i = c.i
-			RETURNING id),
-		l AS (
-			INSERT INTO bet_legs (`+strings.Join(legRowCols, ", ")+`)
-			SELECT `+strings.Join(legRowCols, ", ")+` FROM lv WHERE lv.bet_id IN (SELECT id FROM b)),
-		t AS (
-			INSERT INTO ledger_tx (kind, reference, created_at)
-			SELECT 'stake', c.ref, `+ts+` FROM c JOIN b ON b.id = c.id RETURNING id, reference),
-		sp AS (
-			SELECT t.id AS tx_id, CASE WHEN side.house THEN `+house+` ELSE d.account_id END AS account_id,
-				CASE WHEN side.house THEN c.stake ELSE -c.stake END AS amount,
-				CASE WHEN side.house THEN NULL ELSE d.amount END AS balance_after
-			FROM c JOIN d ON d.i = c.i JOIN t ON t.reference = c.ref,
-				(VALUES (FALSE), (TRUE)) AS side(house)
-			ORDER BY c.i, side.house),
-		p AS (`+postingsInsert("sp", ts)+`)
-		SELECT v.i, EXISTS (SELECT 1 FROM c WHERE c.i = v.i), EXISTS (SELECT 1 FROM g WHERE g.user_id = v.uid),
-			EXISTS (SELECT 1 FROM d WHERE d.i = v.i)
-		FROM v`, args...)
+	q, err := tx.QueryContext(ctx, betWriteSQL(rows, legs, n), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -160,4 +126,45 @@ func (w postgresWriter) writeBets(ctx context.Context, tx *sql.Tx, bets []*pendi
 		return nil, fmt.Errorf("bet write answered for %d of %d bets", seen, len(out))
 	}
 	return out, nil
+}
+
+// betWriteSQL is the bet write's statement: rows and legs are the WITH
+// clause's tables v (betRowCols) and lv (legRowCols), and $n+1 and $n+2
+// the time and the house account.
+func betWriteSQL(rows, legs string, n int) string {
+	ts, house := "CAST($"+strconv.Itoa(n+1)+" AS TIMESTAMPTZ)", "CAST($"+strconv.Itoa(n+2)+" AS BIGINT)"
+	return `WITH ` + rows + `, ` + legs + `,
+		k AS (
+			INSERT INTO idempotency_keys (owner, key, request_hash, status, body, created_at)
+			SELECT owner, key, hash, status, body, ` + ts + ` FROM v WHERE owner IS NOT NULL
+			ON CONFLICT DO NOTHING RETURNING owner, key),
+		c AS (SELECT v.* FROM v WHERE v.owner IS NULL OR (v.owner, v.key) IN (SELECT owner, key FROM k)),
+		g AS (` + roundTallyUpsert("c") + `),
+		d AS (
+			UPDATE balances SET amount = balances.amount - c.stake
+			FROM c JOIN accounts a ON a.user_id = c.uid
+			WHERE balances.account_id = a.id AND balances.shard = 0 AND balances.amount >= c.stake
+				AND c.uid IN (SELECT user_id FROM g)
+			RETURNING c.i, balances.account_id, balances.amount),
+		b AS (
+			INSERT INTO bets (id, user_id, account_id, stake, odds, potential_payout, odds_policy, state, placed_at)
+			SELECT c.id, c.uid, d.account_id, c.stake, c.odds, c.potential, c.policy, 'open', ` + ts + ` FROM c JOIN d ON d.i = c.i
+			RETURNING id),
+		l AS (
+			INSERT INTO bet_legs (` + strings.Join(legRowCols, ", ") + `)
+			SELECT ` + strings.Join(legRowCols, ", ") + ` FROM lv WHERE lv.bet_id IN (SELECT id FROM b)),
+		t AS (
+			INSERT INTO ledger_tx (kind, reference, created_at)
+			SELECT 'stake', c.ref, ` + ts + ` FROM c JOIN b ON b.id = c.id RETURNING id, reference),
+		sp AS (
+			SELECT t.id AS tx_id, CASE WHEN side.house THEN ` + house + ` ELSE d.account_id END AS account_id,
+				CASE WHEN side.house THEN c.stake ELSE -c.stake END AS amount,
+				CASE WHEN side.house THEN NULL ELSE d.amount END AS balance_after
+			FROM c JOIN d ON d.i = c.i JOIN t ON t.reference = c.ref,
+				(VALUES (FALSE), (TRUE)) AS side(house)
+			ORDER BY c.i, side.house),
+		p AS (` + postingsInsert("sp", ts) + `)
+		SELECT v.i, EXISTS (SELECT 1 FROM c WHERE c.i = v.i), EXISTS (SELECT 1 FROM g WHERE g.user_id = v.uid),
+			EXISTS (SELECT 1 FROM d WHERE d.i = v.i)
+		FROM v`
 }

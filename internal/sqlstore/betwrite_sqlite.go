@@ -56,8 +56,7 @@ func (w sqliteWriter) writeBets(ctx context.Context, tx *sql.Tx, round []*pendin
 			idem := p.j.req.Idempotency
 			flat = append(flat, idem.Owner, idem.Key, idem.Hash, int64(p.status), p.body, ts)
 		}
-		return scanRows(ctx, tx, `INSERT INTO idempotency_keys (owner, key, request_hash, status, body, created_at) VALUES `+placeholders(hi-lo, 6, 0)+`
-			ON CONFLICT DO NOTHING RETURNING owner, key`, flat, func(r *sql.Rows) error {
+		return scanRows(ctx, tx, keyClaimSQL(hi-lo), flat, func(r *sql.Rows) error {
 			var k [2]string
 			err := r.Scan(&k[0], &k[1])
 			claimed[k] = true
@@ -111,7 +110,7 @@ func (w sqliteWriter) writeBets(ctx context.Context, tx *sql.Tx, round []*pendin
 		for _, k := range counted[lo:hi] {
 			uids = append(uids, round[k].j.uid)
 		}
-		return scanPairs(ctx, tx, `SELECT user_id, id FROM accounts WHERE user_id IN (`+inList(hi-lo, 0)+`)`, uids, wallet)
+		return scanPairs(ctx, tx, walletsOfSQL(hi-lo), uids, wallet)
 	})
 	if err != nil {
 		return nil, err
@@ -123,10 +122,7 @@ func (w sqliteWriter) writeBets(ctx context.Context, tx *sql.Tx, round []*pendin
 			flat = append(flat, wallet[round[k].j.uid], round[k].bet.Stake)
 		}
 		v, args := db.d.rowsOf("v", []string{"account_id", "stake"}, []string{"BIGINT", "BIGINT"}, 1, flat)
-		return scanPairs(ctx, tx, `WITH `+v+`
-			UPDATE balances SET amount = balances.amount - v.stake FROM v
-			WHERE balances.account_id = +v.account_id AND balances.shard = 0 AND balances.amount >= v.stake
-			RETURNING balances.account_id, balances.amount`, args, after)
+		return scanPairs(ctx, tx, `WITH `+v+` `+debitSQL("v"), args, after)
 	})
 	if err != nil {
 		return nil, err
@@ -192,4 +188,25 @@ func betInsert(n int) string {
 // legInsert inserts n legs from parameters in the order of legRowCols.
 func legInsert(n int) string {
 	return `INSERT INTO bet_legs (` + strings.Join(legRowCols, ", ") + `) VALUES ` + placeholders(n, len(legRowCols), 0)
+}
+
+// keyClaimSQL claims n idempotency keys, from parameters (owner, key,
+// request_hash, status, body, created_at) per row, and returns those it
+// claimed.
+func keyClaimSQL(n int) string {
+	return `INSERT INTO idempotency_keys (owner, key, request_hash, status, body, created_at) VALUES ` + placeholders(n, 6, 0) + `
+		ON CONFLICT DO NOTHING RETURNING owner, key`
+}
+
+// walletsOfSQL returns the (user, wallet) pairs of n users.
+func walletsOfSQL(n int) string {
+	return `SELECT user_id, id FROM accounts WHERE user_id IN (` + inList(n, 0) + `)`
+}
+
+// debitSQL takes each stake of src(account_id, stake) from its wallet if
+// the balance covers it, and returns the debited wallets' new balances.
+func debitSQL(src string) string {
+	return `UPDATE balances SET amount = balances.amount - ` + src + `.stake FROM ` + src + `
+		WHERE balances.account_id = +` + src + `.account_id AND balances.shard = 0 AND balances.amount >= ` + src + `.stake
+		RETURNING balances.account_id, balances.amount`
 }

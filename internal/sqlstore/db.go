@@ -85,10 +85,9 @@ type DB struct {
 
 	placer *placer
 
-	// planned, when set (tests only), runs after a settlement batch has
-	// been read and graded and before it is written: the moment another
-	// settlement may change what the plan was made from.
-	planned func()
+	// hooks are run at the moments of settlement that tests order
+	// (settle_race_test.go); all nil outside tests.
+	hooks settleHooks
 
 	// dailyCap is Config.DailyStakeCap, changeable at run time.
 	dailyCap atomic.Int64

@@ -13,6 +13,7 @@ import (
 // or an idempotency key, at most once per round, and each player's bets in
 // their order.
 func TestOnePerPlayer(t *testing.T) {
+	t.Parallel()
 	type bet struct {
 		uid int64
 		key string // owner "o" when set

@@ -283,8 +283,8 @@ func (db *DB) settleBets(ctx context.Context, ids []int64, reason string, write 
 	if err != nil {
 		return classify(err)
 	}
-	if db.planned != nil {
-		db.planned()
+	if db.hooks.planned != nil {
+		db.hooks.planned()
 	}
 	graded := map[int64]legGrade{}
 	for _, g := range grades {
@@ -326,7 +326,21 @@ func (db *DB) settleBets(ctx context.Context, ids []int64, reason string, write 
 			})
 		})
 	}
+	if db.hooks.written != nil {
+		db.hooks.written()
+	}
 	return err
+}
+
+// settleHooks are run at two moments of a settlement batch, for tests
+// that make settlements race in a given order.
+type settleHooks struct {
+	// planned runs after a batch has been read and graded and before it
+	// is written: the moment another settlement may change what the plan
+	// was made from.
+	planned func()
+	// written runs after a batch's write has committed or failed.
+	written func()
 }
 
 // errStalePlan aborts a settlement batch whose plan, read before its
@@ -487,10 +501,7 @@ func (db *DB) writeGrades(ctx context.Context, tx *sql.Tx, grades []legGrade) (i
 	}
 	v, args := db.d.rowsOf("v", []string{"bet_id", "leg_no", "state", "rule", "result_id", "was"}, []string{"BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT"}, 1, flat)
 	only, extra := db.d.keyedBy("bet_legs.bet_id", len(args)+1, betIDs)
-	res, err := tx.ExecContext(ctx, `WITH `+v+`
-		UPDATE bet_legs SET state = v.state, rule = v.rule, result_id = v.result_id
-		FROM v WHERE bet_legs.bet_id = +v.bet_id AND bet_legs.leg_no = +v.leg_no AND COALESCE(bet_legs.result_id, 0) = +v.was`+only,
-		append(args, extra...)...)
+	res, err := tx.ExecContext(ctx, `WITH `+v+` `+gradesSQL("v", only), append(args, extra...)...)
 	if err != nil {
 		return 0, err
 	}
@@ -539,10 +550,7 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 	v, args := db.d.rowsOf("v", []string{"id", "state", "payout", "version"}, []string{"BIGINT", "TEXT", "BIGINT", "BIGINT"}, 1, flat)
 	args = append(args, settledAt)
 	only, extra := db.d.keyedBy("bets.id", len(args)+1, ids)
-	res, err := tx.ExecContext(ctx, `WITH `+v+`
-		UPDATE bets SET state = v.state, payout = v.payout, version = bets.version + 1,
-			settled_at = CASE WHEN v.state = 'open' THEN NULL ELSE CAST($`+strconv.Itoa(len(args))+` AS `+db.d.tsType+`) END
-		FROM v WHERE bets.id = +v.id AND bets.version = +v.version`+only, append(args, extra...)...)
+	res, err := tx.ExecContext(ctx, `WITH `+v+` `+betsSettleSQL("v", db.d.param(len(args), db.d.tsType), only), append(args, extra...)...)
 	if err != nil {
 		return err
 	}
@@ -571,9 +579,7 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 	}
 	if len(hist) > 0 {
 		v, args := db.d.rowsOf("v", []string{"bet_id", "version", "state", "payout", "delta"}, []string{"BIGINT", "BIGINT", "TEXT", "BIGINT", "BIGINT"}, 1, hist)
-		if _, err := tx.ExecContext(ctx, `WITH `+v+`
-			INSERT INTO settlements (bet_id, version, state, payout, delta, reason, created_at)
-			SELECT bet_id, version, state, payout, delta, CAST($`+strconv.Itoa(len(args)+1)+` AS TEXT), CAST($`+strconv.Itoa(len(args)+2)+` AS `+db.d.tsType+`) FROM v`,
+		if _, err := tx.ExecContext(ctx, `WITH `+v+` `+historySQL("v", db.d.param(len(args)+1, "TEXT"), db.d.param(len(args)+2, db.d.tsType)),
 			append(args, reason, settledAt)...); err != nil {
 			return err
 		}
@@ -653,6 +659,32 @@ func (db *DB) applyPayouts(ctx context.Context, tx *sql.Tx, moved []*betRow, ent
 		final[b.account] -= b.newPayout - b.payout
 	}
 	return nil
+}
+
+// gradesSQL writes the grades of src(bet_id, leg_no, state, rule,
+// result_id, was), each only if its leg is still graded on the result it
+// was read with (was, 0 for none); only narrows it as keyedBy says.
+func gradesSQL(src, only string) string {
+	return `UPDATE bet_legs SET state = ` + src + `.state, rule = ` + src + `.rule, result_id = ` + src + `.result_id
+		FROM ` + src + ` WHERE bet_legs.bet_id = +` + src + `.bet_id AND bet_legs.leg_no = +` + src + `.leg_no
+			AND COALESCE(bet_legs.result_id, 0) = +` + src + `.was` + only
+}
+
+// betsSettleSQL moves each bet of src(id, state, payout, version) to its
+// next version, only from the version read, settled at the parameter
+// settledAt (no time for a bet that is open again); only narrows it as
+// keyedBy says.
+func betsSettleSQL(src, settledAt, only string) string {
+	return `UPDATE bets SET state = ` + src + `.state, payout = ` + src + `.payout, version = bets.version + 1,
+			settled_at = CASE WHEN ` + src + `.state = 'open' THEN NULL ELSE ` + settledAt + ` END
+		FROM ` + src + ` WHERE bets.id = +` + src + `.id AND bets.version = +` + src + `.version` + only
+}
+
+// historySQL records the corrections of src(bet_id, version, state,
+// payout, delta), with the parameters reason and at.
+func historySQL(src, reason, at string) string {
+	return `INSERT INTO settlements (bet_id, version, state, payout, delta, reason, created_at)
+		SELECT bet_id, version, state, payout, delta, ` + reason + `, ` + at + ` FROM ` + src
 }
 
 // walletsMoveBy adds to each wallet of src(account_id, delta) its delta

@@ -173,7 +173,7 @@ func (w sqliteWriter) writeBets(ctx context.Context, tx *sql.Tx, round []*pendin
 		}); err != nil {
 			return err
 		}
-		return db.writeJournal(ctx, tx, j.entries[lo:hi], now, nil)
+		return db.writeJournal(ctx, tx, j.entries[lo:hi], postedFails, now, nil)
 	})
 	return out, err
 }

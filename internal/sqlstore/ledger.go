@@ -70,7 +70,7 @@ func (db *DB) post(ctx context.Context, tx *sql.Tx, t ledger.Transaction, now ti
 		return err
 	}
 	e := &j.entries[0]
-	return db.writeJournal(ctx, tx, j.entries, now, func() error {
+	return db.writeJournal(ctx, tx, j.entries, postedIsAnswer, now, func() error {
 		for _, p := range e.Postings {
 			if p.Kind != ledger.Player {
 				shard := e.id % int64(db.cfg.HouseShards)

@@ -48,6 +48,19 @@ type journal struct {
 
 func newJournal(n int) *journal { return &journal{entries: make([]journalEntry, 0, n)} }
 
+// ifPosted says what a reference that is already posted means to a
+// write. For a stake or a settlement it would be paying twice, which the
+// bet's version already prevents: the unique index fails the write, and
+// the transaction rows go in with a plain INSERT, the cheapest. For a
+// credit it is the way retries are made safe (a top-up's or a partner's
+// reference): the write stops with errPosted.
+type ifPosted bool
+
+const (
+	postedFails    ifPosted = false
+	postedIsAnswer ifPosted = true
+)
+
 // add checks t (two postings or more, summing to zero, never between two
 // players) and appends it with the reserved ledger id (0: none). A
 // transaction the check refuses is never written.
@@ -69,16 +82,16 @@ func (j *journal) add(t ledger.Transaction, id int64) error {
 }
 
 // writeJournal writes entries inside tx: the transactions, then (once
-// every id is known and no reference was posted before) balances, the
-// caller's update of the balances, which sets each entry's after, then
-// the postings. A reference already posted fails the whole write with
-// errPosted before any balance moves.
-func (db *DB) writeJournal(ctx context.Context, tx *sql.Tx, entries []journalEntry, now time.Time, balances func() error) error {
+// every id is known) balances, the caller's update of the balances, which
+// sets each entry's after, then the postings. A reference already posted
+// fails the whole write before any balance moves, with errPosted if
+// posted is postedIsAnswer.
+func (db *DB) writeJournal(ctx context.Context, tx *sql.Tx, entries []journalEntry, posted ifPosted, now time.Time, balances func() error) error {
 	if len(entries) == 0 {
 		return nil
 	}
 	ts := db.d.ts(now)
-	if err := db.insertTransactions(ctx, tx, entries, ts); err != nil {
+	if err := db.insertTransactions(ctx, tx, entries, posted, ts); err != nil {
 		return err
 	}
 	if balances != nil {
@@ -92,7 +105,7 @@ func (db *DB) writeJournal(ctx context.Context, tx *sql.Tx, entries []journalEnt
 // insertTransactions writes the ledger_tx rows of entries. With reserved
 // ids they go as given; otherwise the database numbers them and the ids
 // come back by reference.
-func (db *DB) insertTransactions(ctx context.Context, tx *sql.Tx, entries []journalEntry, ts any) error {
+func (db *DB) insertTransactions(ctx context.Context, tx *sql.Tx, entries []journalEntry, posted ifPosted, ts any) error {
 	if entries[0].id != 0 {
 		return inChunks(len(entries), func(lo, hi int) error {
 			flat := make([]any, 0, (hi-lo)*4)
@@ -112,7 +125,7 @@ func (db *DB) insertTransactions(ctx context.Context, tx *sql.Tx, entries []jour
 		}
 		v, args := db.d.rowsOf("v", ledgerTxCols, ledgerTxTypes, 1, flat)
 		got := 0
-		err := scanRows(ctx, tx, `WITH `+v+` `+ledgerTxInsert("v", db.d.param(len(args)+1, db.d.tsType)), append(args, ts), func(r *sql.Rows) error {
+		err := scanRows(ctx, tx, `WITH `+v+` `+ledgerTxInsert("v", db.d.param(len(args)+1, db.d.tsType), posted), append(args, ts), func(r *sql.Rows) error {
 			var id int64
 			var ref string
 			if err := r.Scan(&id, &ref); err != nil {
@@ -131,7 +144,11 @@ func (db *DB) insertTransactions(ctx context.Context, tx *sql.Tx, entries []jour
 
 // insertPostings writes the postings of entries, whose ids are known.
 func (db *DB) insertPostings(ctx context.Context, tx *sql.Tx, entries []journalEntry, ts any) error {
-	var flat []any
+	n := 0
+	for _, e := range entries {
+		n += len(e.Postings)
+	}
+	flat := make([]any, 0, n*len(postingCols))
 	for _, e := range entries {
 		for _, p := range e.Postings {
 			var after any
@@ -158,14 +175,18 @@ var (
 )
 
 // ledgerTxInsert inserts the transactions of src(kind, reference),
-// created at ts, and returns the id of each by reference; one whose
-// reference is already taken returns nothing. The WHERE TRUE is SQLite's:
-// an INSERT … SELECT followed by ON CONFLICT is ambiguous to its parser
-// without one.
-func ledgerTxInsert(src, ts string) string {
-	return `INSERT INTO ledger_tx (kind, reference, created_at)
-		SELECT kind, reference, ` + ts + ` FROM ` + src + ` WHERE TRUE
-		ON CONFLICT (reference) DO NOTHING
+// created at ts, and returns the id of each by reference. A reference
+// already taken fails the statement, or with postedIsAnswer returns
+// nothing. The WHERE TRUE is SQLite's: an INSERT … SELECT followed by ON
+// CONFLICT is ambiguous to its parser without one.
+func ledgerTxInsert(src, ts string, posted ifPosted) string {
+	q := `INSERT INTO ledger_tx (kind, reference, created_at)
+		SELECT kind, reference, ` + ts + ` FROM ` + src
+	if posted == postedIsAnswer {
+		q += ` WHERE TRUE
+		ON CONFLICT (reference) DO NOTHING`
+	}
+	return q + `
 		RETURNING id, reference`
 }
 

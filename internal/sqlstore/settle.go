@@ -608,7 +608,7 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 			return err
 		}
 	}
-	return db.writeJournal(ctx, tx, j.entries, now, func() error {
+	return db.writeJournal(ctx, tx, j.entries, postedFails, now, func() error {
 		return db.applyPayouts(ctx, tx, moved, j.entries)
 	})
 }

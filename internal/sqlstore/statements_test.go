@@ -68,7 +68,9 @@ func statements(d dialect) []statement {
 		{"settle_wallets", with([]string{"account_id", "delta"}, []string{"BIGINT", "BIGINT"},
 			func(next int) string { return walletsMoveBy("v", keyed("balances.account_id", next)) })},
 		{"ledger_transactions", with(ledgerTxCols, ledgerTxTypes,
-			func(next int) string { return ledgerTxInsert("v", d.param(next, d.tsType)) })},
+			func(next int) string { return ledgerTxInsert("v", d.param(next, d.tsType), postedFails) })},
+		{"ledger_transactions_once", with(ledgerTxCols, ledgerTxTypes,
+			func(next int) string { return ledgerTxInsert("v", d.param(next, d.tsType), postedIsAnswer) })},
 		{"ledger_postings", with(postingCols, postingTypes,
 			func(next int) string { return postingsInsert("v", d.param(next, d.tsType)) })},
 	}

@@ -480,7 +480,9 @@ func (db *DB) refuse(ctx context.Context, tx *sql.Tx, j *placeJob, refusal *faul
 	return placeResult{err: answer}, db.storeKey(ctx, tx, idem, nil, answer)
 }
 
-// answer turns a write's outcome into the bet's answer.
+// answer turns a write's outcome into the bet's answer, and writes what
+// that takes: the response or refusal stored under the idempotency key,
+// and a stake the balance did not cover taken back out of the tally.
 func (db *DB) answer(ctx context.Context, tx *sql.Tx, p *pendingBet, outcome writeOutcome, now time.Time) (placeResult, error) {
 	j, stake := p.j, p.bet.Stake
 	switch outcome {

@@ -149,7 +149,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	if err := db.loadSystemAccounts(ctx); err != nil {
+	if err := db.ensureSystemAccounts(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -11,7 +11,9 @@ import (
 	"github.com/pointsbook/pointsbook/internal/ledger"
 )
 
-func (db *DB) loadSystemAccounts(ctx context.Context) error {
+// ensureSystemAccounts creates the operator's accounts and their balance
+// rows where missing, and notes their ids.
+func (db *DB) ensureSystemAccounts(ctx context.Context) error {
 	db.accountsMu.Lock()
 	defer db.accountsMu.Unlock()
 	db.system = make(map[string]int64, len(ledger.SystemAccounts))

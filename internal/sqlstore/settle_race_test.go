@@ -24,7 +24,7 @@ import (
 // through the planned hook, to make the interleavings that matter happen
 // every time rather than by luck, on both databases.
 
-// raceStore opens a store on each database the run has, with a clock
+// raceStores opens a store on each database the run has, with a clock
 // that the test moves.
 func raceStores(t *testing.T, run func(t *testing.T, db *DB, clock *clocktest.Clock)) {
 	open := map[string]func(t *testing.T) string{

@@ -181,40 +181,23 @@ func (db *DB) SettleMatch(ctx context.Context, matchID string) error {
 // listBets lists up to settleBatch bets on match mid with ids above after,
 // in id order.
 func (db *DB) listBets(ctx context.Context, q queryer, mid, after int64) ([]int64, error) {
-	var ids []int64
-	err := scanRows(ctx, q, `SELECT DISTINCT bet_id FROM bet_legs WHERE match_id = $1 AND bet_id > $2 ORDER BY bet_id LIMIT $3`,
-		[]any{mid, after, settleBatch}, func(r *sql.Rows) error {
-			var id int64
-			err := r.Scan(&id)
-			ids = append(ids, id)
-			return err
-		})
+	ids, err := scanIDs(ctx, q, `SELECT DISTINCT bet_id FROM bet_legs WHERE match_id = $1 AND bet_id > $2 ORDER BY bet_id LIMIT $3`, mid, after, settleBatch)
 	return ids, classify(err)
 }
 
 // SettlePending settles matches whose result was recorded but whose bets
 // were not all settled, e.g. because the process died in between.
 func (db *DB) SettlePending(ctx context.Context) error {
-	rows, err := db.rw.QueryContext(ctx, `SELECT id FROM matches WHERE settle_pending = TRUE`)
+	ids, err := scanIDs(ctx, db.rw, `SELECT id FROM matches WHERE settle_pending = TRUE`)
 	if err != nil {
 		return classify(err)
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	for _, id := range ids {
 		if err := db.SettleMatch(ctx, fmtID(pMatch, id)); err != nil {
 			return err
 		}
 	}
-	return classify(rows.Err())
+	return nil
 }
 
 type betRow struct {

@@ -95,6 +95,18 @@ func scanRows(ctx context.Context, q queryer, query string, args []any, each fun
 	return rows.Err()
 }
 
+// scanIDs runs a query of one integer column and returns its values.
+func scanIDs(ctx context.Context, q queryer, query string, args ...any) ([]int64, error) {
+	var ids []int64
+	err := scanRows(ctx, q, query, args, func(r *sql.Rows) error {
+		var id int64
+		err := r.Scan(&id)
+		ids = append(ids, id)
+		return err
+	})
+	return ids, err
+}
+
 // scanPairs runs a query of two integer columns and sets into[first] to
 // second for each row: ids to ids, or accounts to balances.
 func scanPairs(ctx context.Context, q queryer, query string, args []any, into map[int64]int64) error {

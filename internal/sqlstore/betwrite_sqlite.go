@@ -29,10 +29,11 @@ func (w sqliteWriter) reserveBetIDs(ctx context.Context, tx *sql.Tx, jobs []*pla
 }
 
 // writeBets writes a round of bets, at most one per player and per
-// idempotency key, as PostgreSQL's does (betwrite_postgres.go) but in one multi-row statement per
-// step, since SQLite has no data-modifying CTEs: claim the keys, count the
-// stakes under the caps, debit the wallets that cover them, then write
-// the bets, legs, stake transactions and postings of the debited ones.
+// idempotency key, as PostgreSQL's does (betwrite_postgres.go) but in one
+// multi-row statement per step, since SQLite has no data-modifying CTEs:
+// claim the keys, count the stakes under the caps, debit the wallets that
+// cover them, then write the bets, legs, stake transactions and postings
+// of the debited ones.
 // SQLite runs in-process, so what a statement costs is its start, binding
 // and finish rather than a round trip; one bet at a time ran eight of
 // them per bet on the one writer, which placement and settlement share.

@@ -35,8 +35,9 @@ func (w sqliteWriter) reserveBetIDs(ctx context.Context, tx *sql.Tx, jobs []*pla
 // cover them, then write the bets, legs, stake transactions and postings
 // of the debited ones.
 // SQLite runs in-process, so what a statement costs is its start, binding
-// and finish rather than a round trip; one bet at a time ran eight of
-// them per bet on the one writer, which placement and settlement share.
+// and finish rather than a round trip; written one bet at a time, each
+// bet would take eight of them on the one writer, which placement and
+// settlement share.
 // The bets' ids were reserved for the transaction (reserveBetIDs), so the
 // response stored under a key is written with the claim.
 func (w sqliteWriter) writeBets(ctx context.Context, tx *sql.Tx, round []*pendingBet, now time.Time) ([]writeOutcome, error) {

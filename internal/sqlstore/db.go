@@ -224,6 +224,7 @@ func (db *DB) Dialect() string { return db.d.name }
 
 // Ping checks that the primary (and replica) answer, for /readyz.
 func (db *DB) Ping(ctx context.Context) error {
+	// On SQLite, a reading connection (dialect.pingReader).
 	primary := db.rw
 	if db.d.pingReader {
 		primary = db.ro

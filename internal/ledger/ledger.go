@@ -148,3 +148,16 @@ func FormatPoints(n int64) string {
 	}
 	return neg + s
 }
+
+// ToPlayer is a movement between a player's wallet and one operator
+// account: amount points into the wallet from the operator's account (a
+// negative amount goes the other way). Every movement the product makes is
+// one: a stake (negative, into the house), a payout, refund or reversal
+// (the house pays, or takes back), and each programme's credits. The
+// player's posting comes first.
+func ToPlayer(kind Kind, reference string, wallet, operator int64, operatorKind AccountKind, amount int64) Transaction {
+	return Transaction{Kind: kind, Reference: reference, Postings: []Posting{
+		{AccountID: wallet, Kind: Player, Amount: amount},
+		{AccountID: operator, Kind: operatorKind, Amount: -amount},
+	}}
+}

@@ -8,6 +8,7 @@ import (
 )
 
 func TestTransactionCheck(t *testing.T) {
+	t.Parallel()
 	p := func(id int64, k AccountKind, amt int64) Posting { return Posting{AccountID: id, Kind: k, Amount: amt} }
 	tests := []struct {
 		name string
@@ -39,6 +40,7 @@ func TestTransactionCheck(t *testing.T) {
 }
 
 func TestFormatPoints(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		n    int64
 		want string
@@ -47,5 +49,25 @@ func TestFormatPoints(t *testing.T) {
 		if got := FormatPoints(tt.n); got != tt.want {
 			t.Errorf("FormatPoints(%d) = %q, want %q", tt.n, got, tt.want)
 		}
+	}
+}
+
+func TestToPlayer(t *testing.T) {
+	t.Parallel()
+	stake := ToPlayer(Stake, "bet:7:stake", 11, 1, House, -250)
+	if err := stake.Check(); err != nil {
+		t.Fatalf("stake: %v", err)
+	}
+	want := []Posting{{AccountID: 11, Kind: Player, Amount: -250}, {AccountID: 1, Kind: House, Amount: 250}}
+	if len(stake.Postings) != 2 || stake.Postings[0] != want[0] || stake.Postings[1] != want[1] {
+		t.Fatalf("postings = %+v, want %+v", stake.Postings, want)
+	}
+	zero := ToPlayer(Grant, "g:1", 11, 2, Programme, 0)
+	if got := fault.Code(zero.Check()); got != "invalid_transaction" {
+		t.Fatalf("a zero movement: code=%q, want invalid_transaction", got)
+	}
+	between := ToPlayer(Grant, "g:1", 11, 12, Player, 5)
+	if got := fault.Code(between.Check()); got != "player_transfer_forbidden" {
+		t.Fatalf("wallet to wallet: code=%q, want player_transfer_forbidden", got)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -301,8 +300,7 @@ func (db *DB) placeBatch(batch []*placeJob, worker int) {
 // tally), then written, then refusals that only the write could find
 // (balance, tally) are explained. The bets that pass the checks are
 // written in rounds in which no player appears twice: on PostgreSQL each
-// round is one statement (writeBetsPG), on SQLite one statement per step
-// (writeBetsSQLite).
+// round is one statement, on SQLite one statement per step (writer.go).
 //
 // The write claims a bet's idempotency key, storing the response rendered
 // in advance under a reserved bet id; a key needs a separate claim only
@@ -316,32 +314,28 @@ func (db *DB) placeBatch(batch []*placeJob, worker int) {
 // update per batch instead of one per bet keeps the row's lock short.
 func (db *DB) placeJobs(ctx context.Context, tx *sql.Tx, jobs []*placeJob, now time.Time, writer int) ([]placeResult, error) {
 	results := make([]placeResult, len(jobs))
-	if err := db.reserveBetIDs(ctx, tx, jobs); err != nil {
+	if err := db.w.reserveBetIDs(ctx, tx, jobs); err != nil {
 		return nil, err
 	}
 	var pending []*pendingBet
 	for i, j := range jobs {
-		p, refusal, err := db.checkBet(ctx, tx, j, now)
+		c, err := db.checkBet(ctx, tx, j, now)
 		if err != nil {
 			return nil, err
 		}
-		if refusal != nil {
-			if results[i], err = db.refuse(ctx, tx, j, refusal, false, now); err != nil {
+		if c.refusal != nil {
+			if results[i], err = db.refuse(ctx, tx, j, c.refusal, false, now); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		p.i = i
-		pending = append(pending, p)
-	}
-	write := db.writeBetsPG
-	if db.d == dialectSQLite {
-		write = db.writeBetsSQLite
+		c.pending.i = i
+		pending = append(pending, c.pending)
 	}
 	for len(pending) > 0 {
 		var round []*pendingBet
 		round, pending = onePerPlayer(pending)
-		outcomes, err := write(ctx, tx, round, now)
+		outcomes, err := db.w.writeBets(ctx, tx, round, now)
 		if err != nil {
 			return nil, err
 		}
@@ -395,27 +389,44 @@ func onePerPlayer(bets []*pendingBet) (round, rest []*pendingBet) {
 	return round, rest
 }
 
-// checkBet runs the checks that need no write. refusal is a rule refusal.
-func (db *DB) checkBet(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Time) (p *pendingBet, refusal error, err error) {
+// betCheck is the verdict of the checks made before writing: a bet
+// ready to write, or the refusal of a rule it breaks, which is the
+// player's answer and never a failed statement.
+type betCheck struct {
+	pending *pendingBet
+	refusal *fault.Error
+}
+
+// refused is the verdict on a bet a rule refuses. The rules answer with
+// fault errors; anything else is a failure, not a refusal.
+func refused(rule error) (betCheck, error) {
+	if f, ok := fault.As(rule); ok {
+		return betCheck{refusal: f}, nil
+	}
+	return betCheck{}, rule
+}
+
+// checkBet runs the checks that need no write.
+func (db *DB) checkBet(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Time) (betCheck, error) {
 	slip := j.req.Slip
 	lim := db.cfg.Limits
 	if e := slip.Check(lim); e != nil {
-		return nil, e, nil
+		return refused(e)
 	}
 	guard, err := db.guard(ctx, tx, j)
 	if err != nil {
-		return nil, nil, err
+		return betCheck{}, err
 	}
 	if guard.block.Active(now) {
-		return nil, playlimit.Blocked(guard.block.Kind, guard.block.EndsAt), nil
+		return betCheck{refusal: playlimit.Blocked(guard.block.Kind, guard.block.EndsAt)}, nil
 	}
 	offers, err := db.offers(ctx, tx, j)
 	if err != nil {
-		return nil, nil, err
+		return betCheck{}, err
 	}
 	legs, potential, e := betting.Price(&slip, offers, lim, now)
 	if e != nil {
-		return nil, e, nil
+		return refused(e)
 	}
 	prices := make([]odds.Odds, len(legs))
 	for i, l := range legs {
@@ -427,9 +438,9 @@ func (db *DB) checkBet(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Ti
 	// debit; a bet the balance then refuses is taken back out (answer).
 	st := db.newStakeTally(guard, now)
 	if !st.caps.Allows(playlimit.Tally{}, slip.Stake) {
-		return nil, st.caps.Refusal(playlimit.Tally{}, slip.Stake), nil
+		return betCheck{refusal: st.caps.Refusal(playlimit.Tally{}, slip.Stake)}, nil
 	}
-	p = &pendingBet{j: j, combined: combined, st: st, bet: &betting.Bet{UserID: j.req.UserID, State: betting.Open,
+	p := &pendingBet{j: j, combined: combined, st: st, bet: &betting.Bet{UserID: j.req.UserID, State: betting.Open,
 		Stake: slip.Stake, Odds: combined, PotentialPayout: potential, OddsPolicy: slip.OddsPolicy, PlacedAt: now, Legs: legs}}
 	if j.betID != 0 {
 		p.bet.ID = fmtID(pBet, j.betID)
@@ -437,7 +448,7 @@ func (db *DB) checkBet(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Ti
 			p.status, p.body = idem.Render(p.bet, nil)
 		}
 	}
-	return p, nil, nil
+	return betCheck{pending: p}, nil
 }
 
 // refuse answers a refused bet, storing the refusal under its idempotency
@@ -445,10 +456,15 @@ func (db *DB) checkBet(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Ti
 // taken the stored response is the answer: a replay is answered as it was
 // the first time, even if the request would now be refused otherwise.
 // A nil refusal means the write found the key taken.
-func (db *DB) refuse(ctx context.Context, tx *sql.Tx, j *placeJob, refusal error, claimed bool, now time.Time) (placeResult, error) {
+func (db *DB) refuse(ctx context.Context, tx *sql.Tx, j *placeJob, refusal *fault.Error, claimed bool, now time.Time) (placeResult, error) {
+	// A nil *fault.Error must not become a non-nil error.
+	var answer error
+	if refusal != nil {
+		answer = refusal
+	}
 	idem := j.req.Idempotency
 	if idem == nil {
-		return placeResult{err: refusal}, nil
+		return placeResult{err: answer}, nil
 	}
 	if !claimed {
 		replay, err := db.claimKey(ctx, tx, idem, now)
@@ -461,10 +477,12 @@ func (db *DB) refuse(ctx context.Context, tx *sql.Tx, j *placeJob, refusal error
 			return placeResult{}, errors.New("idempotency key changed hands during placement")
 		}
 	}
-	return placeResult{err: refusal}, db.storeKey(ctx, tx, idem, nil, refusal)
+	return placeResult{err: answer}, db.storeKey(ctx, tx, idem, nil, answer)
 }
 
-// answer turns a write's outcome into the bet's answer.
+// answer turns a write's outcome into the bet's answer, and writes what
+// that takes: the response or refusal stored under the idempotency key,
+// and a stake the balance did not cover taken back out of the tally.
 func (db *DB) answer(ctx context.Context, tx *sql.Tx, p *pendingBet, outcome writeOutcome, now time.Time) (placeResult, error) {
 	j, stake := p.j, p.bet.Stake
 	switch outcome {
@@ -495,53 +513,6 @@ func (db *DB) answer(ctx context.Context, tx *sql.Tx, p *pendingBet, outcome wri
 	return placeResult{bet: p.bet}, nil
 }
 
-// reserveBetIDs gives each job the id its bet will have. PostgreSQL takes
-// ids from the bets sequence, in one round trip, for the jobs that have
-// none yet; ids of refused bets are simply not used. On SQLite the ids
-// follow the largest one written, and hold only inside this transaction,
-// which has the database's one write lock: every job gets a fresh one,
-// since a transaction that failed may have been overtaken by another.
-func (db *DB) reserveBetIDs(ctx context.Context, tx *sql.Tx, jobs []*placeJob) error {
-	if db.d == dialectSQLite {
-		var last int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM bets`).Scan(&last); err != nil {
-			return err
-		}
-		for _, j := range jobs {
-			last++
-			j.betID = last
-		}
-		return nil
-	}
-	var need []*placeJob
-	for _, j := range jobs {
-		if j.betID == 0 {
-			need = append(need, j)
-		}
-	}
-	if len(need) == 0 {
-		return nil
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT nextval(pg_get_serial_sequence('bets', 'id')) FROM generate_series(1, $1)`, len(need))
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	i := 0
-	for ; rows.Next() && i < len(need); i++ {
-		if err := rows.Scan(&need[i].betID); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if i != len(need) {
-		return fmt.Errorf("reserved %d bet ids for %d bets", i, len(need))
-	}
-	return nil
-}
-
 // writeOutcome says whether a write placed the bet.
 type writeOutcome int
 
@@ -558,207 +529,16 @@ const (
 // the same points), and writes the bet, its legs, the stake's ledger
 // transaction and its two postings.
 
-// writeBetsSQLite writes a round of bets, at most one per player and per
-// idempotency key, as writeBetsPG does but in one multi-row statement per
-// step, since SQLite has no data-modifying CTEs: claim the keys, count the
-// stakes under the caps, debit the wallets that cover them, then write
-// the bets, legs, stake transactions and postings of the debited ones.
-// SQLite runs in-process, so what a statement costs is its start, binding
-// and finish rather than a round trip; one bet at a time ran eight of
-// them per bet on the one writer, which placement and settlement share.
-// The bets' ids were reserved for the transaction (reserveBetIDs), so the
-// response stored under a key is written with the claim.
-func (db *DB) writeBetsSQLite(ctx context.Context, tx *sql.Tx, round []*pendingBet, now time.Time) ([]writeOutcome, error) {
-	out := make([]writeOutcome, len(round))
-	ts := db.d.ts(now)
-	// 1. Claim the keys; a bet whose key is taken goes no further.
-	claimed := map[[2]string]bool{}
-	var keyed []*pendingBet
-	for _, p := range round {
-		if p.j.req.Idempotency != nil {
-			keyed = append(keyed, p)
-		}
-	}
-	err := inChunks(len(keyed), func(lo, hi int) error {
-		flat := make([]any, 0, (hi-lo)*6)
-		for _, p := range keyed[lo:hi] {
-			idem := p.j.req.Idempotency
-			flat = append(flat, idem.Owner, idem.Key, idem.Hash, int64(p.status), p.body, ts)
-		}
-		return scanRows(ctx, tx, `INSERT INTO idempotency_keys (owner, key, request_hash, status, body, created_at) VALUES `+placeholders(hi-lo, 6, 0)+`
-			ON CONFLICT DO NOTHING RETURNING owner, key`, flat, func(r *sql.Rows) error {
-			var k [2]string
-			err := r.Scan(&k[0], &k[1])
-			claimed[k] = true
-			return err
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	var live []int // indexes into round of the bets still going
-	for k, p := range round {
-		if idem := p.j.req.Idempotency; idem != nil && !claimed[[2]string{idem.Owner, idem.Key}] {
-			out[k] = keyTaken
-			continue
-		}
-		live = append(live, k)
-	}
-	// 2. Count the stakes under the caps.
-	fits := map[int64]bool{}
-	err = inChunks(len(live), func(lo, hi int) error {
-		flat := make([]any, 0, (hi-lo)*8)
-		for _, k := range live[lo:hi] {
-			p := round[k]
-			flat = append(flat, p.j.uid, p.st.day, p.st.week, p.st.month, p.bet.Stake, p.st.caps.Day, p.st.caps.Week, p.st.caps.Month)
-		}
-		v, args := db.d.rowsOf("v", []string{"uid", "day", "week", "month", "stake", "cap_d", "cap_w", "cap_m"},
-			[]string{"BIGINT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"}, 1, flat)
-		return scanRows(ctx, tx, `WITH `+v+` `+roundTallyUpsert("v"), args, func(r *sql.Rows) error {
-			var uid int64
-			err := r.Scan(&uid)
-			fits[uid] = true
-			return err
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	var counted []int
-	for _, k := range live {
-		if !fits[round[k].j.uid] {
-			out[k] = overLimit
-			continue
-		}
-		counted = append(counted, k)
-	}
-	// 3. Debit the wallets that cover their stake. A player with no
-	// wallet is refused as one whose balance does not cover it.
-	wallet := map[int64]int64{} // user → account
-	err = inChunks(len(counted), func(lo, hi int) error {
-		uids := make([]any, 0, hi-lo)
-		for _, k := range counted[lo:hi] {
-			uids = append(uids, round[k].j.uid)
-		}
-		return scanPairs(ctx, tx, `SELECT user_id, id FROM accounts WHERE user_id IN (`+inList(hi-lo, 0)+`)`, uids, wallet)
-	})
-	if err != nil {
-		return nil, err
-	}
-	after := map[int64]int64{} // account → balance after the debit
-	err = inChunks(len(counted), func(lo, hi int) error {
-		flat := make([]any, 0, (hi-lo)*2)
-		for _, k := range counted[lo:hi] {
-			flat = append(flat, wallet[round[k].j.uid], round[k].bet.Stake)
-		}
-		v, args := db.d.rowsOf("v", []string{"account_id", "stake"}, []string{"BIGINT", "BIGINT"}, 1, flat)
-		return scanPairs(ctx, tx, `WITH `+v+`
-			UPDATE balances SET amount = balances.amount - v.stake FROM v
-			WHERE balances.account_id = +v.account_id AND balances.shard = 0 AND balances.amount >= v.stake
-			RETURNING balances.account_id, balances.amount`, args, after)
-	})
-	if err != nil {
-		return nil, err
-	}
-	var debited []*pendingBet
-	for _, k := range counted {
-		p := round[k]
-		if _, ok := after[wallet[p.j.uid]]; !ok {
-			out[k] = lowBalance
-			continue
-		}
-		debited = append(debited, p)
-	}
-	if len(debited) == 0 {
-		return out, nil
-	}
-	// 4. The bets, their legs, and each stake's ledger transaction with
-	// its two postings. Ledger ids are taken here as the bets' were: the
-	// transaction holds SQLite's one write lock.
-	var lastTx int64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM ledger_tx`).Scan(&lastTx); err != nil {
-		return nil, err
-	}
-	house := db.systemAccount(ledger.HouseAccount)
-	err = inChunks(len(debited), func(lo, hi int) error {
-		part := debited[lo:hi]
-		bets := make([]any, 0, len(part)*9)
-		txs := make([]any, 0, len(part)*4)
-		posts := make([]any, 0, len(part)*10)
-		var legs []any
-		for i, p := range part {
-			acct, txID := wallet[p.j.uid], lastTx+int64(lo+i+1)
-			bets = append(bets, p.j.betID, p.j.uid, acct, p.bet.Stake, int64(p.combined), p.bet.PotentialPayout, string(p.bet.OddsPolicy), string(betting.Open), ts)
-			legs = legRows(legs, p.j.betID, p.bet.Legs)
-			txs = append(txs, txID, string(ledger.Stake), "bet:"+strconv.FormatInt(p.j.betID, 10)+":stake", ts)
-			posts = append(posts, txID, acct, -p.bet.Stake, after[acct], ts, txID, house, p.bet.Stake, nil, ts)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO bets (id, user_id, account_id, stake, odds, potential_payout, odds_policy, state, placed_at)
-			VALUES `+placeholders(len(part), 9, 0), bets...); err != nil {
-			return err
-		}
-		width := len(legRowCols)
-		if err := inChunks(len(legs)/width, func(lo, hi int) error {
-			_, err := tx.ExecContext(ctx, `INSERT INTO bet_legs (`+strings.Join(legRowCols, ", ")+`) VALUES `+placeholders(hi-lo, width, 0), legs[lo*width:hi*width]...)
-			return err
-		}); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_tx (id, kind, reference, created_at) VALUES `+placeholders(len(part), 4, 0), txs...); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at) VALUES `+placeholders(2*len(part), 5, 0), posts...)
-		return err
-	})
-	return out, err
-}
+// The columns of a bet's legs, and their types.
+var (
+	legRowCols  = []string{"bet_id", "leg_no", "match_id", "market_id", "selection_id", "market_kind", "selection_name", "line", "odds", "implied_ppm", "state"}
+	legRowTypes = []string{"BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "TEXT"}
+)
 
-// chunkRows bounds the rows of one multi-row statement. inChunks cuts n
-// rows into pieces whose sizes are powers of two up to chunkRows, so that
-// the statement texts, one per size, stay few and stay compiled in the
-// connection's statement cache (stmtcache.go) whatever the batch size.
-const chunkRows = 128
-
-func inChunks(n int, fn func(lo, hi int) error) error {
-	for lo := 0; lo < n; {
-		size := chunkRows
-		for size > n-lo {
-			size /= 2
-		}
-		if err := fn(lo, lo+size); err != nil {
-			return err
-		}
-		lo += size
-	}
-	return nil
-}
-
-// scanRows runs a query and calls each for every row it returns.
-func scanRows(ctx context.Context, q queryer, query string, args []any, each func(*sql.Rows) error) error {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := each(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-// scanPairs runs a query of two integer columns and sets into[first] to
-// second for each row: ids to ids, or accounts to balances.
-func scanPairs(ctx context.Context, q queryer, query string, args []any, into map[int64]int64) error {
-	return scanRows(ctx, q, query, args, func(r *sql.Rows) error {
-		var k, v int64
-		if err := r.Scan(&k, &v); err != nil {
-			return err
-		}
-		into[k] = v
-		return nil
-	})
+// stakeTransaction is the ledger transaction of a bet's stake: from the
+// player's wallet into the house.
+func stakeTransaction(p *pendingBet, wallet, house int64) ledger.Transaction {
+	return ledger.ToPlayer(ledger.Stake, "bet:"+strconv.FormatInt(p.j.betID, 10)+":stake", wallet, house, ledger.House, -p.bet.Stake)
 }
 
 // legRows appends the rows of a bet's legs to flat, in the order of
@@ -775,114 +555,6 @@ func legRows(flat []any, betID int64, legs []*betting.Leg) []any {
 		flat = append(flat, betID, int64(i), mid, mkid, sid, string(l.MarketKind), l.Selection, line, int64(l.Odds), l.ImpliedPPM, string(betting.LegOpen))
 	}
 	return flat
-}
-
-// The columns of writeBetsPG's rows of bets and of legs, and their types.
-var (
-	betRowCols  = []string{"i", "id", "uid", "stake", "odds", "potential", "policy", "day", "week", "month", "cap_d", "cap_w", "cap_m", "owner", "key", "hash", "status", "body"}
-	betRowTypes = []string{"BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "BIGINT", "BYTEA"}
-	legRowCols  = []string{"bet_id", "leg_no", "match_id", "market_id", "selection_id", "market_kind", "selection_name", "line", "odds", "implied_ppm", "state"}
-	legRowTypes = []string{"BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "TEXT"}
-)
-
-// writeBetsPG writes a round of bets, at most one per player, in one
-// statement of chained data-modifying CTEs: one round trip and one
-// executor start for the round instead of several per bet, which is most
-// of a bet's cost on PostgreSQL. Every data-modifying CTE runs whether or
-// not it is referenced, so each step takes only the rows the one before
-// let through: k claims the keys, c keeps the bets whose key was claimed
-// (or that have none), g counts the stakes that fit under the caps, d
-// debits the wallets that cover them, and the bet, legs, ledger
-// transaction and postings follow for each debit. The rows go as one
-// array per column (rowsOf), so the statement's text, and its prepared
-// plan, do not depend on the number of bets.
-func (db *DB) writeBetsPG(ctx context.Context, tx *sql.Tx, bets []*pendingBet, now time.Time) ([]writeOutcome, error) {
-	flat := make([]any, 0, len(bets)*len(betRowCols))
-	var legFlat []any
-	for k, p := range bets {
-		b, st := p.bet, p.st
-		var owner, key, hash, status, body any
-		if idem := p.j.req.Idempotency; idem != nil {
-			owner, key, hash, status, body = idem.Owner, idem.Key, idem.Hash, int64(p.status), p.body
-		}
-		flat = append(flat, int64(k), p.j.betID, p.j.uid, b.Stake, int64(p.combined), b.PotentialPayout, string(b.OddsPolicy),
-			st.day, st.week, st.month, st.caps.Day, st.caps.Week, st.caps.Month, owner, key, hash, status, body)
-		legFlat = legRows(legFlat, p.j.betID, b.Legs)
-	}
-	rows, args := db.d.rowsOf("v", betRowCols, betRowTypes, 1, flat)
-	legs, legArgs := db.d.rowsOf("lv", legRowCols, legRowTypes, 1+len(args), legFlat)
-	args = append(args, legArgs...)
-	n := len(args)
-	args = append(args, db.d.ts(now), db.systemAccount(ledger.HouseAccount))
-	ts, house := "CAST($"+strconv.Itoa(n+1)+" AS TIMESTAMPTZ)", "CAST($"+strconv.Itoa(n+2)+" AS BIGINT)"
-	q, err := tx.QueryContext(ctx, `WITH `+rows+`, `+legs+`,
-		k AS (
-			INSERT INTO idempotency_keys (owner, key, request_hash, status, body, created_at)
-			SELECT owner, key, hash, status, body, `+ts+` FROM v WHERE owner IS NOT NULL
-			ON CONFLICT DO NOTHING RETURNING owner, key),
-		c AS (SELECT v.* FROM v WHERE v.owner IS NULL OR (v.owner, v.key) IN (SELECT owner, key FROM k)),
-		g AS (`+roundTallyUpsert("c")+`),
-		d AS (
-			UPDATE balances SET amount = balances.amount - c.stake
-			FROM c JOIN accounts a ON a.user_id = c.uid
-			WHERE balances.account_id = a.id AND balances.shard = 0 AND balances.amount >= c.stake
-				AND c.uid IN (SELECT user_id FROM g)
-			RETURNING c.i, balances.account_id, balances.amount),
-		b AS (
-			INSERT INTO bets (id, user_id, account_id, stake, odds, potential_payout, odds_policy, state, placed_at)
-			SELECT c.id, c.uid, d.account_id, c.stake, c.odds, c.potential, c.policy, 'open', `+ts+` FROM c JOIN d ON d.i = c.i
-			RETURNING id),
-		l AS (
-			INSERT INTO bet_legs (`+strings.Join(legRowCols, ", ")+`)
-			SELECT `+strings.Join(legRowCols, ", ")+` FROM lv WHERE lv.bet_id IN (SELECT id FROM b)),
-		t AS (
-			INSERT INTO ledger_tx (kind, reference, created_at)
-			SELECT 'stake', 'bet:' || b.id || ':stake', `+ts+` FROM b RETURNING id, reference),
-		p AS (
-			INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at)
-			SELECT t.id, CASE WHEN side.house THEN `+house+` ELSE d.account_id END,
-				CASE WHEN side.house THEN c.stake ELSE -c.stake END,
-				CASE WHEN side.house THEN NULL ELSE d.amount END, `+ts+`
-			FROM c JOIN d ON d.i = c.i JOIN t ON t.reference = 'bet:' || c.id || ':stake',
-				(VALUES (FALSE), (TRUE)) AS side(house)
-			ORDER BY c.i, side.house)
-		SELECT v.i, EXISTS (SELECT 1 FROM c WHERE c.i = v.i), EXISTS (SELECT 1 FROM g WHERE g.user_id = v.uid),
-			EXISTS (SELECT 1 FROM d WHERE d.i = v.i)
-		FROM v`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer q.Close()
-	out := make([]writeOutcome, len(bets))
-	seen := 0
-	for q.Next() {
-		var i int64
-		var claimed, fits, debited bool
-		if err := q.Scan(&i, &claimed, &fits, &debited); err != nil {
-			return nil, err
-		}
-		if i < 0 || int(i) >= len(out) {
-			return nil, fmt.Errorf("bet write answered for row %d of %d", i, len(out))
-		}
-		switch {
-		case !claimed:
-			out[i] = keyTaken
-		case !fits:
-			out[i] = overLimit
-		case !debited:
-			out[i] = lowBalance
-		default:
-			out[i] = placed
-		}
-		seen++
-	}
-	if err := q.Err(); err != nil {
-		return nil, err
-	}
-	if seen != len(out) {
-		return nil, fmt.Errorf("bet write answered for %d of %d bets", seen, len(out))
-	}
-	return out, nil
 }
 
 // creditHouse adds the stakes of a batch to the house balance. Each
@@ -993,8 +665,8 @@ func (db *DB) storeKey(ctx context.Context, tx *sql.Tx, idem *idempotency.Key, v
 	return err
 }
 
-// PurgeIdempotencyKeys deletes keys older than age (API.md promises at
-// least 24 h).
+// PurgeIdempotencyKeys deletes keys older than age (docs/api.md promises
+// at least 24 hours).
 func (db *DB) PurgeIdempotencyKeys(ctx context.Context, age time.Duration) (int64, error) {
 	res, err := db.rw.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, db.d.ts(db.Now().Add(-age)))
 	if err != nil {

@@ -354,18 +354,6 @@ func (db *DB) loadMarkets(ctx context.Context, q queryer, ms []*betting.Match) e
 	return classify(rows.Err())
 }
 
-// inList returns "$start+1, …, $start+n".
-func inList(n, start int) string {
-	var b strings.Builder
-	for i := 1; i <= n; i++ {
-		if i > 1 {
-			b.WriteString(", ")
-		}
-		b.WriteString("$" + strconv.Itoa(start+i))
-	}
-	return b.String()
-}
-
 // CountBySport counts matches kicking off in [from, to) per sport, from
 // the replica. Every sport is listed, with zero when it has none.
 func (db *DB) CountBySport(ctx context.Context, from, to time.Time) ([]sport.Count, error) {

@@ -1,7 +1,9 @@
 // Package sqlstore stores every domain in SQL through database/sql: SQLite
 // (modernc.org/sqlite, pure Go) by default and PostgreSQL (pgx) in
-// production. Both dialects run the same hand-written SQL; what differs
-// lives in dialect.go.
+// production. Both dialects run the same hand-written SQL; small
+// differences live in dialect.go, and the bet and settlement writes that
+// each database does its own way sit behind the writer interface
+// (writer.go, betwrite_*.go, settlewrite_*.go).
 package sqlstore
 
 import (
@@ -61,6 +63,8 @@ type Config struct {
 type DB struct {
 	cfg Config
 	d   dialect
+	// w writes bets and settlements the database's way (writer.go).
+	w writer
 	// rw takes every write and reads that must see the latest state (a
 	// player's own balance and bets). SQLite has exactly one writer
 	// connection so writers queue in Go instead of spinning on
@@ -81,10 +85,9 @@ type DB struct {
 
 	placer *placer
 
-	// planned, when set (tests only), runs after a settlement batch has
-	// been read and graded and before it is written: the moment another
-	// settlement may change what the plan was made from.
-	planned func()
+	// hooks are run at the moments of settlement that tests order
+	// (settle_race_test.go); all nil outside tests.
+	hooks settleHooks
 
 	// dailyCap is Config.DailyStakeCap, changeable at run time.
 	dailyCap atomic.Int64
@@ -118,7 +121,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	db := &DB{cfg: cfg, Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 	var err error
 	if isPostgres(cfg.URL) {
-		db.d = dialectPostgres
+		db.d, db.w = dialectPostgres, postgresWriter{db}
 		db.rw, err = openPostgres(cfg.URL, cfg.MaxConns)
 		if err == nil && cfg.ReplicaURL != "" {
 			db.ro, err = openPostgres(cfg.ReplicaURL, cfg.MaxConns)
@@ -130,7 +133,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		if cfg.ReplicaURL != "" {
 			return nil, errors.New("a read replica needs PostgreSQL")
 		}
-		db.d = dialectSQLite
+		db.d, db.w = dialectSQLite, sqliteWriter{db}
 		cfg.Writers = 1
 		db.cfg.Writers = 1
 		var ckpt *sql.DB
@@ -146,7 +149,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	if err := db.loadSystemAccounts(ctx); err != nil {
+	if err := db.ensureSystemAccounts(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -221,11 +224,9 @@ func (db *DB) Dialect() string { return db.d.name }
 
 // Ping checks that the primary (and replica) answer, for /readyz.
 func (db *DB) Ping(ctx context.Context) error {
-	// SQLite's one writer connection may be busy with a long import;
-	// a read connection proves the database answers without queueing
-	// behind it.
+	// On SQLite, a reading connection (dialect.pingReader).
 	primary := db.rw
-	if db.d == dialectSQLite {
+	if db.d.pingReader {
 		primary = db.ro
 	}
 	if err := primary.PingContext(ctx); err != nil {
@@ -246,10 +247,10 @@ func (db *DB) Migrate(ctx context.Context) error {
 	// lock (even CREATE TABLE IF NOT EXISTS races without it), SQLite on
 	// its single writer.
 	lock := func(tx *sql.Tx) error {
-		if db.d != dialectPostgres {
+		if db.d.migrationLock == "" {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7355608)`)
+		_, err := tx.ExecContext(ctx, db.d.migrationLock)
 		return err
 	}
 	err := db.tx(ctx, func(tx *sql.Tx) error {
@@ -305,7 +306,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		err = db.tx1(ctx, fn)
+		err = db.txOnce(ctx, fn)
 		if !db.d.retryable(err) {
 			break
 		}
@@ -314,7 +315,8 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return err
 }
 
-func (db *DB) tx1(ctx context.Context, fn func(*sql.Tx) error) error {
+// txOnce runs fn in one transaction on the primary and commits it.
+func (db *DB) txOnce(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := db.rw.BeginTx(ctx, nil)
 	if err != nil {
 		return classify(err)
@@ -324,13 +326,6 @@ func (db *DB) tx1(ctx context.Context, fn func(*sql.Tx) error) error {
 		return classify(err)
 	}
 	return classify(tx.Commit())
-}
-
-// queryer is satisfied by *sql.DB and *sql.Tx.
-type queryer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // classify turns connection-level failures into fault.ErrUnavailable so

@@ -19,8 +19,11 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// This file is the one place where SQLite and PostgreSQL differ. Every
-// query elsewhere uses $N placeholders (modernc.org/sqlite binds them by
+// This file holds the small differences between SQLite and PostgreSQL:
+// a lock clause, a type name, how a list of rows or ids is sent, how
+// times are stored, which errors mean what. The bet and settlement writes
+// that each database does its own way are behind the writer interface
+// (writer.go). Every query uses $N placeholders (modernc.org/sqlite binds them by
 // number, as PostgreSQL does), RETURNING, ON CONFLICT and CAST(… AS
 // BIGINT), which both dialects understand.
 
@@ -33,11 +36,25 @@ type dialect struct {
 	// tsType is the type to CAST a timestamp parameter to where the
 	// context does not fix its type (PostgreSQL cannot infer it there).
 	tsType string
+	// maxParams bounds the parameters of one multi-row statement
+	// (inParamChunks); 0: none, as on PostgreSQL, where rowsOf sends a
+	// column as one array whatever the number of rows. SQLite's limit is
+	// 32766; a quarter of it keeps each statement's binding short.
+	maxParams int
+	// migrationLock serialises two instances migrating at once
+	// (PostgreSQL, where even CREATE TABLE IF NOT EXISTS races without
+	// it); SQLite's single writer already does.
+	migrationLock string
+	// pingReader pings a reading connection rather than the primary:
+	// SQLite's one writer connection may be busy with a long import, and a
+	// read connection proves the database answers without queueing
+	// behind it.
+	pingReader bool
 }
 
 var (
-	dialectSQLite   = dialect{name: "sqlite", tsType: "TEXT"}
-	dialectPostgres = dialect{name: "postgres", forUpdate: " FOR UPDATE", tsType: "TIMESTAMPTZ"}
+	dialectSQLite   = dialect{name: "sqlite", tsType: "TEXT", maxParams: 8000, pingReader: true}
+	dialectPostgres = dialect{name: "postgres", forUpdate: " FOR UPDATE", tsType: "TIMESTAMPTZ", migrationLock: `SELECT pg_advisory_xact_lock(7355608)`}
 )
 
 // timeLayout stores SQLite times as fixed-width UTC text, so that string
@@ -133,6 +150,27 @@ func pgColumn[T any](flat []any, c, width int, conv func(any) (T, bool)) []T {
 		out[r] = v
 	}
 	return out
+}
+
+// inParamChunks cuts rows of width parameters each into pieces that fit
+// one statement, and calls fn for each: one piece on PostgreSQL.
+func (d dialect) inParamChunks(rows, width int, fn func(lo, hi int) error) error {
+	size := rows
+	if d.maxParams > 0 {
+		size = max(d.maxParams/width, 1)
+	}
+	for lo := 0; lo < rows; lo += size {
+		if err := fn(lo, min(lo+size, rows)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// param is parameter $n cast to typ, for where the context does not fix
+// its type (PostgreSQL cannot infer it there).
+func (d dialect) param(n int, typ string) string {
+	return "CAST($" + strconv.Itoa(n) + " AS " + typ + ")"
 }
 
 // ts converts a time for a query parameter.
@@ -291,38 +329,3 @@ const (
 	pBet       = "b_"
 	pEntry     = "e_"
 )
-
-// placeholders returns "($k+1, …), (…)" for rows×cols parameters starting
-// at $start+1, for multi-row VALUES lists. casts, when given, wraps each
-// column in CAST(… AS type) because PostgreSQL cannot infer the types of
-// parameters in a VALUES list that is joined against.
-func placeholders(rows, cols, start int, casts ...string) string {
-	// Settlement and placement build lists of thousands of parameters per
-	// batch; fmt here was 6 % of settlement's CPU.
-	b := make([]byte, 0, rows*cols*7)
-	n := int64(start)
-	for r := 0; r < rows; r++ {
-		if r > 0 {
-			b = append(b, ", "...)
-		}
-		b = append(b, '(')
-		for c := 0; c < cols; c++ {
-			if c > 0 {
-				b = append(b, ", "...)
-			}
-			n++
-			if c < len(casts) && casts[c] != "" {
-				b = append(b, "CAST($"...)
-				b = strconv.AppendInt(b, n, 10)
-				b = append(b, " AS "...)
-				b = append(b, casts[c]...)
-				b = append(b, ')')
-			} else {
-				b = append(b, '$')
-				b = strconv.AppendInt(b, n, 10)
-			}
-		}
-		b = append(b, ')')
-	}
-	return string(b)
-}

@@ -15,6 +15,7 @@ import (
 )
 
 func TestPlaceDirect(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: filepath.Join(t.TempDir(), "pb.db")})
 	if err != nil {

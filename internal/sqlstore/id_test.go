@@ -6,6 +6,7 @@ import (
 )
 
 func TestParseID(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		prefix, in string
 		want       int64

@@ -11,11 +11,9 @@ import (
 	"github.com/pointsbook/pointsbook/internal/ledger"
 )
 
-// errPosted means a transaction with the same reference exists: the
-// movement already happened and must not happen again.
-var errPosted = errors.New("ledger reference already posted")
-
-func (db *DB) loadSystemAccounts(ctx context.Context) error {
+// ensureSystemAccounts creates the operator's accounts and their balance
+// rows where missing, and notes their ids.
+func (db *DB) ensureSystemAccounts(ctx context.Context) error {
 	db.accountsMu.Lock()
 	defer db.accountsMu.Unlock()
 	db.system = make(map[string]int64, len(ledger.SystemAccounts))
@@ -61,66 +59,55 @@ func (db *DB) createPlayerAccount(ctx context.Context, tx *sql.Tx, userID int64,
 	return id, err
 }
 
-// post writes one ledger transaction inside tx: the transaction row, the
-// balance of each account and the postings. Postings' account kinds must
-// be correct; callers outside this package go through Post, which looks
-// them up. A player posting that would take the balance below zero fails
-// with insufficient_points unless t.AllowDebt.
-func (db *DB) post(ctx context.Context, tx *sql.Tx, t *ledger.Transaction, now time.Time) (int64, error) {
-	if err := t.Check(); err != nil {
-		return 0, err
+// post writes one ledger transaction inside tx through the journal:
+// the transaction row, the balance of each account and the postings.
+// Postings' account kinds must be correct; callers outside this package
+// go through Post, which looks them up. A player posting that would take
+// the balance below zero fails with insufficient_points unless
+// t.AllowDebt. The reference makes it happen at most once (errPosted
+// otherwise).
+func (db *DB) post(ctx context.Context, tx *sql.Tx, t ledger.Transaction, now time.Time) error {
+	j := newJournal(1)
+	if err := j.add(t, 0); err != nil {
+		return err
 	}
-	var txID int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO ledger_tx (kind, reference, created_at) VALUES ($1, $2, $3) ON CONFLICT (reference) DO NOTHING RETURNING id`,
-		string(t.Kind), t.Reference, db.d.ts(now)).Scan(&txID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, errPosted
-	}
-	if err != nil {
-		return 0, err
-	}
-	for _, p := range t.Postings {
-		var after sql.NullInt64
-		if p.Kind == ledger.Player {
+	e := &j.entries[0]
+	return db.writeJournal(ctx, tx, j.entries, postedIsAnswer, now, func() error {
+		for _, p := range e.Postings {
+			if p.Kind != ledger.Player {
+				shard := e.id % int64(db.cfg.HouseShards)
+				if _, err := tx.ExecContext(ctx, `UPDATE balances SET amount = amount + $1 WHERE account_id = $2 AND shard = $3`, p.Amount, p.AccountID, shard); err != nil {
+					return err
+				}
+				continue
+			}
 			q := `UPDATE balances SET amount = amount + $1 WHERE account_id = $2 AND shard = 0`
-			if p.Amount < 0 && !t.AllowDebt {
+			if p.Amount < 0 && !e.AllowDebt {
 				q += ` AND amount + $1 >= 0`
 			}
-			err := tx.QueryRowContext(ctx, q+` RETURNING amount`, p.Amount, p.AccountID).Scan(&after)
+			err := tx.QueryRowContext(ctx, q+` RETURNING amount`, p.Amount, p.AccountID).Scan(&e.after)
 			if errors.Is(err, sql.ErrNoRows) {
 				var have int64
 				_ = tx.QueryRowContext(ctx, `SELECT amount FROM balances WHERE account_id = $1 AND shard = 0`, p.AccountID).Scan(&have)
-				return 0, insufficient(have, -p.Amount)
+				return insufficient(have, -p.Amount)
 			}
 			if err != nil {
-				return 0, err
-			}
-		} else {
-			shard := txID % int64(db.cfg.HouseShards)
-			if _, err := tx.ExecContext(ctx, `UPDATE balances SET amount = amount + $1 WHERE account_id = $2 AND shard = $3`, p.Amount, p.AccountID, shard); err != nil {
-				return 0, err
+				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at) VALUES ($1, $2, $3, $4, $5)`,
-			txID, p.AccountID, p.Amount, after, db.d.ts(now)); err != nil {
-			return 0, err
-		}
-	}
-	return txID, nil
+		return nil
+	})
 }
 
 // credit posts amount from a programme account to a player's wallet
 // inside tx: a bonus, a top-up, a check-in, a grant or a partner credit.
 // The reference makes it happen at most once (errPosted otherwise).
 func (db *DB) credit(ctx context.Context, tx *sql.Tx, kind ledger.Kind, ref string, wallet, programme, amount int64, now time.Time) error {
-	_, err := db.post(ctx, tx, &ledger.Transaction{Kind: kind, Reference: ref, Postings: []ledger.Posting{
-		{AccountID: wallet, Kind: ledger.Player, Amount: amount},
-		{AccountID: programme, Kind: ledger.Programme, Amount: -amount},
-	}}, now)
-	return err
+	return db.post(ctx, tx, ledger.ToPlayer(kind, ref, wallet, programme, ledger.Programme, amount), now)
 }
 
-func insufficient(have, need int64) error {
+// insufficient is the refusal of a debit the balance does not cover.
+func insufficient(have, need int64) *fault.Error {
 	if have < 0 {
 		return fault.New(fault.Refused, "insufficient_points", "Your balance is %s points (a debt from a corrected result); it must be covered before you can bet.", ledger.FormatPoints(have)).
 			With("balance", have)
@@ -171,11 +158,7 @@ func (db *DB) Credit(ctx context.Context, userID string, from string, kind ledge
 		return false, fmt.Errorf("unknown system account %q", from)
 	}
 	err = db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := db.post(ctx, tx, &ledger.Transaction{Kind: kind, Reference: reference, Postings: []ledger.Posting{
-			{AccountID: acct, Kind: ledger.Player, Amount: amount},
-			{AccountID: src, Kind: ledger.SystemAccounts[from], Amount: -amount},
-		}}, db.Now())
-		return err
+		return db.post(ctx, tx, ledger.ToPlayer(kind, reference, acct, src, ledger.SystemAccounts[from], amount), db.Now())
 	})
 	if errors.Is(err, errPosted) {
 		return false, nil
@@ -195,8 +178,7 @@ func (db *DB) Post(ctx context.Context, t ledger.Transaction) error {
 			}
 			t.Postings[i].Kind = ledger.AccountKind(kind)
 		}
-		_, err := db.post(ctx, tx, &t, db.Now())
-		return err
+		return db.post(ctx, tx, t, db.Now())
 	})
 }
 

@@ -4,9 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strconv"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/playlimit"
 )
 
@@ -152,8 +152,8 @@ func tallyUpsert(rows string, fits func(day, week, month string) string) string 
 // roundTallyUpsert counts the stakes of a round of bets, the rows of src
 // (uid, day, week, month, stake, cap_d, cap_w, cap_m), each under its own
 // player's caps; it returns the players whose stake was counted. A round
-// has at most one bet per player. writeBetsPG runs it as one step of its
-// chain (src c), writeBetsSQLite on a VALUES list (src v). The WHERE TRUE
+// has at most one bet per player. PostgreSQL's bet write runs it as one
+// step of its chain (src c), SQLite's on a VALUES list (src v). The WHERE TRUE
 // is SQLite's: an INSERT … SELECT followed by ON CONFLICT is ambiguous to
 // its parser without one.
 func roundTallyUpsert(src string) string {
@@ -163,8 +163,9 @@ func roundTallyUpsert(src string) string {
 }
 
 // tallyRefusal explains a stake that did not fit (the rare path): it
-// reads the totals to say which limit and how much is left.
-func (db *DB) tallyRefusal(ctx context.Context, tx *sql.Tx, uid, stake int64, st *stakeTally, now time.Time) (error, error) {
+// reads the totals to say which limit and how much is left, and returns
+// that refusal.
+func (db *DB) tallyRefusal(ctx context.Context, tx *sql.Tx, uid, stake int64, st *stakeTally, now time.Time) (*fault.Error, error) {
 	t, err := db.tally(ctx, tx, uid, st.loc, now)
 	if err != nil {
 		return nil, err
@@ -172,8 +173,9 @@ func (db *DB) tallyRefusal(ctx context.Context, tx *sql.Tx, uid, stake int64, st
 	return st.caps.Refusal(t, stake), nil
 }
 
-// untallyStake takes back a stake that tallyStake counted but the bet was
-// then refused (the balance did not cover it), in the same transaction.
+// untallyStake takes back a stake that the bet write counted
+// (roundTallyUpsert) but the balance then did not cover, in the same
+// transaction.
 func (db *DB) untallyStake(ctx context.Context, tx *sql.Tx, uid, stake int64) error {
 	_, err := tx.ExecContext(ctx, `UPDATE stake_tally SET day_amount = day_amount - $2, week_amount = week_amount - $2, month_amount = month_amount - $2
 		WHERE user_id = $1`, uid, stake)
@@ -209,7 +211,7 @@ func (db *DB) tally(ctx context.Context, q queryer, uid int64, loc *time.Locatio
 // checkPlayAllowed refuses when the player is in a cool-off or has
 // excluded themselves. Programmes (top-up, check-in) call it inside their
 // own transaction, before moving any points; placement reads the same
-// block with its batch (placeChecked).
+// block with its batch (loadGuards).
 //
 // Codes: cooloff_active, self_excluded.
 func (db *DB) checkPlayAllowed(ctx context.Context, q queryer, userID int64, now time.Time) error {
@@ -349,9 +351,7 @@ func (db *DB) SetPlayLimits(ctx context.Context, userID string, u playlimit.Upda
 }
 
 // tsParam is a timestamp parameter that may be NULL, typed for PostgreSQL.
-func (db *DB) tsParam(n int) string {
-	return "CAST($" + strconv.Itoa(n) + " AS " + db.d.tsType + ")"
-}
+func (db *DB) tsParam(n int) string { return db.d.param(n, db.d.tsType) }
 
 // PlayBlock returns the player's block in force, or nil.
 //

@@ -2,12 +2,12 @@ package sqlstore_test
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/clocktest"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/ledger"
 	"github.com/pointsbook/pointsbook/internal/odds"
@@ -27,6 +27,7 @@ const callTimeout = 5 * time.Second
 // stopping one server at a time: catalogue reads go to the replica, a
 // player's own reads and every write go to the primary.
 func TestReplicaRouting(t *testing.T) {
+	t.Parallel()
 	primary := pgtest.StartCluster(t)
 	replica := primary.StartReplica(t)
 
@@ -39,10 +40,9 @@ func TestReplicaRouting(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 
 	// A settable clock: bets go on before kick-off, the result after.
-	var clockNS atomic.Int64
-	clockNS.Store(time.Now().UTC().Truncate(time.Microsecond).UnixNano())
-	db.Now = func() time.Time { return time.Unix(0, clockNS.Load()).UTC() }
-	advance := func(d time.Duration) { clockNS.Add(int64(d)) }
+	clock := clocktest.New(time.Now().UTC().Truncate(time.Microsecond))
+	db.Now = clock.Now
+	advance := clock.Advance
 	start := db.Now()
 
 	// Seed: two players, two meetings of the same teams (the first gets

@@ -8,10 +8,12 @@ import (
 	"github.com/pointsbook/pointsbook/internal/idempotency"
 )
 
-// TestOnePerPlayer checks how a batch is cut into the rounds that
-// writeBetsPG writes one statement each: a player, or an idempotency key,
-// at most once per round, and each player's bets in their order.
+// TestOnePerPlayer checks how a batch is cut into the rounds that the bet
+// write takes one at a time (one statement each on PostgreSQL): a player,
+// or an idempotency key, at most once per round, and each player's bets in
+// their order.
 func TestOnePerPlayer(t *testing.T) {
+	t.Parallel()
 	type bet struct {
 		uid int64
 		key string // owner "o" when set

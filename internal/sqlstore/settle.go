@@ -8,8 +8,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/fault"
@@ -146,74 +147,30 @@ func (db *DB) SettleMatch(ctx context.Context, matchID string) error {
 	if err := db.rw.QueryRowContext(ctx, `SELECT m.result_id, r.reason FROM matches m LEFT JOIN match_results r ON r.id = m.result_id WHERE m.id = $1`, mid).Scan(&rid, &reason); err != nil {
 		return classify(err)
 	}
-	// Batches are independent (each bet is in one), so on PostgreSQL they
-	// settle on several connections at once; wallet rows shared between
-	// batches are locked in id order, so they wait, never deadlock. SQLite
-	// has one writer: there a batch writes in its turn between two
-	// placement batches (placer.inTurn), and the second worker reads and
-	// grades its batch meanwhile.
-	workers, write := db.cfg.SettleWorkers, func(fn func() error) error { return fn() }
-	if db.d == dialectSQLite {
-		workers, write = 2, func(fn func() error) error { return db.placer.inTurn(ctx, fn) }
-	}
-	batches := make(chan []int64)
-	errs := make(chan error, workers)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ids := range batches {
-				if err := db.settleBets(ctx, ids, reason.String, write); err != nil {
-					errs <- err
-					for range batches {
-					}
-					return
-				}
-			}
-		}()
-	}
-	// The bets are listed beside the writer, which is left to placement
-	// and the batches' writes.
-	walk := db.current()
-	var after int64
-	var walkErr error
-	for walkErr == nil {
-		rows, err := walk.QueryContext(ctx, `SELECT DISTINCT bet_id FROM bet_legs WHERE match_id = $1 AND bet_id > $2 ORDER BY bet_id LIMIT $3`, mid, after, settleBatch)
-		if err != nil {
-			walkErr = classify(err)
+	// Batches are independent (each bet is in one), so up to
+	// settleWorkers of them settle at once; how each one's write runs is
+	// the database's (settlewrite_*.go). The bets are listed beside the
+	// writer, which is left to placement and the batches' writes. The
+	// first batch to fail stops the listing and the others.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(db.w.settleWorkers())
+	write := func(fn func() error) error { return db.w.settleWrite(gctx, fn) }
+	walk := db.settlementReader()
+	var listErr error
+	for after := int64(0); ; {
+		ids, err := db.listBets(gctx, walk, mid, after)
+		if err != nil || len(ids) == 0 {
+			listErr = err
 			break
 		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				walkErr = err
-				break
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if walkErr == nil {
-			walkErr = classify(rows.Err())
-		}
-		if walkErr != nil || len(ids) == 0 {
-			break
-		}
-		select {
-		case batches <- ids:
-		case walkErr = <-errs:
-		}
+		g.Go(func() error { return db.settleBets(gctx, ids, reason.String, write) })
 		after = ids[len(ids)-1]
 	}
-	close(batches)
-	wg.Wait()
-	close(errs)
-	if walkErr == nil {
-		walkErr = <-errs
+	if err := g.Wait(); err != nil {
+		return err
 	}
-	if walkErr != nil {
-		return walkErr
+	if listErr != nil {
+		return listErr
 	}
 	// Cleared only if no newer result arrived meanwhile, which would have
 	// set it again and must be settled in turn.
@@ -221,29 +178,26 @@ func (db *DB) SettleMatch(ctx context.Context, matchID string) error {
 	return classify(err)
 }
 
+// listBets lists up to settleBatch bets on match mid with ids above after,
+// in id order.
+func (db *DB) listBets(ctx context.Context, q queryer, mid, after int64) ([]int64, error) {
+	ids, err := scanIDs(ctx, q, `SELECT DISTINCT bet_id FROM bet_legs WHERE match_id = $1 AND bet_id > $2 ORDER BY bet_id LIMIT $3`, mid, after, settleBatch)
+	return ids, classify(err)
+}
+
 // SettlePending settles matches whose result was recorded but whose bets
 // were not all settled, e.g. because the process died in between.
 func (db *DB) SettlePending(ctx context.Context) error {
-	rows, err := db.rw.QueryContext(ctx, `SELECT id FROM matches WHERE settle_pending = TRUE`)
+	ids, err := scanIDs(ctx, db.rw, `SELECT id FROM matches WHERE settle_pending = TRUE`)
 	if err != nil {
 		return classify(err)
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	for _, id := range ids {
 		if err := db.SettleMatch(ctx, fmtID(pMatch, id)); err != nil {
 			return err
 		}
 	}
-	return classify(rows.Err())
+	return nil
 }
 
 type betRow struct {
@@ -276,11 +230,11 @@ type legGrade struct {
 	wasGraded int64
 }
 
-// current is where settlement reads outside its transactions: SQLite's
+// settlementReader is where settlement reads outside its transactions: SQLite's
 // reading connections, which run beside the one writer and see every
 // commit, or PostgreSQL's primary. Never a replica: one that lags would
 // miss bets, or grade from stale rows so that every checked write misses.
-func (db *DB) current() *sql.DB {
+func (db *DB) settlementReader() *sql.DB {
 	if db.replica {
 		return db.rw
 	}
@@ -303,7 +257,7 @@ func (db *DB) current() *sql.DB {
 // settlements grade concurrently, so it is read again, locked, inside the
 // transaction. write runs the transaction (in its turn, on SQLite).
 func (db *DB) settleBets(ctx context.Context, ids []int64, reason string, write func(func() error) error) error {
-	fresh := db.current()
+	fresh := db.settlementReader()
 	bets, err := db.readBets(ctx, fresh, ids, "")
 	if err != nil {
 		return classify(err)
@@ -312,8 +266,8 @@ func (db *DB) settleBets(ctx context.Context, ids []int64, reason string, write 
 	if err != nil {
 		return classify(err)
 	}
-	if db.planned != nil {
-		db.planned()
+	if db.hooks.planned != nil {
+		db.hooks.planned()
 	}
 	graded := map[int64]legGrade{}
 	for _, g := range grades {
@@ -330,7 +284,7 @@ func (db *DB) settleBets(ctx context.Context, ids []int64, reason string, write 
 		switch {
 		case len(b.legs) == 1 && ok:
 			singles = append(singles, g)
-		case len(b.legs) > 1 && ok, changes(b):
+		case len(b.legs) > 1 && ok, replan(b):
 			// An accumulator with a leg to grade, or a bet whose legs
 			// were graded before but which was not settled (a crash in
 			// between): both are read again inside the transaction.
@@ -355,7 +309,21 @@ func (db *DB) settleBets(ctx context.Context, ids []int64, reason string, write 
 			})
 		})
 	}
+	if db.hooks.written != nil {
+		db.hooks.written()
+	}
 	return err
+}
+
+// settleHooks are run at two moments of a settlement batch, for tests
+// that make settlements race in a given order.
+type settleHooks struct {
+	// planned runs after a batch has been read and graded and before it
+	// is written: the moment another settlement may change what the plan
+	// was made from.
+	planned func()
+	// written runs after a batch's write has committed or failed.
+	written func()
 }
 
 // errStalePlan aborts a settlement batch whose plan, read before its
@@ -378,7 +346,7 @@ func (db *DB) settleIn(ctx context.Context, tx *sql.Tx, bets map[int64]*betRow, 
 			return errStalePlan
 		}
 		for _, g := range singles {
-			if b := bets[g.bet]; changes(b) {
+			if b := bets[g.bet]; replan(b) {
 				changed = append(changed, b)
 			}
 		}
@@ -396,7 +364,7 @@ func (db *DB) settleIn(ctx context.Context, tx *sql.Tx, bets map[int64]*betRow, 
 			return err
 		}
 		for _, id := range again {
-			if b := locked[id]; b != nil && changes(b) {
+			if b := locked[id]; b != nil && replan(b) {
 				changed = append(changed, b)
 			}
 		}
@@ -407,9 +375,10 @@ func (db *DB) settleIn(ctx context.Context, tx *sql.Tx, bets map[int64]*betRow, 
 	return db.applySettlements(ctx, tx, changed, reason, now)
 }
 
-// changes works out what a bet's legs now make of it and reports whether
-// that differs from its row.
-func changes(b *betRow) bool {
+// replan works out what a bet's legs now make of it, sets it as the
+// bet's new state and payout (b.newState, b.newPayout), and reports
+// whether that differs from its row.
+func replan(b *betRow) bool {
 	b.newState, b.newPayout = betting.Outcome(b.stake, b.legs)
 	return b.newState != b.state || b.newPayout != b.payout
 }
@@ -515,10 +484,7 @@ func (db *DB) writeGrades(ctx context.Context, tx *sql.Tx, grades []legGrade) (i
 	}
 	v, args := db.d.rowsOf("v", []string{"bet_id", "leg_no", "state", "rule", "result_id", "was"}, []string{"BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT"}, 1, flat)
 	only, extra := db.d.keyedBy("bet_legs.bet_id", len(args)+1, betIDs)
-	res, err := tx.ExecContext(ctx, `WITH `+v+`
-		UPDATE bet_legs SET state = v.state, rule = v.rule, result_id = v.result_id
-		FROM v WHERE bet_legs.bet_id = +v.bet_id AND bet_legs.leg_no = +v.leg_no AND COALESCE(bet_legs.result_id, 0) = +v.was`+only,
-		append(args, extra...)...)
+	res, err := tx.ExecContext(ctx, `WITH `+v+` `+gradesSQL("v", only), append(args, extra...)...)
 	if err != nil {
 		return 0, err
 	}
@@ -528,8 +494,8 @@ func (db *DB) writeGrades(ctx context.Context, tx *sql.Tx, grades []legGrade) (i
 
 // keepFirstSettlements writes the history row of version 1 for the bets
 // about to be corrected from it, from the bet rows as they still are. A
-// row already there (written before first settlements stopped writing
-// one) is kept.
+// row already there is kept: databases may hold one for every first
+// settlement, from when each wrote one.
 func (db *DB) keepFirstSettlements(ctx context.Context, tx *sql.Tx, bets []*betRow) error {
 	var ids []int64
 	for _, b := range bets {
@@ -567,10 +533,7 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 	v, args := db.d.rowsOf("v", []string{"id", "state", "payout", "version"}, []string{"BIGINT", "TEXT", "BIGINT", "BIGINT"}, 1, flat)
 	args = append(args, settledAt)
 	only, extra := db.d.keyedBy("bets.id", len(args)+1, ids)
-	res, err := tx.ExecContext(ctx, `WITH `+v+`
-		UPDATE bets SET state = v.state, payout = v.payout, version = bets.version + 1,
-			settled_at = CASE WHEN v.state = 'open' THEN NULL ELSE CAST($`+strconv.Itoa(len(args))+` AS `+db.d.tsType+`) END
-		FROM v WHERE bets.id = +v.id AND bets.version = +v.version`+only, append(args, extra...)...)
+	res, err := tx.ExecContext(ctx, `WITH `+v+` `+betsSettleSQL("v", db.d.param(len(args), db.d.tsType), only), append(args, extra...)...)
 	if err != nil {
 		return err
 	}
@@ -599,9 +562,7 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 	}
 	if len(hist) > 0 {
 		v, args := db.d.rowsOf("v", []string{"bet_id", "version", "state", "payout", "delta"}, []string{"BIGINT", "BIGINT", "TEXT", "BIGINT", "BIGINT"}, 1, hist)
-		if _, err := tx.ExecContext(ctx, `WITH `+v+`
-			INSERT INTO settlements (bet_id, version, state, payout, delta, reason, created_at)
-			SELECT bet_id, version, state, payout, delta, CAST($`+strconv.Itoa(len(args)+1)+` AS TEXT), CAST($`+strconv.Itoa(len(args)+2)+` AS `+db.d.tsType+`) FROM v`,
+		if _, err := tx.ExecContext(ctx, `WITH `+v+` `+historySQL("v", db.d.param(len(args)+1, "TEXT"), db.d.param(len(args)+2, db.d.tsType)),
 			append(args, reason, settledAt)...); err != nil {
 			return err
 		}
@@ -609,10 +570,11 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 	if len(moved) == 0 {
 		return nil
 	}
-	// 2. One ledger transaction per bet whose payout changed; the unique
-	// reference (bet, version) is a second guard against paying twice.
-	flat = flat[:0]
-	refs := make(map[string]*betRow, len(moved))
+	// 2. One ledger transaction per bet whose payout changed, from the
+	// house to the wallet or back; the unique reference (bet, version) is
+	// a second guard against paying twice.
+	house := db.systemAccount(ledger.HouseAccount)
+	j := newJournal(len(moved))
 	for _, b := range moved {
 		kind := ledger.Payout
 		switch {
@@ -621,27 +583,25 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 		case b.version == 0 && b.newState == betting.Void:
 			kind = ledger.Refund
 		}
-		ref := "bet:" + strconv.FormatInt(b.id, 10) + ":v" + strconv.Itoa(b.version+1)
-		refs[ref] = b
-		flat = append(flat, string(kind), ref)
-	}
-	v, args = db.d.rowsOf("v", []string{"kind", "reference"}, []string{"TEXT", "TEXT"}, 1, flat)
-	txOf := map[int64]int64{}
-	if err := scanRows(ctx, tx, `WITH `+v+`
-		INSERT INTO ledger_tx (kind, reference, created_at) SELECT kind, reference, CAST($`+strconv.Itoa(len(args)+1)+` AS `+db.d.tsType+`) FROM v
-		RETURNING id, reference`, append(args, settledAt), func(r *sql.Rows) error {
-		var id int64
-		var ref string
-		if err := r.Scan(&id, &ref); err != nil {
+		t := ledger.ToPlayer(kind, "bet:"+strconv.FormatInt(b.id, 10)+":v"+strconv.Itoa(b.version+1), b.account, house, ledger.House, b.newPayout-b.payout)
+		// A reversal may leave a debt; that is the one case a wallet goes
+		// below zero.
+		t.AllowDebt = kind == ledger.Reversal
+		if err := j.add(t, 0); err != nil {
 			return err
 		}
-		txOf[refs[ref].id] = id
-		return nil
-	}); err != nil {
-		return err
 	}
-	// 3. Player balances, summed per account. A reversal may leave a
-	// debt; that is the one case a wallet goes below zero.
+	return db.writeJournal(ctx, tx, j.entries, postedFails, now, func() error {
+		return db.applyPayouts(ctx, tx, moved, j.entries)
+	})
+}
+
+// applyPayouts moves the balances of a settlement batch's transactions:
+// each wallet by the sum of its bets' differences, in one statement, and
+// the house by the opposite on one shard row. It sets each entry's
+// balance after, worked backwards from its wallet's final amount so that
+// statements show the balance after every entry.
+func (db *DB) applyPayouts(ctx context.Context, tx *sql.Tx, moved []*betRow, entries []journalEntry) error {
 	perAccount := map[int64]int64{}
 	var houseDelta int64
 	for _, b := range moved {
@@ -653,60 +613,67 @@ func (db *DB) applySettlements(ctx context.Context, tx *sql.Tx, changed []*betRo
 		accts = append(accts, a)
 	}
 	sort.Slice(accts, func(i, j int) bool { return accts[i] < accts[j] })
-	if db.d.forUpdate != "" {
-		// Lock the wallets in id order, the order placement takes them in,
-		// so settlement and placement never wait on each other in a cycle.
-		among, args := db.d.among("account_id", 1, accts)
-		rows, err := tx.QueryContext(ctx, `SELECT account_id FROM balances WHERE shard = 0 AND `+among+` ORDER BY account_id`+db.d.forUpdate, args...)
-		if err != nil {
-			return err
-		}
-		rows.Close()
+	if err := db.w.lockWallets(ctx, tx, accts); err != nil {
+		return err
 	}
-	flat = flat[:0]
+	flat := make([]any, 0, 2*len(accts))
 	for _, a := range accts {
 		flat = append(flat, a, perAccount[a])
 	}
-	v, args = db.d.rowsOf("v", []string{"account_id", "delta"}, []string{"BIGINT", "BIGINT"}, 1, flat)
-	only, extra = db.d.keyedBy("balances.account_id", len(args)+1, accts)
+	v, args := db.d.rowsOf("v", []string{"account_id", "delta"}, []string{"BIGINT", "BIGINT"}, 1, flat)
+	only, extra := db.d.keyedBy("balances.account_id", len(args)+1, accts)
 	final := map[int64]int64{}
-	if err := scanPairs(ctx, tx, `WITH `+v+`
-		UPDATE balances SET amount = balances.amount + v.delta FROM v
-		WHERE balances.account_id = +v.account_id AND balances.shard = 0`+only+`
-		RETURNING balances.account_id, balances.amount`, append(args, extra...), final); err != nil {
+	if err := scanPairs(ctx, tx, `WITH `+v+` `+walletsMoveBy("v", only), append(args, extra...), final); err != nil {
 		return err
 	}
 	if len(final) != len(accts) {
 		return fmt.Errorf("settlement: %d of %d wallets updated", len(final), len(accts))
 	}
-	house := db.systemAccount(ledger.HouseAccount)
 	if houseDelta != 0 {
 		shard := moved[0].id % int64(db.cfg.HouseShards)
-		if _, err := tx.ExecContext(ctx, `UPDATE balances SET amount = amount + $1 WHERE account_id = $2 AND shard = $3`, houseDelta, house, shard); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE balances SET amount = amount + $1 WHERE account_id = $2 AND shard = $3`,
+			houseDelta, db.systemAccount(ledger.HouseAccount), shard); err != nil {
 			return err
 		}
 	}
-	// 4. Postings, with each wallet's running balance worked backwards from
-	// its final amount so statements show the balance after every entry.
-	after := make([]int64, len(moved))
 	for i := len(moved) - 1; i >= 0; i-- {
 		b := moved[i]
-		after[i] = final[b.account]
+		entries[i].after = sql.NullInt64{Int64: final[b.account], Valid: true}
 		final[b.account] -= b.newPayout - b.payout
 	}
-	flat = flat[:0]
-	for i, b := range moved {
-		d := b.newPayout - b.payout
-		flat = append(flat, txOf[b.id], b.account, d, after[i], txOf[b.id], house, -d, nil)
-	}
-	// Chunks keep SQLite under its limit of parameters per statement.
-	for start := 0; start < len(flat); start += 4 * 2000 {
-		v, args := db.d.rowsOf("v", []string{"tx_id", "account_id", "amount", "balance_after"}, []string{"BIGINT", "BIGINT", "BIGINT", "BIGINT"}, 1, flat[start:min(start+4*2000, len(flat))])
-		if _, err := tx.ExecContext(ctx, `WITH `+v+`
-			INSERT INTO postings (tx_id, account_id, amount, balance_after, created_at)
-			SELECT tx_id, account_id, amount, balance_after, CAST($`+strconv.Itoa(len(args)+1)+` AS `+db.d.tsType+`) FROM v`, append(args, settledAt)...); err != nil {
-			return err
-		}
-	}
 	return nil
+}
+
+// gradesSQL writes the grades of src(bet_id, leg_no, state, rule,
+// result_id, was), each only if its leg is still graded on the result it
+// was read with (was, 0 for none); only narrows it as keyedBy says.
+func gradesSQL(src, only string) string {
+	return `UPDATE bet_legs SET state = ` + src + `.state, rule = ` + src + `.rule, result_id = ` + src + `.result_id
+		FROM ` + src + ` WHERE bet_legs.bet_id = +` + src + `.bet_id AND bet_legs.leg_no = +` + src + `.leg_no
+			AND COALESCE(bet_legs.result_id, 0) = +` + src + `.was` + only
+}
+
+// betsSettleSQL moves each bet of src(id, state, payout, version) to its
+// next version, only from the version read, settled at the parameter
+// settledAt (no time for a bet that is open again); only narrows it as
+// keyedBy says.
+func betsSettleSQL(src, settledAt, only string) string {
+	return `UPDATE bets SET state = ` + src + `.state, payout = ` + src + `.payout, version = bets.version + 1,
+			settled_at = CASE WHEN ` + src + `.state = 'open' THEN NULL ELSE ` + settledAt + ` END
+		FROM ` + src + ` WHERE bets.id = +` + src + `.id AND bets.version = +` + src + `.version` + only
+}
+
+// historySQL records the corrections of src(bet_id, version, state,
+// payout, delta), with the parameters reason and at.
+func historySQL(src, reason, at string) string {
+	return `INSERT INTO settlements (bet_id, version, state, payout, delta, reason, created_at)
+		SELECT bet_id, version, state, payout, delta, ` + reason + `, ` + at + ` FROM ` + src
+}
+
+// walletsMoveBy adds to each wallet of src(account_id, delta) its delta
+// and returns the new amounts; only narrows it as keyedBy says.
+func walletsMoveBy(src, only string) string {
+	return `UPDATE balances SET amount = balances.amount + ` + src + `.delta FROM ` + src + `
+		WHERE balances.account_id = +` + src + `.account_id AND balances.shard = 0` + only + `
+		RETURNING balances.account_id, balances.amount`
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/clocktest"
 	"github.com/pointsbook/pointsbook/internal/odds"
 	"github.com/pointsbook/pointsbook/internal/pgtest"
 	"github.com/pointsbook/pointsbook/internal/sport"
@@ -23,24 +24,24 @@ import (
 // through the planned hook, to make the interleavings that matter happen
 // every time rather than by luck, on both databases.
 
-// raceStore opens a store on each database the run has, with a clock
+// raceStores opens a store on each database the run has, with a clock
 // that the test moves.
-func raceStores(t *testing.T, run func(t *testing.T, db *DB, now *atomic.Int64)) {
+func raceStores(t *testing.T, run func(t *testing.T, db *DB, clock *clocktest.Clock)) {
 	open := map[string]func(t *testing.T) string{
 		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "pb.db") },
 		"postgres": func(t *testing.T) string { return pgtest.NewDatabase(t) },
 	}
 	for _, name := range []string{"sqlite", "postgres"} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			db, err := Open(context.Background(), Config{URL: open[name](t)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { db.Close() })
-			var now atomic.Int64
-			now.Store(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC).UnixNano())
-			db.Now = func() time.Time { return time.Unix(0, now.Load()).UTC() }
-			run(t, db, &now)
+			clock := clocktest.New(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
+			db.Now = clock.Now
+			run(t, db, clock)
 		})
 	}
 }
@@ -131,7 +132,8 @@ func score(home, away int) sport.Outcome {
 // accumulators on the other leg still open, and an accumulator with both
 // legs won would stay open.
 func TestAccumulatorSettledByTwoMatchesAtOnce(t *testing.T) {
-	raceStores(t, func(t *testing.T, db *DB, now *atomic.Int64) {
+	t.Parallel()
+	raceStores(t, func(t *testing.T, db *DB, clock *clocktest.Clock) {
 		f := &raceFixture{t: t, db: db}
 		kickoff := db.Now().Add(time.Hour)
 		m1, m2 := f.match(kickoff), f.match(kickoff)
@@ -148,22 +150,24 @@ func TestAccumulatorSettledByTwoMatchesAtOnce(t *testing.T) {
 				loser:  f.place(u, 100, m2.ID+"/away"),
 			})
 		}
-		now.Add(int64(2 * time.Hour))
-		firstPlanned, secondPlanned := make(chan struct{}), make(chan struct{})
+		clock.Advance(2 * time.Hour)
+		firstPlanned, secondPlanned, firstWritten := make(chan struct{}), make(chan struct{}), make(chan struct{})
 		var calls atomic.Int32
-		db.planned = func() {
+		db.hooks.planned = func() {
 			switch calls.Add(1) {
 			case 1:
 				close(firstPlanned)
 				<-secondPlanned
 			case 2:
-				// The first plan goes on to write, and gets a head start
-				// so that it writes first: the order in which the later,
-				// fuller plan finds some of its legs already graded.
+				// The first plan goes on to write, and the second waits
+				// until it has: the order in which the later, fuller plan
+				// finds some of its legs already graded.
 				close(secondPlanned)
-				time.Sleep(200 * time.Millisecond)
+				<-firstWritten
 			}
 		}
+		var wrote sync.Once
+		db.hooks.written = func() { wrote.Do(func() { close(firstWritten) }) }
 		var wg sync.WaitGroup
 		settle := func(m *betting.Match) {
 			wg.Add(1)
@@ -219,7 +223,7 @@ func (f *raceFixture) pausedAfterPlanning(settle func() error) (release func() e
 	f.t.Helper()
 	paused, resume := make(chan struct{}), make(chan struct{})
 	var calls atomic.Int32
-	f.db.planned = func() {
+	f.db.hooks.planned = func() {
 		if calls.Add(1) == 1 {
 			close(paused)
 			<-resume
@@ -268,11 +272,12 @@ func (f *raceFixture) graded(us []*account.User, bets []*betting.Bet, homeWins b
 // the legs, whose grade on the correction would otherwise be replaced by
 // one on the result it corrects.
 func TestStalePlanAfterCorrection(t *testing.T) {
-	raceStores(t, func(t *testing.T, db *DB, now *atomic.Int64) {
+	t.Parallel()
+	raceStores(t, func(t *testing.T, db *DB, clock *clocktest.Clock) {
 		f := &raceFixture{t: t, db: db}
 		m := f.match(db.Now().Add(time.Hour))
 		us, bets := f.sides(m, 20)
-		now.Add(int64(2 * time.Hour))
+		clock.Advance(2 * time.Hour)
 		release := f.pausedAfterPlanning(func() error {
 			_, err := db.RecordResult(context.Background(), m.ID, score(1, 0), false)
 			return err
@@ -303,6 +308,7 @@ func TestStalePlanAfterCorrection(t *testing.T) {
 // corrected to 3-0 leaves a bet on the home side won), the legs' results
 // do.
 func TestPartlyStalePlanSettledAgain(t *testing.T) {
+	t.Parallel()
 	correction := func(home, away int) sport.Outcome {
 		o := score(home, away)
 		o.Evidence.Source, o.Evidence.Reason = "operator", "score corrected"
@@ -321,12 +327,12 @@ func TestPartlyStalePlanSettledAgain(t *testing.T) {
 			later: correction(3, 0), homeWins: true, payout: 200, rule: "3-0"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			raceStores(t, func(t *testing.T, db *DB, now *atomic.Int64) {
+			raceStores(t, func(t *testing.T, db *DB, clock *clocktest.Clock) {
 				ctx := context.Background()
 				f := &raceFixture{t: t, db: db}
 				m := f.match(db.Now().Add(time.Hour))
 				us, bets := f.sides(m, 20)
-				now.Add(int64(2 * time.Hour))
+				clock.Advance(2 * time.Hour)
 				for _, o := range c.settled {
 					if _, err := db.RecordResult(ctx, m.ID, o, false); err != nil {
 						t.Fatal(err)

@@ -39,13 +39,20 @@ func openPostgresURL(t testing.TB) (*sqlstore.DB, string) {
 	return db, url
 }
 
-func TestSQLite(t *testing.T) { storetest.Run(t, openSQLite) }
+func TestSQLite(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, openSQLite)
+}
 
-func TestPostgres(t *testing.T) { storetest.Run(t, openPostgres) }
+func TestPostgres(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, openPostgres)
+}
 
 // Instances behind a load balancer start at the same moment on an empty
 // database: every one of them must come up (migrations, system accounts).
 func TestConcurrentFirstStart(t *testing.T) {
+	t.Parallel()
 	url := pgtest.NewDatabase(t)
 	const n = 4
 	errs := make(chan error, n)

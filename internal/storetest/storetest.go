@@ -62,7 +62,11 @@ func Run(t *testing.T, open Opener) {
 		{"Programmes", testProgrammes},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
+		// Every test opens a store of its own.
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.fn(t, open)
+		})
 	}
 }
 

@@ -42,6 +42,7 @@ func openCached(t *testing.T) (*sql.Conn, func() int) {
 }
 
 func TestStmtCacheReuses(t *testing.T) {
+	t.Parallel()
 	conn, size := openCached(t)
 	ctx := context.Background()
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)`); err != nil {
@@ -71,6 +72,7 @@ func TestStmtCacheReuses(t *testing.T) {
 // inside a loop over the same query): the second run gets a statement of
 // its own rather than resetting the first under the reader.
 func TestStmtCacheBusyStatement(t *testing.T) {
+	t.Parallel()
 	conn, _ := openCached(t)
 	ctx := context.Background()
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY)`); err != nil {
@@ -126,6 +128,7 @@ func TestStmtCacheBusyStatement(t *testing.T) {
 }
 
 func TestStmtCacheBounded(t *testing.T) {
+	t.Parallel()
 	conn, size := openCached(t)
 	ctx := context.Background()
 	for i := 0; i < stmtCacheSize+40; i++ {
@@ -149,6 +152,7 @@ func TestStmtCacheBounded(t *testing.T) {
 }
 
 func TestNumbered(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ in, want string }{
 		{`SELECT 1`, `SELECT 1`},
 		{`SELECT $1, $2, $3`, `SELECT ?, ?, ?`},
@@ -183,6 +187,7 @@ func FuzzNumbered(f *testing.F) {
 // rather than evicted before its first run; the cache runs over its bound
 // until the others finish.
 func TestStmtCacheAllBusy(t *testing.T) {
+	t.Parallel()
 	conn, size := openCached(t)
 	ctx := context.Background()
 	var open []*sql.Rows

@@ -1,0 +1,7 @@
+WITH v(uid, day, week, month, stake, cap_d, cap_w, cap_m) AS (VALUES ($1, $2, $3, $4, $5, $6, $7, $8), ($9, $10, $11, $12, $13, $14, $15, $16)) INSERT INTO stake_tally (user_id, day, day_amount, week, week_amount, month, month_amount)
+  SELECT uid, day, stake, week, stake, month, stake FROM v WHERE TRUE
+  ON CONFLICT (user_id) DO UPDATE SET
+    day_amount = CASE WHEN excluded.day > stake_tally.day THEN 0 ELSE stake_tally.day_amount END + excluded.day_amount, day = CASE WHEN excluded.day > stake_tally.day THEN excluded.day ELSE stake_tally.day END,
+    week_amount = CASE WHEN excluded.week > stake_tally.week THEN 0 ELSE stake_tally.week_amount END + excluded.week_amount, week = CASE WHEN excluded.week > stake_tally.week THEN excluded.week ELSE stake_tally.week END,
+    month_amount = CASE WHEN excluded.month > stake_tally.month THEN 0 ELSE stake_tally.month_amount END + excluded.month_amount, month = CASE WHEN excluded.month > stake_tally.month THEN excluded.month ELSE stake_tally.month END
+  WHERE EXISTS (SELECT 1 FROM v WHERE v.uid = stake_tally.user_id AND CASE WHEN excluded.day > stake_tally.day THEN 0 ELSE stake_tally.day_amount END + excluded.day_amount <= v.cap_d AND CASE WHEN excluded.week > stake_tally.week THEN 0 ELSE stake_tally.week_amount END + excluded.week_amount <= v.cap_w AND CASE WHEN excluded.month > stake_tally.month THEN 0 ELSE stake_tally.month_amount END + excluded.month_amount <= v.cap_m) RETURNING user_id

@@ -311,7 +311,7 @@ func Check(rules Rules, pkgs []Package, exceptions []Edge) []error {
 				if curOwn && nextOwn && skip[Edge{curRel, nextRel}] {
 					continue
 				}
-				if curOwn && !nextOwn && !byPath[next].Standard && tier.ThirdParty != nil && !matchAny(next, tier.ThirdParty) {
+				if curOwn && !nextOwn && !byPath[next].Standard && tier.ThirdParty != nil && !matchAny(next, tier.ThirdParty) && !matchAny(next, tier.Forbidden) {
 					errs = append(errs, fmt.Errorf("%s → %s: %s is not among the third-party libraries the %s tier may import", chain(cur), next, next, tierName))
 				}
 				if _, seen := parent[next]; seen {

@@ -307,6 +307,9 @@ func Check(rules Rules, pkgs []Package, exceptions []Edge) []error {
 			queue = queue[1:]
 			curRel, curOwn := rel(cur)
 			for _, next := range imports(cur) {
+				if next == "C" {
+					continue // cgo's pseudo-package
+				}
 				nextRel, nextOwn := rel(next)
 				if curOwn && nextOwn && skip[Edge{curRel, nextRel}] {
 					continue

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/config"
 	"github.com/pointsbook/pointsbook/internal/metrics"
+	"github.com/pointsbook/pointsbook/internal/redisthrottle"
 	"github.com/pointsbook/pointsbook/internal/throttle"
 )
 
@@ -33,7 +34,7 @@ const (
 )
 
 // newAttemptLimiter builds the limiter; prefix is the Redis key prefix
-// ("": throttle.DefaultPrefix; tests give each server set its own).
+// ("": redisthrottle.DefaultPrefix; tests give each server set its own).
 func newAttemptLimiter(ctx context.Context, cfg config.Config, prefix string, log *slog.Logger) (*attemptLimiter, error) {
 	local := throttle.NewMemory(nil, 0)
 	if cfg.RedisURL == "" {
@@ -67,7 +68,7 @@ func newAttemptLimiter(ctx context.Context, cfg config.Config, prefix string, lo
 		// Not fatal: the limits hold per instance until Redis answers.
 		log.Warn("redis unreachable at start; login limits are per instance until it answers", "err", err)
 	}
-	fb := throttle.NewFallback(throttle.NewRedis(client, prefix, nil), local, log, nil)
+	fb := throttle.NewFallback(redisthrottle.New(client, prefix, nil), local, log, nil)
 	return &attemptLimiter{Limiter: fb, client: client, fallback: fb}, nil
 }
 

@@ -144,11 +144,13 @@ func waitHTTP(t *testing.T, url string, diag func() string) {
 }
 
 // buildBinary builds cmd/pointsbook once for the test (static, as in the
-// image).
+// image). It builds in the repository root, so the binary gets the root
+// module's dependency versions, as the image does, not this module's.
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "pointsbook")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "../../cmd/pointsbook")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/pointsbook")
+	cmd.Dir = "../.."
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

@@ -60,7 +60,7 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "SKIPPED terraform validate of envs/staging and envs/production: no provider binary in $bin_dir for:"
   printf '  - %s\n' "${missing[@]}"
-  echo "(go test ./deploy/terraform/ still checks every module and environment offline)"
+  echo "(cd deploy && go test ./terraform/ still checks every module and environment offline)"
   exit 0
 fi
 

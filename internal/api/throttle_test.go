@@ -19,6 +19,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/api"
 	"github.com/pointsbook/pointsbook/internal/clocktest"
 	"github.com/pointsbook/pointsbook/internal/redistest"
+	"github.com/pointsbook/pointsbook/internal/redisthrottle"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
 	"github.com/pointsbook/pointsbook/internal/throttle"
 )
@@ -261,8 +262,8 @@ func TestLoginLimitSharedThroughRedis(t *testing.T) {
 	c := redistest.Client(t)
 	prefix := redistest.Prefix(t, c)
 	e := newLoginEnv(t)
-	one := e.server(throttle.NewRedis(c, prefix, nil), "")
-	two := e.server(throttle.NewRedis(c, prefix, nil), "")
+	one := e.server(redisthrottle.New(c, prefix, nil), "")
+	two := e.server(redisthrottle.New(c, prefix, nil), "")
 	for i, srv := range []*httptest.Server{one, one, one, two, two} {
 		wantStatus(t, login(t, srv, "kim", "wrong-password", ""), 401, fmt.Sprint("failure ", i+1))
 	}

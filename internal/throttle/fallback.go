@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// Fallback is a shared limiter (Redis) that degrades to an in-process one
-// while the shared one fails.
+// Fallback is a shared limiter (redisthrottle's) that degrades to an
+// in-process one while the shared one fails.
 //
 // Why not fail closed or open: refusing every login while Redis is down
 // would lock every player out over a cache outage, and skipping the limits
@@ -45,7 +45,7 @@ func NewFallback(shared, local Limiter, log *slog.Logger, now func() time.Time) 
 
 // Take implements Limiter.
 func (f *Fallback) Take(ctx context.Context, limits ...Limit) (Result, error) {
-	if err := checkAll(limits); err != nil {
+	if err := CheckLimits(limits); err != nil {
 		return Result{}, err
 	}
 	if f.sharedUp() {

@@ -65,7 +65,7 @@ func (l *attempts) trim(now time.Time, window time.Duration) {
 
 // Take implements Limiter.
 func (m *Memory) Take(_ context.Context, limits ...Limit) (Result, error) {
-	if err := checkAll(limits); err != nil {
+	if err := CheckLimits(limits); err != nil {
 		return Result{}, err
 	}
 	now := m.now()

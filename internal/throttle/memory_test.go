@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/throttle"
+	"github.com/pointsbook/pointsbook/internal/throttle/throttletest"
 )
 
 func TestMemoryEvictsExpiredKeys(t *testing.T) {
 	ctx := context.Background()
-	c := newClock()
+	c := throttletest.NewClock()
 	m := throttle.NewMemory(c.Now, 10)
 	for i := range 10 {
 		m.Take(ctx, throttle.Limit{Key: fmt.Sprint("k", i), Max: 5, Window: time.Minute})
@@ -28,7 +29,7 @@ func TestMemoryEvictsExpiredKeys(t *testing.T) {
 
 func TestMemoryStaysBounded(t *testing.T) {
 	ctx := context.Background()
-	c := newClock()
+	c := throttletest.NewClock()
 	m := throttle.NewMemory(c.Now, 100)
 	// The victim's key fills first and so expires first ...
 	victim := throttle.Limit{Key: "victim", Max: 1, Window: 15 * time.Minute}

@@ -1,6 +1,9 @@
 // Package throttle counts attempts against budgets such as "5 failed
-// logins per account per 15 minutes", in process or shared by every
-// instance through Redis.
+// logins per account per 15 minutes": the Limiter interface, the
+// in-process Memory limiter, and Fallback, which puts a shared limiter
+// (package redisthrottle: every instance through Redis) in front of an
+// in-process one. It depends on no driver, so the domain and the HTTP
+// edge can hold a Limiter without linking a Redis client.
 //
 // The model is take-then-refund: a caller takes one attempt from every
 // budget that applies BEFORE it checks the secret (password, code), and
@@ -42,13 +45,16 @@ func (l Limit) check() error {
 	case l.Max < 1:
 		return fmt.Errorf("throttle: %s: Max must be at least 1", l.Key)
 	case l.Window < time.Millisecond:
-		// Redis keeps times in milliseconds.
+		// The shared limiter keeps times in milliseconds.
 		return fmt.Errorf("throttle: %s: Window must be at least 1ms", l.Key)
 	}
 	return nil
 }
 
-func checkAll(limits []Limit) error {
+// CheckLimits is the validation every Limiter's Take starts with: at least
+// one limit, each with a key of 1 to 200 bytes, Max at least 1 and a
+// Window of at least a millisecond.
+func CheckLimits(limits []Limit) error {
 	if len(limits) == 0 {
 		return errors.New("throttle: no limits")
 	}
@@ -75,6 +81,17 @@ type Result struct {
 	// attempt, so the refund goes to the same place.
 	local bool
 }
+
+// Taken is the Result of an allowed Take, for limiters outside this
+// package: id names the attempt among the limiter's own (unique across
+// instances when the limiter is shared) and keys are where it was recorded.
+func Taken(id string, keys []string) Result {
+	return Result{Allowed: true, id: id, keys: keys}
+}
+
+// Attempt returns the id and keys given to Taken, which the limiter that
+// took the attempt needs to refund it.
+func (r Result) Attempt() (id string, keys []string) { return r.id, r.keys }
 
 // Limiter is what handlers need.
 type Limiter interface {

@@ -1,4 +1,4 @@
-package throttle_test
+package redisthrottle_test
 
 import (
 	"bytes"
@@ -12,14 +12,26 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pointsbook/pointsbook/internal/redistest"
+	"github.com/pointsbook/pointsbook/internal/redisthrottle"
 	"github.com/pointsbook/pointsbook/internal/throttle"
+	"github.com/pointsbook/pointsbook/internal/throttle/throttletest"
 )
+
+// TestContract runs the behaviour every throttle.Limiter must have on
+// Redis, when PB_TEST_REDIS_URL is set (and required when PB_TEST_REQUIRE
+// lists redis).
+func TestContract(t *testing.T) {
+	throttletest.RunContract(t, func(t *testing.T, now func() time.Time) throttle.Limiter {
+		c := redistest.Client(t)
+		return redisthrottle.New(c, redistest.Prefix(t, c), now)
+	})
+}
 
 func TestRedisKeysArePrefixedAndExpire(t *testing.T) {
 	ctx := context.Background()
 	c := redistest.Client(t)
 	prefix := redistest.Prefix(t, c)
-	l := throttle.NewRedis(c, prefix, nil)
+	l := redisthrottle.New(c, prefix, nil)
 	if _, err := l.Take(ctx, throttle.Limit{Key: "login:ip:198.51.100.1", Max: 5, Window: 15 * time.Minute}); err != nil {
 		t.Fatal(err)
 	}
@@ -47,8 +59,8 @@ func TestRedisSharedBetweenInstances(t *testing.T) {
 	prefix := redistest.Prefix(t, c)
 	other := redis.NewClient(c.Options())
 	defer other.Close()
-	a := throttle.NewRedis(c, prefix, nil)
-	b := throttle.NewRedis(other, prefix, nil)
+	a := redisthrottle.New(c, prefix, nil)
+	b := redisthrottle.New(other, prefix, nil)
 	lim := throttle.Limit{Key: "acct", Max: 5, Window: 15 * time.Minute}
 	for i, l := range []throttle.Limiter{a, a, a, b, b} {
 		if r, err := l.Take(ctx, lim); err != nil || !r.Allowed {
@@ -77,11 +89,11 @@ func unreachableRedis(t *testing.T) *redis.Client {
 
 func TestFallbackWhenRedisIsDown(t *testing.T) {
 	ctx := context.Background()
-	clk := newClock()
+	clk := throttletest.NewClock()
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	local := throttle.NewMemory(clk.Now, 0)
-	f := throttle.NewFallback(throttle.NewRedis(unreachableRedis(t), "", clk.Now), local, log, clk.Now)
+	f := throttle.NewFallback(redisthrottle.New(unreachableRedis(t), "", clk.Now), local, log, clk.Now)
 	lim := throttle.Limit{Key: "acct", Max: 2, Window: 15 * time.Minute}
 
 	// The limits still hold, now per instance.
@@ -133,7 +145,7 @@ func TestFallbackUsesRedisWhenUp(t *testing.T) {
 	c := redistest.Client(t)
 	prefix := redistest.Prefix(t, c)
 	local := throttle.NewMemory(nil, 0)
-	f := throttle.NewFallback(throttle.NewRedis(c, prefix, nil), local, slog.New(slog.DiscardHandler), nil)
+	f := throttle.NewFallback(redisthrottle.New(c, prefix, nil), local, slog.New(slog.DiscardHandler), nil)
 	lim := throttle.Limit{Key: "acct", Max: 1, Window: time.Minute}
 	if r, err := f.Take(ctx, lim); err != nil || !r.Allowed {
 		t.Fatalf("%+v %v", r, err)

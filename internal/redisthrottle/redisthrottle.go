@@ -1,4 +1,8 @@
-package throttle
+// Package redisthrottle is the throttle.Limiter shared by every instance
+// of the server through Redis. It is the only package of the attempt
+// limits that links the Redis client; cmd/pointsbook puts it in front of
+// throttle's in-process limiter with throttle.Fallback.
+package redisthrottle
 
 import (
 	"context"
@@ -9,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/pointsbook/pointsbook/internal/throttle"
 )
 
 // DefaultPrefix starts every key this package writes to Redis, so a Redis
@@ -16,32 +22,32 @@ import (
 // never collides with it.
 const DefaultPrefix = "pb:throttle:"
 
-// Redis is the Limiter shared by every instance that uses the same Redis
-// and prefix. Each key is a sorted set of attempt ids scored by time in
-// milliseconds; it expires one window after its newest attempt, so idle
-// keys cost nothing.
+// Limiter is the throttle.Limiter shared by every instance that uses the
+// same Redis and prefix. Each key is a sorted set of attempt ids scored by
+// time in milliseconds; it expires one window after its newest attempt, so
+// idle keys cost nothing.
 //
 // All keys of one Take go to one script, so it needs a single Redis (with
 // replicas), not Redis Cluster, whose scripts may only touch one slot.
-type Redis struct {
+type Limiter struct {
 	client redis.Scripter
 	prefix string
 	now    func() time.Time
 }
 
-// NewRedis returns a limiter over client with keys under prefix ("":
+// New returns a limiter over client with keys under prefix ("":
 // DefaultPrefix), reading time from now (nil: the wall clock). Time comes
 // from the instance, not from Redis, so tests can drive it; instances'
 // clocks agree to well under a second, which is nothing against windows
 // of minutes.
-func NewRedis(client redis.Scripter, prefix string, now func() time.Time) *Redis {
+func New(client redis.Scripter, prefix string, now func() time.Time) *Limiter {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Redis{client: client, prefix: prefix, now: now}
+	return &Limiter{client: client, prefix: prefix, now: now}
 }
 
 // takeScript is Take, atomically: Redis runs a script with nothing in
@@ -71,10 +77,10 @@ end
 return 0
 `)
 
-// Take implements Limiter.
-func (r *Redis) Take(ctx context.Context, limits ...Limit) (Result, error) {
-	if err := checkAll(limits); err != nil {
-		return Result{}, err
+// Take implements throttle.Limiter.
+func (r *Limiter) Take(ctx context.Context, limits ...throttle.Limit) (throttle.Result, error) {
+	if err := throttle.CheckLimits(limits); err != nil {
+		return throttle.Result{}, err
 	}
 	id := newID()
 	keys := make([]string, len(limits))
@@ -86,12 +92,12 @@ func (r *Redis) Take(ctx context.Context, limits ...Limit) (Result, error) {
 	}
 	wait, err := takeScript.Run(ctx, r.client, keys, args...).Int64()
 	if err != nil {
-		return Result{}, fmt.Errorf("throttle: redis: %w", err)
+		return throttle.Result{}, fmt.Errorf("throttle: redis: %w", err)
 	}
 	if wait > 0 {
-		return Result{RetryAfter: time.Duration(wait) * time.Millisecond}, nil
+		return throttle.Result{RetryAfter: time.Duration(wait) * time.Millisecond}, nil
 	}
-	return Result{Allowed: true, id: id, keys: keys}, nil
+	return throttle.Taken(id, keys), nil
 }
 
 // refundScript removes one attempt id from every key.
@@ -100,12 +106,13 @@ for _, key in ipairs(KEYS) do redis.call('ZREM', key, ARGV[1]) end
 return 0
 `)
 
-// Refund implements Limiter.
-func (r *Redis) Refund(ctx context.Context, res Result) error {
+// Refund implements throttle.Limiter.
+func (r *Limiter) Refund(ctx context.Context, res throttle.Result) error {
 	if !res.Allowed {
 		return nil
 	}
-	if err := refundScript.Run(ctx, r.client, res.keys, res.id).Err(); err != nil && !errors.Is(err, redis.Nil) {
+	id, keys := res.Attempt()
+	if err := refundScript.Run(ctx, r.client, keys, id).Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("throttle: redis: %w", err)
 	}
 	return nil
@@ -118,8 +125,8 @@ for _, key in ipairs(KEYS) do redis.call('DEL', key) end
 return 0
 `)
 
-// Reset implements Limiter.
-func (r *Redis) Reset(ctx context.Context, keys ...string) error {
+// Reset implements throttle.Limiter.
+func (r *Limiter) Reset(ctx context.Context, keys ...string) error {
 	if len(keys) == 0 {
 		return nil
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/clientip"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/idempotency"
+	"github.com/pointsbook/pointsbook/internal/input"
 	"github.com/pointsbook/pointsbook/internal/ledger"
 	"github.com/pointsbook/pointsbook/internal/mail"
 	"github.com/pointsbook/pointsbook/internal/programme"
@@ -229,7 +230,7 @@ func (a *API) allowed(path string) []string {
 	return out
 }
 
-// wrap authenticates the caller, applies the route's access rule and CSRF
+// wrap checks the query's text, authenticates the caller, applies the route's access rule and CSRF
 // protection, and bounds the request's time so that a stuck dependency
 // cannot hold a connection for ever.
 func (a *API) wrap(rt Route) http.Handler {
@@ -238,6 +239,12 @@ func (a *API) wrap(rt Route) http.Handler {
 		defer cancel()
 		r = r.WithContext(ctx)
 		w.Header().Set("Cache-Control", "no-store")
+		// Every query parameter is text: checked here, once, before any
+		// handler reads one or passes it to the store.
+		if err := input.QueryString(r.URL.RawQuery); err != nil {
+			a.writeError(w, r, err)
+			return
+		}
 		if rt.Access == Partner {
 			// No session is looked up or accepted, so a cookie riding
 			// along gives no access and needs no CSRF token.
@@ -306,8 +313,9 @@ func (a *API) authenticate(r *http.Request) (*account.Session, bool, error) {
 
 // idempotency reads the Idempotency-Key header. The request hash covers
 // method, path and body, so a key reused for anything else is a conflict.
+// The key is stored, so it must be text (UTF-8, no NUL).
 //
-// Codes: invalid_idempotency_key.
+// Codes: invalid_idempotency_key, invalid_text.
 func (a *API) idempotency(r *http.Request, sess *account.Session, body []byte) (*idempotency.Key, error) {
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" {
@@ -315,6 +323,9 @@ func (a *API) idempotency(r *http.Request, sess *account.Session, body []byte) (
 	}
 	if len(key) > 200 {
 		return nil, fault.New(fault.Invalid, "invalid_idempotency_key", "Idempotency-Key may have at most 200 characters.")
+	}
+	if err := input.Header("Idempotency-Key", key); err != nil {
+		return nil, err
 	}
 	h := sha256.New()
 	h.Write([]byte(r.Method + " " + r.URL.Path + "\x00"))

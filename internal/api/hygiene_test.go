@@ -203,6 +203,12 @@ func TestTextInputHygiene(t *testing.T) {
 				{"matches cursor NUL", call{method: "GET", path: "/api/v1/matches?cursor=%00"}, 400, "invalid_text"},
 				{"statement cursor not UTF-8", call{method: "GET", path: "/api/v1/me/statement?cursor=%C3", token: s.player}, 400, "invalid_text"},
 
+				// Path values are ids, parsed before any lookup.
+				{"match id NUL", call{method: "GET", path: "/api/v1/matches/m_1%00"}, 404, "match_not_found"},
+				{"match id not UTF-8", call{method: "GET", path: "/api/v1/matches/%FF"}, 404, "match_not_found"},
+				{"bet id NUL", call{method: "GET", path: "/api/v1/bets/b_%00", token: s.player}, 404, "bet_not_found"},
+				{"result on id not UTF-8", call{method: "POST", path: "/api/v1/admin/matches/m_%FF/result", token: s.admin, body: `{"home":1,"away":0}`}, 404, "match_not_found"},
+
 				// JSON fields of the routes anyone may call.
 				{"login NUL", call{method: "POST", path: "/api/v1/auth/login", body: `{"username":"kim\u0000","password":"long-password-1"}`}, 400, "invalid_text"},
 				{"login not UTF-8", call{method: "POST", path: "/api/v1/auth/login", body: "{\"username\":\"kim\xff\",\"password\":\"long-password-1\"}"}, 400, "invalid_text"},

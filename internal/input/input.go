@@ -61,7 +61,13 @@ func Query(q url.Values) error {
 // QueryString is Query for a raw query string, parsed as net/http does
 // (a malformed pair is dropped there and here).
 func QueryString(raw string) error {
-	if raw == "" {
+	// Only an escape or a byte outside printable ASCII can decode into
+	// something that is not text; most queries have neither.
+	plain := true
+	for i := 0; i < len(raw) && plain; i++ {
+		plain = raw[i] != '%' && raw[i] > 0x20 && raw[i] < 0x7f
+	}
+	if plain {
 		return nil
 	}
 	q, _ := url.ParseQuery(raw)

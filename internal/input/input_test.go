@@ -276,3 +276,16 @@ func TestZone(t *testing.T) {
 		}
 	}
 }
+
+// A query with no escapes and only printable ASCII needs no parsing; one
+// with raw bytes outside it is parsed and checked like any other.
+func TestQueryStringRawBytes(t *testing.T) {
+	t.Parallel()
+	for raw, ok := range map[string]bool{
+		"a=b&c=d": true, "tz=Asia%2FSeoul": true, "a=\xff": false, "a=\x00": false, "a=b+c": true, "a=%E2%82%AC": true,
+	} {
+		if err := QueryString(raw); (err == nil) != ok {
+			t.Errorf("QueryString(%q) = %v", raw, err)
+		}
+	}
+}

@@ -11,11 +11,10 @@ import (
 	"github.com/pointsbook/pointsbook/internal/fault"
 )
 
-// Codes of a refused name. Callers whose names have a code of their own
-// (invalid_nickname, invalid_match) keep it and take the message.
-const (
-	CodeInvalidName = "invalid_name"
-)
+// CodeInvalidName is the code of a name with a hidden character. Callers
+// whose names have a code of their own (invalid_nickname, invalid_match)
+// answer with it instead.
+const CodeInvalidName = "invalid_name"
 
 // Hidden reports whether r may not appear in a name people see: a control
 // character (C0, DEL, C1), a format character (bidirectional overrides,

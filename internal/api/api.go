@@ -230,9 +230,9 @@ func (a *API) allowed(path string) []string {
 	return out
 }
 
-// wrap checks the query's text, authenticates the caller, applies the route's access rule and CSRF
-// protection, and bounds the request's time so that a stuck dependency
-// cannot hold a connection for ever.
+// wrap checks the query's text, authenticates the caller, applies the
+// route's access rule and CSRF protection, and bounds the request's time
+// so that a stuck dependency cannot hold a connection for ever.
 func (a *API) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)

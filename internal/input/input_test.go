@@ -48,6 +48,15 @@ func TestDecodeJSON(t *testing.T) {
 		{"bad utf8 after value", "{\"stake\":1} \xff", "invalid_text", "The body is not valid UTF-8 text.", ""},
 		{"bad utf8 root string", "\"\xff\"", "invalid_text", "The body is not valid UTF-8 text.", ""},
 
+		// Escapes that name no character: encoding/json would store U+FFFD.
+		{"lone high surrogate", `{"legs":[{"odds":"\ud800"}]}`, "invalid_text", `Field "legs[0].odds" is not valid UTF-8 text.`, "legs[0].odds"},
+		{"lone low surrogate", `{"meta":{"k":"x\uDC00"}}`, "invalid_text", `Field "meta.k" is not valid UTF-8 text.`, "meta.k"},
+		{"high then not low", `{"meta":{"k":"\ud800\u0041"}}`, "invalid_text", `Field "meta.k" is not valid UTF-8 text.`, "meta.k"},
+		{"lone surrogate key", `{"meta":{"\ud800":"v"}}`, "invalid_text", `A field name in "meta" is not valid UTF-8 text.`, "meta"},
+		{"ok surrogate pair", `{"meta":{"k":"\ud83d\ude00"}}`, "", "", ""},
+		{"ok replacement character", `{"meta":{"k":"\ufffd �"}}`, "", "", ""},
+		{"ok escaped backslash", `{"meta":{"k":"\\ud800 \ufffd"}}`, "", "", ""},
+
 		// NUL, escaped (a raw NUL is not JSON at all).
 		{"nul value", `{"legs":[{"selection_id":"s_1\u0000"}]}`, "invalid_text", `Field "legs[0].selection_id" contains a NUL character.`, "legs[0].selection_id"},
 		{"nul map value", `{"meta":{"k":"\u0000"}}`, "invalid_text", `Field "meta.k" contains a NUL character.`, "meta.k"},

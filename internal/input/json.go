@@ -24,9 +24,10 @@ const (
 const maxDepth = 10000
 
 // DecodeJSON parses a JSON body strictly into v. Before decoding, the body
-// is walked token by token: invalid UTF-8 anywhere, a NUL in any string
-// (also written \u0000) and a key repeated within one object, at any
-// depth, are refused with the path of the field. encoding/json itself
+// is walked token by token: invalid UTF-8 anywhere (also a lone surrogate
+// escape such as \ud800), a NUL in any string (also written \u0000) and a
+// key repeated within one object, at any depth, are refused with the path
+// of the field. encoding/json itself
 // would replace the bytes with U+FFFD, keep the NUL, and let the last of
 // two keys win. Then unknown fields, trailing data and wrong types are
 // refused as before, each naming the field.
@@ -116,7 +117,7 @@ func walk(body []byte) error {
 			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].keyNext {
 				top := &stack[n-1]
 				switch {
-				case !valid && !utf8.Valid(raw):
+				case !valid && !utf8.Valid(raw), replaced(t, raw):
 					return keyProblem(stack, "is not valid UTF-8 text")
 				case strings.IndexByte(t, 0) >= 0:
 					return keyProblem(stack, "contains a NUL character")
@@ -129,7 +130,7 @@ func walk(body []byte) error {
 				continue
 			}
 			switch {
-			case !valid && !utf8.Valid(raw):
+			case !valid && !utf8.Valid(raw), replaced(t, raw):
 				return notUTF8(path(stack))
 			case strings.IndexByte(t, 0) >= 0:
 				p := path(stack)
@@ -155,6 +156,54 @@ func walk(body []byte) error {
 		return notUTF8("")
 	}
 	return nil
+}
+
+// replaced reports whether encoding/json put U+FFFD into the decoded
+// string s for a lone surrogate escape (\ud800 without its pair) in raw:
+// such a string has no UTF-8 form, and it is refused like invalid bytes
+// rather than stored as something the client never sent. Decoded strings
+// without U+FFFD, nearly all, cost one search.
+func replaced(s string, raw []byte) bool {
+	if !strings.ContainsRune(s, utf8.RuneError) {
+		return false
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' || i+1 >= len(raw) {
+			continue
+		}
+		if raw[i+1] != 'u' {
+			i++ // an escaped character, perhaps a backslash
+			continue
+		}
+		r, ok := hex4(raw[i+2:])
+		if !ok {
+			return false // not JSON; the decoder says so
+		}
+		i += 5
+		switch {
+		case 0xDC00 <= r && r <= 0xDFFF:
+			return true // a low half with no high half before it
+		case 0xD800 <= r && r <= 0xDBFF:
+			if i+2 >= len(raw) || raw[i+1] != '\\' || raw[i+2] != 'u' {
+				return true
+			}
+			lo, ok := hex4(raw[i+3:])
+			if !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return true
+			}
+			i += 6
+		}
+	}
+	return false
+}
+
+// hex4 reads the four hex digits of a \u escape.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(b[:4]), 16, 32)
+	return rune(v), err == nil
 }
 
 func notUTF8(p string) error {

@@ -26,9 +26,9 @@ func (a *API) viewerDay(r *http.Request, sess *account.Session) (time.Time, time
 	name := r.URL.Query().Get("tz")
 	var loc *time.Location
 	if name == "" && sess != nil {
-		// A stored zone the rule refuses (saved under a looser one) is
-		// not the caller's mistake: the default applies, as it does for
-		// the player's limits (playlimit.Location).
+		// A stored zone the rule refuses is not the caller's mistake:
+		// the default applies, as it does for the player's limits
+		// (playlimit.Location).
 		loc, _ = input.Zone(sess.User.TimeZone)
 	}
 	if name == "" && loc == nil {

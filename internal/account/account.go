@@ -16,8 +16,10 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/input"
 )
 
 // Role decides what a user may do.
@@ -84,34 +86,54 @@ func CheckUsername(u string) error {
 	return nil
 }
 
-// CheckNickname validates a nickname: 2 to 24 printable characters, any
-// script (Korean nicknames are the norm). Codes: invalid_nickname.
+// CheckNickname validates a nickname; see Nickname.
+// Codes: invalid_nickname.
 func CheckNickname(n string) error {
+	_, err := Nickname(n)
+	return err
+}
+
+// Nickname validates a nickname and returns it in Unicode NFC, the form it
+// is stored in: 2 to 24 characters of any script (Korean nicknames are the
+// norm), no spaces at the ends, no angle brackets, and none of the
+// characters that hide or reorder text (input.Hidden: controls,
+// bidirectional and zero-width marks, line separators). Uniqueness is by
+// input.Fold, so "ＫＩＭ" is taken when "kim" is. Codes: invalid_nickname.
+func Nickname(n string) (string, error) {
+	if !utf8.ValidString(n) {
+		return "", fault.New(fault.Invalid, "invalid_nickname", "A nickname is 2 to 24 characters without leading or trailing spaces.")
+	}
+	n = norm.NFC.String(n)
 	c := utf8.RuneCountInString(n)
-	if c < 2 || c > 24 || strings.TrimSpace(n) != n || !utf8.ValidString(n) {
-		return fault.New(fault.Invalid, "invalid_nickname", "A nickname is 2 to 24 characters without leading or trailing spaces.")
+	if c < 2 || c > 24 || strings.TrimSpace(n) != n {
+		return "", fault.New(fault.Invalid, "invalid_nickname", "A nickname is 2 to 24 characters without leading or trailing spaces.")
 	}
 	for _, r := range n {
 		if r < 0x20 || r == 0x7f || r == '<' || r == '>' {
-			return fault.New(fault.Invalid, "invalid_nickname", "A nickname cannot contain control characters or angle brackets.")
+			return "", fault.New(fault.Invalid, "invalid_nickname", "A nickname cannot contain control characters or angle brackets.")
 		}
 	}
-	if deletedName.MatchString(n) {
-		return fault.New(fault.Invalid, "invalid_nickname", "Nicknames of the form deleted-<number> are reserved for deleted accounts.")
+	if _, err := input.Name(n); err != nil {
+		return "", fault.New(fault.Invalid, "invalid_nickname", "A nickname cannot contain invisible or formatting characters (bidirectional or zero-width marks, line separators).")
 	}
-	return nil
+	if deletedName.MatchString(n) {
+		return "", fault.New(fault.Invalid, "invalid_nickname", "Nicknames of the form deleted-<number> are reserved for deleted accounts.")
+	}
+	return n, nil
 }
 
-// Check validates a sign-up request.
+// Check validates a sign-up request and puts its nickname in NFC.
 //
 // Codes: invalid_username, invalid_nickname, invalid_email, weak_password.
 func (s *Signup) Check() error {
 	if err := CheckUsername(s.Username); err != nil {
 		return err
 	}
-	if err := CheckNickname(s.Nickname); err != nil {
+	nick, err := Nickname(s.Nickname)
+	if err != nil {
 		return err
 	}
+	s.Nickname = nick
 	if a, err := mail.ParseAddress(s.Email); err != nil || a.Address != s.Email || len(s.Email) > 254 {
 		return fault.New(fault.Invalid, "invalid_email", "Enter a valid e-mail address.")
 	}

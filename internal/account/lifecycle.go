@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/input"
 )
 
 // The rules of the account lifecycle: how long an e-mail code lives, how
@@ -113,17 +114,12 @@ func CodeHash(key []byte, userID, code string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// CheckTimeZone validates an IANA time zone name. Codes: invalid_time_zone.
+// CheckTimeZone validates an IANA time zone name by the one rule of
+// input.Zone ("Local" and other names for the server's own zone are not
+// the player's). Codes: invalid_time_zone.
 func CheckTimeZone(tz string) error {
-	bad := fault.New(fault.Invalid, "invalid_time_zone", "Use an IANA time zone name such as Asia/Seoul or Europe/London.")
-	// "Local" means the server's zone, which is not the player's.
-	if tz == "" || len(tz) > 64 || tz == "Local" {
-		return bad
-	}
-	if _, err := time.LoadLocation(tz); err != nil {
-		return bad
-	}
-	return nil
+	_, err := input.Zone(tz)
+	return err
 }
 
 // ProfileUpdate changes a user's profile; nil fields stay as they are.
@@ -132,7 +128,8 @@ type ProfileUpdate struct {
 	Nickname *string `json:"nickname"`
 }
 
-// Check validates the fields given. Codes: invalid_time_zone, invalid_nickname.
+// Check validates the fields given and puts a nickname in NFC.
+// Codes: invalid_time_zone, invalid_nickname.
 func (p *ProfileUpdate) Check() error {
 	if p.TimeZone != nil {
 		if err := CheckTimeZone(*p.TimeZone); err != nil {
@@ -140,9 +137,11 @@ func (p *ProfileUpdate) Check() error {
 		}
 	}
 	if p.Nickname != nil {
-		if err := CheckNickname(*p.Nickname); err != nil {
+		nick, err := Nickname(*p.Nickname)
+		if err != nil {
 			return err
 		}
+		p.Nickname = &nick
 	}
 	return nil
 }

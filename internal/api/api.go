@@ -21,6 +21,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/edge"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/idempotency"
+	"github.com/pointsbook/pointsbook/internal/input"
 	"github.com/pointsbook/pointsbook/internal/ledger"
 	"github.com/pointsbook/pointsbook/internal/programme"
 	"github.com/pointsbook/pointsbook/internal/sport"
@@ -212,8 +213,9 @@ func (a *API) allowed(path string) []string {
 
 // idempotency reads the Idempotency-Key header. The request hash covers
 // method, path and body, so a key reused for anything else is a conflict.
+// The key is stored, so it must be text (UTF-8, no NUL).
 //
-// Codes: invalid_idempotency_key.
+// Codes: invalid_idempotency_key, invalid_text.
 func (a *API) idempotency(r *http.Request, sess *account.Session, body []byte) (*idempotency.Key, error) {
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" {
@@ -221,6 +223,9 @@ func (a *API) idempotency(r *http.Request, sess *account.Session, body []byte) (
 	}
 	if len(key) > 200 {
 		return nil, fault.New(fault.Invalid, "invalid_idempotency_key", "Idempotency-Key may have at most 200 characters.")
+	}
+	if err := input.Header("Idempotency-Key", key); err != nil {
+		return nil, err
 	}
 	h := sha256.New()
 	h.Write([]byte(r.Method + " " + r.URL.Path + "\x00"))

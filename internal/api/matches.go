@@ -10,6 +10,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/edge"
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/input"
 	"github.com/pointsbook/pointsbook/internal/odds"
 	"github.com/pointsbook/pointsbook/internal/sport"
 )
@@ -24,15 +25,21 @@ const DefaultZone = "Asia/Seoul"
 // Codes: invalid_time_zone, invalid_date.
 func (a *API) viewerDay(r *http.Request, sess *account.Session) (time.Time, time.Time, error) {
 	name := r.URL.Query().Get("tz")
+	var loc *time.Location
 	if name == "" && sess != nil {
-		name = sess.User.TimeZone
+		// A stored zone the rule refuses is not the caller's mistake:
+		// the default applies, as it does for the player's limits
+		// (playlimit.Location).
+		loc, _ = input.Zone(sess.User.TimeZone)
 	}
-	if name == "" {
+	if name == "" && loc == nil {
 		name = DefaultZone
 	}
-	loc, err := time.LoadLocation(name)
-	if err != nil || len(name) > 64 {
-		return time.Time{}, time.Time{}, fault.New(fault.Invalid, "invalid_time_zone", "Unknown time zone %q; use an IANA name such as Asia/Seoul.", truncate(name, 64))
+	var err error
+	if loc == nil {
+		if loc, err = input.Zone(name); err != nil {
+			return time.Time{}, time.Time{}, fault.New(fault.Invalid, "invalid_time_zone", "Unknown time zone %q; use an IANA name such as Asia/Seoul.", truncate(name, 64))
+		}
 	}
 	day := a.now().In(loc)
 	if d := r.URL.Query().Get("date"); d != "" {

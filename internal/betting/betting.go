@@ -6,10 +6,12 @@ package betting
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/idempotency"
+	"github.com/pointsbook/pointsbook/internal/input"
 	"github.com/pointsbook/pointsbook/internal/odds"
 	"github.com/pointsbook/pointsbook/internal/sport"
 )
@@ -97,6 +99,25 @@ type NewMatch struct {
 	// ExternalRef identifies the match at its provider, for idempotent
 	// ingestion; empty for operator-created matches.
 	ExternalRef string
+}
+
+// CheckNames checks the league and team names by the rule for names people
+// see (input.Name: no control, formatting or invisible characters), puts
+// them in NFC and bounds them to 1 to 100 bytes.
+//
+// Codes: invalid_match.
+func (nm *NewMatch) CheckNames() error {
+	for _, s := range []*string{&nm.League, &nm.Home, &nm.Away} {
+		n, err := input.Name(*s)
+		if err != nil {
+			return fault.New(fault.Invalid, "invalid_match", "League and team names must be text without control, formatting or invisible characters.")
+		}
+		if strings.TrimSpace(n) == "" || len(n) > 100 {
+			return fault.New(fault.Invalid, "invalid_match", "League and team names must be 1 to 100 characters.")
+		}
+		*s = n
+	}
+	return nil
 }
 
 // Match is a match with its markets.

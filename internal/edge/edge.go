@@ -18,6 +18,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/idempotency"
+	"github.com/pointsbook/pointsbook/internal/input"
 )
 
 // Handler serves one request. An error it returns is rendered by the
@@ -106,6 +107,12 @@ func (e *Edge) Wrap(access Access, h Handler) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), e.cfg.Timeout)
 		defer cancel()
 		w.Header().Set("Cache-Control", "no-store")
+		// Every query parameter is text: checked here, once for every
+		// surface, before the session is looked up or a handler reads one.
+		if err := input.QueryString(r.URL.RawQuery); err != nil {
+			e.WriteError(w, r.WithContext(ctx), err)
+			return
+		}
 		sess, err := e.admit(ctx, r, access)
 		if sess != nil {
 			ctx = context.WithValue(ctx, sessionKey{}, sess)

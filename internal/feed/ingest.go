@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/input"
 	"github.com/pointsbook/pointsbook/internal/sport"
 )
 
@@ -125,6 +126,7 @@ func (in *Ingester) Warm(ctx context.Context) error {
 	in.mu.Unlock()
 	if h, ok := in.Provider.(Historian); ok {
 		past, err := h.History(ctx, in.now())
+		cleanAll(past)
 		if err != nil {
 			in.Log.Warn("feed history", "provider", in.Provider.Name(), "err", err)
 		} else if n, err := in.Store.ImportHistory(ctx, in.Provider.Name(), past); err != nil {
@@ -205,16 +207,38 @@ func (in *Ingester) meetings(ctx context.Context, f *Fixture) {
 		}
 		return
 	}
+	cleanAll(past)
 	if _, err := in.Store.ImportHistory(ctx, in.Provider.Name(), past); err != nil {
 		in.Log.Warn("feed: head-to-head import", "provider", in.Provider.Name(), "match", f.Ref, "err", err)
 	}
 }
 
-// Check rejects a fixture that cannot be stored safely.
+// Clean makes a provider's league and team names fit to show: a provider
+// cannot be refused, so bytes that are not UTF-8 and control, formatting
+// or invisible characters are dropped (input.CleanName) and the names put
+// in NFC, rather than stored as sent. A name left empty fails Check.
+func (f *Fixture) Clean() {
+	for _, n := range []*Named{&f.League, &f.Home, &f.Away} {
+		n.Name = input.CleanName(n.Name)
+	}
+}
+
+// cleanAll cleans every fixture of a batch (see Fixture.Clean).
+func cleanAll(fs []Fixture) {
+	for i := range fs {
+		fs[i].Clean()
+	}
+}
+
+// Check rejects a fixture that cannot be stored safely. Its ids and
+// status are keys, not names, so text that is not UTF-8 or holds a NUL
+// makes it malformed.
 func (f *Fixture) Check() error {
 	switch {
 	case f.Ref == "" || len(f.Ref) > 100:
 		return fmt.Errorf("missing or oversized id")
+	case !input.ValidText(f.Ref) || !input.ValidText(f.League.Ref) || !input.ValidText(f.Home.Ref) || !input.ValidText(f.Away.Ref) || !input.ValidText(f.Status):
+		return fmt.Errorf("an id or the status is not UTF-8 text")
 	case f.Home.Ref == "" || f.Away.Ref == "" || f.Home.Name == "" || f.Away.Name == "" || f.League.Ref == "" || f.League.Name == "":
 		return fmt.Errorf("missing league or team")
 	case f.KickoffAt.IsZero():
@@ -243,6 +267,7 @@ func (in *Ingester) apply(ctx context.Context, fs []Fixture, st *CycleStats) err
 	for i := range fs {
 		f := &fs[i]
 		st.Fixtures++
+		f.Clean()
 		if err := f.Check(); err != nil {
 			st.Skipped++
 			in.Log.Warn("feed: skipped malformed fixture", "provider", provider, "match", f.Ref, "err", err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/input"
 )
 
 // DefaultTimeZone is the zone of a player who never chose one.
@@ -101,8 +102,9 @@ func dayStart(y int, m time.Month, d int, loc *time.Location) time.Time {
 var zones sync.Map // name → *time.Location
 
 // Location returns the player's time zone, DefaultTimeZone for an empty
-// or unknown name (a zone removed from the system's database must not stop
-// a player from betting). Zones are cached: LoadLocation reads a file.
+// or unknown name or one input.Zone refuses, such as the server's own
+// "Local" (a zone removed from the system's database must not stop a
+// player from betting). Zones are cached: LoadLocation reads a file.
 func Location(name string) *time.Location {
 	if name == "" {
 		name = DefaultTimeZone
@@ -110,7 +112,7 @@ func Location(name string) *time.Location {
 	if l, ok := zones.Load(name); ok {
 		return l.(*time.Location)
 	}
-	loc, err := time.LoadLocation(name)
+	loc, err := input.Zone(name)
 	if err != nil {
 		if name == DefaultTimeZone {
 			return time.UTC

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/idempotency"
+	"github.com/pointsbook/pointsbook/internal/input"
 	"github.com/pointsbook/pointsbook/internal/ledger"
 )
 
@@ -115,13 +116,13 @@ func (d Day) next() Day {
 }
 
 // Location loads a player's time zone, falling back to DefaultZone for
-// an empty or unknown name (a zone removed from the tz database must not
+// an empty or unknown name or one input.Zone refuses (a zone removed from the tz database must not
 // lock a player out of the check-in).
 func Location(name string) *time.Location {
 	if name == "" {
 		name = DefaultZone
 	}
-	loc, err := time.LoadLocation(name)
+	loc, err := input.Zone(name)
 	if err != nil {
 		loc, _ = time.LoadLocation(DefaultZone)
 	}

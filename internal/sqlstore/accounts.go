@@ -12,6 +12,7 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/input"
 )
 
 // The account lifecycle: e-mail codes, password changes and resets,
@@ -304,8 +305,9 @@ func (db *DB) DeleteSessions(ctx context.Context, id string) (int64, error) {
 }
 
 // UpdateProfile changes the time zone and/or nickname (checked by the
-// caller with ProfileUpdate.Check). A nickname is unique in any letter
-// case; changing only the case of one's own nickname is allowed.
+// caller with ProfileUpdate.Check). A nickname is unique by its fold key
+// (any letter case, any compatibility form); changing only the case of
+// one's own nickname is allowed.
 //
 // Codes: user_not_found, nickname_taken.
 func (db *DB) UpdateProfile(ctx context.Context, id string, p account.ProfileUpdate) (*account.User, error) {
@@ -318,13 +320,15 @@ func (db *DB) UpdateProfile(ctx context.Context, id string, p account.ProfileUpd
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		if p.Nickname != nil {
 			var k int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE nickname_key = $1 AND id <> $2`, strings.ToLower(*p.Nickname), n).Scan(&k); err != nil {
+			fold := input.Fold(*p.Nickname)
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE nickname_fold = $1 AND id <> $2`, fold, n).Scan(&k); err != nil {
 				return err
 			}
 			if k > 0 {
 				return taken
 			}
-			_, err := tx.ExecContext(ctx, `UPDATE users SET nickname = $1, nickname_key = $2, nickname_confirmed = TRUE WHERE id = $3 AND deleted_at IS NULL`, *p.Nickname, strings.ToLower(*p.Nickname), n)
+			_, err := tx.ExecContext(ctx, `UPDATE users SET nickname = $1, nickname_key = $2, nickname_fold = $3, nickname_confirmed = TRUE WHERE id = $4 AND deleted_at IS NULL`,
+				*p.Nickname, strings.ToLower(*p.Nickname), fold, n)
 			if isUnique(err) {
 				return taken // taken by a concurrent update since the check
 			}
@@ -372,7 +376,7 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET username = $1, username_key = $1, nickname = $1, nickname_key = $1,
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET username = $1, username_key = $1, nickname = $1, nickname_key = $1, nickname_fold = $1,
 			email = '', email_key = $1, password_hash = '!deleted', email_verified = FALSE, time_zone = 'Asia/Seoul', deleted_at = $2
 			WHERE id = $3`, anon, db.d.ts(now), n); err != nil {
 			return err

@@ -25,10 +25,8 @@ func (db *DB) CreateMatch(ctx context.Context, nm betting.NewMatch) (*betting.Ma
 	if !ok {
 		return nil, fault.New(fault.Invalid, "invalid_match", "Unknown sport %q.", nm.Sport)
 	}
-	for _, s := range []string{nm.League, nm.Home, nm.Away} {
-		if strings.TrimSpace(s) == "" || len(s) > 100 {
-			return nil, fault.New(fault.Invalid, "invalid_match", "League and team names must be 1 to 100 characters.")
-		}
+	if err := nm.CheckNames(); err != nil {
+		return nil, err
 	}
 	if strings.EqualFold(nm.Home, nm.Away) {
 		return nil, fault.New(fault.Invalid, "invalid_match", "A team cannot play itself.")

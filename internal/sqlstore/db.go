@@ -26,6 +26,7 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/input"
 	"github.com/pointsbook/pointsbook/migrations"
 )
 
@@ -294,6 +295,67 @@ func (db *DB) Migrate(ctx context.Context) error {
 		})
 		if err != nil {
 			return err
+		}
+	}
+	return db.backfillNicknameFolds(ctx)
+}
+
+// backfillNicknameFolds fills users.nickname_fold where it is NULL: every
+// row when the column is new, and any row an older binary wrote since.
+// The key is input.Fold, which SQL cannot compute the same way. Of rows
+// that share a key, the oldest gets it and the others keep NULL (the
+// unique index allows it): both players keep their nicknames, and the
+// name stays taken for everybody else. A sign-up that takes a key while
+// this runs leaves the rest for the next start.
+func (db *DB) backfillNicknameFolds(ctx context.Context) error {
+	type row struct {
+		id   int64
+		fold string
+	}
+	var todo []row
+	rows, err := db.rw.QueryContext(ctx, `SELECT id, nickname FROM users WHERE nickname_fold IS NULL ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("nickname keys: %w", err)
+	}
+	seen := map[string]bool{}
+	for rows.Next() {
+		var r row
+		var nick string
+		if err := rows.Scan(&r.id, &nick); err != nil {
+			rows.Close()
+			return fmt.Errorf("nickname keys: %w", err)
+		}
+		if r.fold = input.Fold(nick); !seen[r.fold] {
+			seen[r.fold] = true
+			todo = append(todo, r)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("nickname keys: %w", err)
+	}
+	const batch = 500
+	for start := 0; start < len(todo); start += batch {
+		err := db.tx(ctx, func(tx *sql.Tx) error {
+			for _, r := range todo[start:min(start+batch, len(todo))] {
+				var n int
+				if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE nickname_fold = $1`, r.fold).Scan(&n); err != nil {
+					return err
+				}
+				if n > 0 {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE users SET nickname_fold = $1 WHERE id = $2 AND nickname_fold IS NULL`, r.fold, r.id); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if isUnique(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("nickname keys: %w", err)
 		}
 	}
 	return nil

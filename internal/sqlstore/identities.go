@@ -7,6 +7,7 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/input"
 )
 
 // errIdentityRace means another transaction linked the identity first.
@@ -24,6 +25,14 @@ var errIdentityRace = errors.New("identity linked concurrently")
 func (db *DB) SignInIdentity(ctx context.Context, id account.Identity, bonus int64) (u *account.User, created bool, err error) {
 	if id.Issuer == "" || id.Subject == "" || len(id.Issuer) > 512 || len(id.Subject) > 255 {
 		return nil, false, fault.New(fault.Invalid, "invalid_identity", "The identity has no issuer or subject, or they are too long.")
+	}
+	// An issuer's claims are text we store: PostgreSQL cannot hold a NUL
+	// or bytes that are not UTF-8, and an address with them is no address.
+	if !input.ValidText(id.Issuer) || !input.ValidText(id.Subject) {
+		return nil, false, fault.New(fault.Invalid, "invalid_identity", "The identity's issuer or subject is not valid text.")
+	}
+	if !input.ValidText(id.Email) {
+		id.Email, id.EmailVerified = "", false
 	}
 	for attempt := 0; attempt < 4; attempt++ {
 		u, created, err = db.signInIdentity(ctx, id, bonus)

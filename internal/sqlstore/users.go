@@ -10,6 +10,7 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/input"
 	"github.com/pointsbook/pointsbook/internal/ledger"
 )
 
@@ -37,7 +38,7 @@ func (db *DB) createUser(ctx context.Context, tx *sql.Tx, u account.NewUser, now
 	}
 	for _, c := range []struct{ col, val, code, what string }{
 		{"username_key", strings.ToLower(u.Username), "username_taken", "username"},
-		{"nickname_key", strings.ToLower(u.Nickname), "nickname_taken", "nickname"},
+		{"nickname_fold", input.Fold(u.Nickname), "nickname_taken", "nickname"},
 		{"email_key", emailKey, "email_taken", "e-mail address"},
 	} {
 		var n int
@@ -50,9 +51,9 @@ func (db *DB) createUser(ctx context.Context, tx *sql.Tx, u account.NewUser, now
 	}
 	var id int64
 	err := tx.QueryRowContext(ctx, `
-		INSERT INTO users (username, username_key, nickname, nickname_key, email, email_key, password_hash, role, time_zone, created_at, nickname_confirmed, email_verified)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'Asia/Seoul', $9, $10, $11) RETURNING id`,
-		u.Username, strings.ToLower(u.Username), u.Nickname, strings.ToLower(u.Nickname), u.Email, emailKey,
+		INSERT INTO users (username, username_key, nickname, nickname_key, nickname_fold, email, email_key, password_hash, role, time_zone, created_at, nickname_confirmed, email_verified)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'Asia/Seoul', $10, $11, $12) RETURNING id`,
+		u.Username, strings.ToLower(u.Username), u.Nickname, strings.ToLower(u.Nickname), input.Fold(u.Nickname), u.Email, emailKey,
 		u.PasswordHash, string(u.Role), db.d.ts(now), !u.NicknamePending, u.EmailVerified).Scan(&id)
 	if isUnique(err) {
 		// A concurrent sign-up took a name between the check and the insert.
@@ -75,21 +76,22 @@ func (db *DB) createUser(ctx context.Context, tx *sql.Tx, u account.NewUser, now
 		CreatedAt: now, NicknameRequired: u.NicknamePending, EmailVerified: u.EmailVerified}, id, nil
 }
 
-// Availability reports whether a username and a nickname are free
-// (case-insensitively). Empty values are reported as unavailable.
+// Availability reports whether a username (in any letter case) and a
+// nickname (by its fold key: case and compatibility forms) are free.
+// Empty values are reported as unavailable.
 func (db *DB) Availability(ctx context.Context, username, nickname string) (usernameFree, nicknameFree bool, err error) {
-	check := func(col, v string) (bool, error) {
-		if v == "" {
+	check := func(col, key string) (bool, error) {
+		if key == "" {
 			return false, nil
 		}
 		var n int
-		err := db.rw.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE `+col+` = $1`, strings.ToLower(v)).Scan(&n)
+		err := db.rw.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE `+col+` = $1`, key).Scan(&n)
 		return n == 0, classify(err)
 	}
-	if usernameFree, err = check("username_key", username); err != nil {
+	if usernameFree, err = check("username_key", strings.ToLower(username)); err != nil {
 		return
 	}
-	nicknameFree, err = check("nickname_key", nickname)
+	nicknameFree, err = check("nickname_fold", input.Fold(nickname))
 	return
 }
 

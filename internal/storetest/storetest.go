@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		{"PasswordReset", testPasswordReset},
 		{"PasswordChange", testPasswordChange},
 		{"Profile", testProfile},
+		{"NicknameFold", testNicknameFold},
 		{"DeleteUser", testDeleteUser},
 		{"Ledger", testLedger},
 		{"Statement", testStatement},

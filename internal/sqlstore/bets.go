@@ -63,9 +63,10 @@ type placeJob struct {
 type placer struct {
 	db     *DB
 	queues []chan *placeJob
-	// stop is closed when the writers are asked to stop: no new placement
-	// or chore is accepted after it.
-	stop chan struct{}
+	// stop is closed when the writers are asked to stop, or by DB.Close:
+	// no new placement or chore is accepted after it.
+	stop     chan struct{}
+	stopOnce sync.Once
 	// exited is closed when every writer has returned; a placement still
 	// waiting then was queued too late and is answered Unavailable.
 	exited  chan struct{}
@@ -103,7 +104,7 @@ func (p *placer) Name() string { return "bet-writers" }
 // still queued and returns when all have. A placer runs once.
 func (p *placer) Run(ctx context.Context) error {
 	if p.started.Swap(true) {
-		return errors.New("the placement writers were started twice")
+		return errors.New("the placement writers were started twice, or after the store was closed")
 	}
 	var wg sync.WaitGroup
 	for i := range p.queues {
@@ -113,11 +114,25 @@ func (p *placer) Run(ctx context.Context) error {
 			p.run(i)
 		}()
 	}
-	<-ctx.Done()
-	close(p.stop)
+	select {
+	case <-ctx.Done():
+	case <-p.stop: // the store was closed under the running writers
+	}
+	p.stopOnce.Do(func() { close(p.stop) })
 	wg.Wait()
 	close(p.exited)
 	return nil
+}
+
+// closed is the placer's part of DB.Close: nothing is accepted after it.
+// Writers still running drain and exit; when none ever ran, whatever
+// waits is answered Unavailable at once instead of waiting for its
+// context.
+func (p *placer) closed() {
+	p.stopOnce.Do(func() { close(p.stop) })
+	if !p.started.Swap(true) {
+		close(p.exited)
+	}
 }
 
 // queueFor is the queue of the writer that places uid's bets.

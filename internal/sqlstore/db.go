@@ -232,11 +232,16 @@ func (db *DB) Workers() []worker.Worker {
 }
 
 // Close stops the workers Open started and closes the connections. A
-// caller of Connect stops the workers it runs first.
+// caller of Connect stops the workers it runs first; placements and
+// settlement batches still waiting for a writer that never ran are
+// answered Unavailable.
 func (db *DB) Close() error {
 	var err error
 	if db.own != nil {
 		err = db.own.Stop(context.Background())
+	}
+	if db.placer != nil {
+		db.placer.closed()
 	}
 	if db.ckpt != nil {
 		err = errors.Join(err, db.ckpt.conn.Close())

@@ -32,13 +32,12 @@ const (
 	crashBonus   = 50_000 // the default PB_SIGNUP_BONUS
 	// The server is killed crashKillAfter into the load, or later if fewer
 	// than crashMinAcked bets have been acknowledged by then (a slow
-	// database), but never later than crashKillBy. The load goes on for
-	// crashAfterKill after the kill, so requests are in flight when it
-	// lands and keep failing after it: about 1.5 s of load in all.
+	// database), but never later than crashKillBy. The load goes on after
+	// the kill until every worker has had a request fail, so requests are
+	// in flight when it lands and keep failing after it.
 	crashKillAfter  = 900 * time.Millisecond
 	crashKillBy     = 4 * time.Second
 	crashMinAcked   = 50
-	crashAfterKill  = 600 * time.Millisecond
 	crashReadyLimit = 15 * time.Second
 )
 
@@ -47,11 +46,14 @@ const (
 // 201 must still exist, the ledger must verify, and each player's balance
 // must match the bets stored.
 func TestCrashRecovery(t *testing.T) {
+	t.Parallel()
 	bin := buildBinary(t)
 	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
 		crashRecovery(t, bin, map[string]string{"PB_DATA_DIR": t.TempDir()})
 	})
 	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
 		url := pgtest.NewDatabase(t)
 		crashRecovery(t, bin, map[string]string{"PB_DATA_DIR": t.TempDir(), "PB_DATABASE_URL": url})
 	})
@@ -160,6 +162,9 @@ func crashRecovery(t *testing.T, bin string, settings map[string]string) {
 	settings["PB_ARGON2_TIME"] = "1"
 	settings["PB_ADMIN_USERNAME"] = adminUser
 	settings["PB_ADMIN_PASSWORD"] = adminPassword
+	// The load is on the test's own match: without a feed, the start has
+	// no import of past seasons to compete with the tests beside it.
+	settings["PB_FEED"] = "none"
 	env := childEnv(settings)
 	logPath := filepath.Join(t.TempDir(), "server.log")
 	t.Cleanup(func() {
@@ -196,6 +201,14 @@ func crashRecovery(t *testing.T, bin string, settings map[string]string) {
 		failed      atomic.Int64 // no answer (the server died)
 		ackedAtKill int
 		stopLoad    = make(chan struct{})
+		// enoughAcked is closed at the crashMinAcked-th acknowledgement;
+		// allFailed once every worker has had a request go unanswered
+		// after the kill.
+		killed      atomic.Bool
+		enoughAcked = make(chan struct{})
+		allFailed   = make(chan struct{})
+		failedBy    sync.Map // worker → true
+		failedN     atomic.Int64
 	)
 	var wg sync.WaitGroup
 	for w := 0; w < crashWorkers; w++ {
@@ -213,7 +226,13 @@ func crashRecovery(t *testing.T, bin string, settings map[string]string) {
 				switch {
 				case err != nil:
 					failed.Add(1)
-					time.Sleep(10 * time.Millisecond) // the server is gone; don't spin
+					if killed.Load() {
+						if _, seen := failedBy.LoadOrStore(w, true); !seen && failedN.Add(1) == crashWorkers {
+							close(allFailed)
+						}
+					}
+					// Pacing, not ordering: the server is gone; don't spin.
+					time.Sleep(10 * time.Millisecond)
 				case r.Status == http.StatusCreated:
 					var b struct {
 						ID string `json:"id"`
@@ -225,7 +244,9 @@ func crashRecovery(t *testing.T, bin string, settings map[string]string) {
 					mu.Lock()
 					acked = append(acked, ack{bet: b.ID, player: p})
 					mu.Unlock()
-					ackCount.Add(1)
+					if ackCount.Add(1) == crashMinAcked {
+						close(enoughAcked)
+					}
 				default:
 					if refused.Add(1) <= 3 {
 						t.Logf("bet refused: %s", r)
@@ -235,19 +256,24 @@ func crashRecovery(t *testing.T, bin string, settings map[string]string) {
 		}(w)
 	}
 	loadStart := time.Now()
-	for {
-		since := time.Since(loadStart)
-		if since >= crashKillBy || (since >= crashKillAfter && ackCount.Load() >= crashMinAcked) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	// The kill lands at a moment of the load, chosen by time: the load
+	// runs crashKillAfter, then until enough bets are acknowledged.
+	<-time.After(crashKillAfter)
+	select {
+	case <-enoughAcked:
+	case <-time.After(crashKillBy - crashKillAfter):
 	}
 	killedAt := time.Since(loadStart)
 	mu.Lock()
 	ackedAtKill = len(acked)
 	mu.Unlock()
+	killed.Store(true)
 	err := first.signal(t, syscall.SIGKILL, 10*time.Second)
-	time.Sleep(crashAfterKill)
+	select {
+	case <-allFailed:
+	case <-time.After(10 * time.Second):
+		t.Errorf("%d of %d load workers had a request fail in 10 s after the kill", failedN.Load(), crashWorkers)
+	}
 	close(stopLoad)
 	wg.Wait()
 	if ws, ok := first.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {

@@ -18,6 +18,7 @@ import (
 // a restart (the code key is kept in PB_DATA_DIR/code.key) and unlocks
 // login.
 func TestVerificationThroughOutbox(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// No feed: readiness does not wait for the simulator's first import.
 	env := map[string]string{"PB_DATA_DIR": dir, "PB_REQUIRE_EMAIL_VERIFICATION": "true", "PB_FEED": "none"}
@@ -57,6 +58,7 @@ func TestVerificationThroughOutbox(t *testing.T) {
 }
 
 func TestCodeKey(t *testing.T) {
+	t.Parallel()
 	cfg := config.Default()
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
 	k1, err := codeKey(cfg)

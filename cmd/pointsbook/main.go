@@ -20,7 +20,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 	_ "time/tzdata" // viewers' time zones work on images without zoneinfo
@@ -35,6 +34,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/oidc"
 	"github.com/pointsbook/pointsbook/internal/server"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
+	"github.com/pointsbook/pointsbook/internal/worker"
 )
 
 func main() {
@@ -68,15 +68,22 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 			log.Error("start failed", "err", err)
 			return 1
 		}
-		<-ctx.Done()
+		code := 0
+		select {
+		case <-ctx.Done():
+		case <-m.Failed():
+			// Already logged by the group; the process stops rather than
+			// run without one of its parts.
+			code = 1
+		}
 		log.Info("shutting down")
 		if err := m.Close(); err != nil {
 			log.Error("shutdown", "err", err)
 			return 1
 		}
-		return 0
+		return code
 	case "migrate":
-		db, err := openStore(ctx, cfg)
+		db, err := sqlstore.Connect(ctx, storeConfig(cfg))
 		if err != nil {
 			log.Error("migrate failed", "err", err)
 			return 1
@@ -116,6 +123,8 @@ func storeConfig(cfg config.Config) sqlstore.Config {
 	}
 }
 
+// openStore opens the store with its workers running, for the admin
+// tools; the server connects and runs them itself (Main.Open).
 func openStore(ctx context.Context, cfg config.Config) (*sqlstore.DB, error) {
 	return sqlstore.Open(ctx, storeConfig(cfg))
 }
@@ -139,9 +148,10 @@ type Main struct {
 	limiter     *attemptLimiter
 	server      *http.Server
 	listener    net.Listener
-	stop        context.CancelFunc
-	done        chan struct{}
-	wg          sync.WaitGroup
+	workers     *worker.Group
+	// connState, when set, is told of each connection's state changes
+	// (http.Server.ConnState): tests learn when a request is in flight.
+	connState func(net.Conn, http.ConnState)
 }
 
 func (m *Main) now() time.Time {
@@ -153,12 +163,12 @@ func (m *Main) now() time.Time {
 
 // Open connects to the database (retrying while it is unreachable, so a
 // server started before its database comes up on its own), seeds the
-// operator account, starts listening and starts background work.
+// operator account, starts listening and starts the workers (see start).
 func (m *Main) Open(ctx context.Context) error {
 	cfg := m.Config
 	var err error
 	for attempt := 0; ; attempt++ {
-		m.DB, err = openStore(ctx, cfg)
+		m.DB, err = sqlstore.Connect(ctx, storeConfig(cfg))
 		if err == nil || !errors.Is(err, fault.ErrUnavailable) || attempt == 30 {
 			break
 		}
@@ -256,46 +266,75 @@ func (m *Main) Open(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		// The server's own errors (TLS handshakes, bad requests) go to the
 		// JSON log like everything else.
-		ErrorLog: slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
+		ErrorLog:  slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
+		ConnState: m.connState,
 	}
-	bg, stop := context.WithCancel(context.Background())
-	m.stop, m.done = stop, make(chan struct{})
-	go m.background(bg)
-	if m.feed != nil {
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			m.feed.run(bg, m)
-		}()
-	}
-	go func() {
-		if err := m.server.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			m.Log.Error("http server", "err", err)
-		}
-	}()
+	m.start(ctx)
 	m.Log.Info("listening", "addr", m.listener.Addr().String(), "database", m.DB.Dialect())
 	return nil
 }
 
+// start runs the background work as workers of one group, each after
+// what it needs: the store's workers (the SQLite checkpointer, then the
+// bet writers, which placement and SQLite's settlement wait for), the
+// sweeper (it settles through the writers), the feed (its results start
+// settlements), and HTTP last, once everything a request may need runs.
+// Close stops them in the reverse order.
+func (m *Main) start(ctx context.Context) {
+	m.workers = &worker.Group{Log: m.Log}
+	m.workers.Start(ctx, m.DB.Workers()...)
+	m.workers.Start(ctx, worker.Func("sweeper", m.sweep))
+	if m.feed != nil {
+		m.workers.Start(ctx, worker.Func("feed", func(ctx context.Context) error {
+			m.feed.run(ctx, m)
+			return nil
+		}))
+	}
+	m.workers.Start(ctx, httpWorker{m.server, m.listener})
+}
+
+// Failed receives a worker that ended before Close stopped it.
+func (m *Main) Failed() <-chan *worker.ExitError { return m.workers.Failed() }
+
 // Addr is the address the server listens on (useful with port 0).
 func (m *Main) Addr() string { return m.listener.Addr().String() }
 
-// Close stops HTTP with a timeout, then background work, then the
-// database, in that order, so nothing in flight loses its connection.
+// Close stops the workers in the reverse of their start order, all
+// within PB_SHUTDOWN_TIMEOUT: HTTP first, finishing the requests in
+// flight, then the feed and the sweeper, then the bet writers, which
+// place what is queued, then the checkpointer; the database closes last,
+// so nothing in flight loses its connection. Close may run more than
+// once.
 func (m *Main) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
 	defer cancel()
-	err := m.server.Shutdown(ctx)
-	m.stop()
-	<-m.done
-	m.wg.Wait()
+	err := m.workers.Stop(ctx)
 	return errors.Join(err, m.limiter.Close(), m.DB.Close())
 }
 
-// background settles matches whose settlement was interrupted and purges
-// old idempotency keys.
-func (m *Main) background(ctx context.Context) {
-	defer close(m.done)
+// httpWorker serves the API until it is stopped.
+type httpWorker struct {
+	server   *http.Server
+	listener net.Listener
+}
+
+func (h httpWorker) Name() string { return "http" }
+
+func (h httpWorker) Run(ctx context.Context) error {
+	if err := h.server.Serve(h.listener); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Stop stops accepting connections and waits for the requests in flight
+// until ctx ends.
+func (h httpWorker) Stop(ctx context.Context) error { return h.server.Shutdown(ctx) }
+
+// sweep settles matches whose settlement was interrupted (at once, then
+// every 30 s) and purges old idempotency keys and expired account
+// records (hourly), until ctx ends.
+func (m *Main) sweep(ctx context.Context) error {
 	settle := time.NewTicker(30 * time.Second)
 	purge := time.NewTicker(time.Hour)
 	defer settle.Stop()
@@ -304,7 +343,7 @@ func (m *Main) background(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-settle.C:
 			m.settlePending(ctx)
 		case <-purge.C:

@@ -16,10 +16,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/config"
+	"github.com/pointsbook/pointsbook/internal/sport"
+	"github.com/pointsbook/pointsbook/internal/sqlstore"
 )
 
 // Credentials of the operator every test server seeds from its env.
@@ -65,6 +69,12 @@ func testEnv(t *testing.T, extra map[string]string) map[string]string {
 	maps.Copy(env, extra)
 	return env
 }
+
+// noFeed is the setting of a test that does not look at the feed: its
+// server is ready at once, without the simulator's import of past
+// seasons, which costs seconds of CPU under the race detector and would
+// hold the tests running beside it back.
+var noFeed = map[string]string{"PB_FEED": "none"}
 
 func lookupIn(env map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
@@ -272,7 +282,8 @@ func betSlip(stake int64, s selectionRef) map[string]any {
 // --- tests ---
 
 func TestHealthz(t *testing.T) {
-	_, base := startServer(t, nil)
+	t.Parallel()
+	_, base := startServer(t, noFeed)
 	r := mustCall(t, "GET", base+"/healthz", "", nil, http.StatusOK)
 	var body struct{ Status string }
 	r.decode(t, &body)
@@ -327,6 +338,8 @@ func waitStatus(t *testing.T, url string, want int, timeout, interval time.Durat
 			return time.Since(start)
 		}
 		last = fmt.Sprint(r, err)
+		// Polled: readiness is a state to reach, not an event the test
+		// can wait on; timeout bounds the wait.
 		time.Sleep(interval)
 	}
 	t.Fatalf("GET %s did not answer %d within %v (last: %s)", url, want, timeout, last)
@@ -343,6 +356,8 @@ func readyLimit() time.Duration {
 	return 10 * time.Second
 }
 
+// Not parallel: it holds a first start to its time limit, which other
+// tests' servers on the same cores would make a measure of the machine.
 func TestReadyzOnFirstStart(t *testing.T) {
 	dir := t.TempDir()
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
@@ -382,6 +397,7 @@ func TestReadyzOnFirstStart(t *testing.T) {
 }
 
 func TestLogLinesAreJSON(t *testing.T) {
+	t.Parallel()
 	base, stop := runServe(t, nil)
 	waitStatus(t, base+"/readyz", http.StatusOK, readyLimit(), 50*time.Millisecond)
 
@@ -445,7 +461,8 @@ func TestLogLinesAreJSON(t *testing.T) {
 }
 
 func TestHealthcheckCommand(t *testing.T) {
-	m, _ := startServer(t, nil)
+	t.Parallel()
+	m, _ := startServer(t, noFeed)
 	var stdout, stderr bytes.Buffer
 	env := testEnv(t, map[string]string{"PB_HTTP_ADDR": m.Addr()})
 	if code := Run(t.Context(), []string{"healthcheck"}, lookupIn(env), nil, &stdout, &stderr); code != 0 {
@@ -463,6 +480,7 @@ func TestHealthcheckCommand(t *testing.T) {
 }
 
 func TestMigrateCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	env := testEnv(t, map[string]string{"PB_DATA_DIR": dir})
 	for i := 0; i < 2; i++ { // the second run finds everything applied
@@ -480,6 +498,7 @@ func TestMigrateCommand(t *testing.T) {
 }
 
 func TestConfigCommand(t *testing.T) {
+	t.Parallel()
 	const dbPassword = "db-secret-456"
 	env := testEnv(t, map[string]string{"PB_DATABASE_URL": "postgres://app:" + dbPassword + "@db.internal:5432/pb"})
 	var stdout, stderr bytes.Buffer
@@ -500,6 +519,7 @@ func TestConfigCommand(t *testing.T) {
 }
 
 func TestUnknownCommand(t *testing.T) {
+	t.Parallel()
 	var stdout, stderr bytes.Buffer
 	if code := Run(t.Context(), []string{"frobnicate"}, lookupIn(testEnv(t, nil)), nil, &stdout, &stderr); code != 2 {
 		t.Errorf("unknown command = %d, want 2", code)
@@ -510,6 +530,7 @@ func TestUnknownCommand(t *testing.T) {
 }
 
 func TestInvalidConfig(t *testing.T) {
+	t.Parallel()
 	for _, cmd := range []string{"serve", "migrate", "config"} {
 		t.Run(cmd, func(t *testing.T) {
 			dir := t.TempDir()
@@ -529,7 +550,8 @@ func TestInvalidConfig(t *testing.T) {
 }
 
 func TestAdminCreateUser(t *testing.T) {
-	m, base := startServer(t, nil)
+	t.Parallel()
+	m, base := startServer(t, noFeed)
 	env := testEnv(t, map[string]string{"PB_DATA_DIR": m.Config.DataDir})
 
 	// The operator is created by a second process, as an operator would,
@@ -573,7 +595,8 @@ func TestAdminCreateUser(t *testing.T) {
 }
 
 func TestAdminVerifyLedger(t *testing.T) {
-	m, base := startServer(t, nil)
+	t.Parallel()
+	m, base := startServer(t, noFeed)
 	admin := login(t, base, adminUser, adminPassword)
 	_, home := createMatch(t, base, admin)
 	for _, name := range []string{"ledger1", "ledger2"} {
@@ -613,7 +636,25 @@ func TestAdminVerifyLedger(t *testing.T) {
 }
 
 func TestGracefulShutdown(t *testing.T) {
-	m, base := startServer(t, nil)
+	t.Parallel()
+	// active hears of every request the server starts handling.
+	active := make(chan struct{}, 64)
+	m, base := startServerWith(t, noFeed, func(m *Main) {
+		m.connState = func(_ net.Conn, st http.ConnState) {
+			if st == http.StateActive {
+				select {
+				case active <- struct{}{}:
+				default:
+				}
+			}
+		}
+	})
+	// The readiness polls were requests too.
+	for len(active) > 0 {
+		<-active
+	}
+	shutdownBegan := make(chan struct{})
+	m.server.RegisterOnShutdown(func() { close(shutdownBegan) })
 
 	// A slow upload keeps a sign-up in flight: half the body now, the
 	// rest after Close has begun.
@@ -645,20 +686,33 @@ func TestGracefulShutdown(t *testing.T) {
 	if _, err := io.WriteString(pw, body[:len(body)/2]); err != nil {
 		t.Fatal(err)
 	}
-	// The client has sent the headers and is sending the body; give the
-	// server a moment to read the headers, which makes the request active.
-	time.Sleep(100 * time.Millisecond)
-
-	closed := make(chan error, 1)
-	closeStart := time.Now()
-	go func() { closed <- m.Close() }()
-	const delay = 500 * time.Millisecond
-	time.Sleep(delay)
+	// The client has sent the headers and is sending the body; the server
+	// has read the headers once the request is active.
 	select {
-	case err := <-closed:
-		t.Fatalf("Close returned (%v) while a request was still in flight", err)
+	case <-active:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server never started on the request")
+	}
+
+	type closeResult struct {
+		err error
+		// bodyDone tells whether the rest of the body had been sent when
+		// Close returned: it must have been, the request needs it.
+		bodyDone bool
+	}
+	var bodySent atomic.Bool
+	closed := make(chan closeResult, 1)
+	go func() {
+		err := m.Close()
+		closed <- closeResult{err, bodySent.Load()}
+	}()
+	<-shutdownBegan
+	select {
+	case r := <-closed:
+		t.Fatalf("Close returned (%v) while a request was still in flight", r.err)
 	default:
 	}
+	bodySent.Store(true)
 	if _, err := io.WriteString(pw, body[len(body)/2:]); err != nil {
 		t.Fatalf("finishing the body: %v", err)
 	}
@@ -673,12 +727,12 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal("the in-flight request never finished")
 	}
 	select {
-	case err := <-closed:
-		if err != nil {
-			t.Errorf("Close = %v", err)
+	case r := <-closed:
+		if r.err != nil {
+			t.Errorf("Close = %v", r.err)
 		}
-		if took := time.Since(closeStart); took < delay {
-			t.Errorf("Close took %v, less than the in-flight request needed", took)
+		if !r.bodyDone {
+			t.Error("Close returned before the in-flight request had its body")
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close did not return after the request finished")
@@ -686,5 +740,76 @@ func TestGracefulShutdown(t *testing.T) {
 	// Closed means closed.
 	if _, err := call(&http.Client{Timeout: 2 * time.Second}, "GET", base+"/healthz", "", nil); err == nil {
 		t.Error("the server still answers after Close")
+	}
+}
+
+// A settlement cut short, as by a process dying in the middle of it, is
+// finished by the sweeper of the next start: the sweeper runs once the
+// writers it settles through do.
+func TestSweeperFinishesInterruptedSettlement(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"PB_DATA_DIR": t.TempDir(), "PB_FEED": "none"}
+	m, base := startServer(t, env)
+	matchID, home := createMatch(t, base, login(t, base, adminUser, adminPassword))
+	uid := signup(t, base, "sweepme")
+	token := login(t, base, "sweepme", playerPassword)
+	var bet struct {
+		ID    string `json:"id"`
+		State string `json:"state"`
+	}
+	mustCall(t, "POST", base+"/api/v1/bets", token, betSlip(100, home), http.StatusCreated).decode(t, &bet)
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The result is recorded, but no writer runs to take the settlement's
+	// batches (sqlstore.Connect starts none): the settlement waits until
+	// the store is closed under it, as a process dying would leave it.
+	db, err := sqlstore.Connect(context.Background(), storeConfig(m.Config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorded := make(chan error, 1)
+	go func() {
+		_, err := db.RecordResult(context.Background(), matchID, sport.Outcome{Score: sport.Score{Home: 2, Away: 0, Regulation: sport.Pair{Home: 2, Away: 0}},
+			Evidence: sport.Evidence{Source: "operator"}}, true)
+		recorded <- err
+	}()
+	// Polled: the result's commit sends no signal; the deadline bounds it.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		m, err := db.FindMatch(context.Background(), matchID)
+		if err == nil && m.Score != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no result recorded in 20 s (%v)", err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-recorded; err == nil {
+		t.Fatal("the settlement finished without a writer")
+	}
+	verify, err := sqlstore.Connect(context.Background(), storeConfig(m.Config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := verify.FindBet(context.Background(), uid, bet.ID); err != nil || b.State != betting.Open {
+		t.Fatalf("bet after the interrupted settlement = %+v, %v; want it still open", b, err)
+	}
+	verify.Close()
+
+	_, base = startServer(t, env)
+	// Polled: the sweep is the server's own work at start, with no event
+	// the test can wait on; the deadline bounds it.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mustCall(t, "GET", base+"/api/v1/bets/"+bet.ID, token, nil, http.StatusOK).decode(t, &bet)
+		if bet.State == string(betting.Won) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bet still %q 20 s after the restart: the sweeper did not finish the settlement", bet.State)
+		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 // TestPostgresOutage stops the database under a running server: requests
 // that need it must fail fast with 503 database_unavailable (not hang, not
 // 500), and the same server must recover on its own once the database is
-// back.
+// back. Not parallel: it holds failures and recovery to time budgets.
 func TestPostgresOutage(t *testing.T) {
 	cluster := pgtest.StartCluster(t)
 	_, base := startServer(t, map[string]string{"PB_DATABASE_URL": cluster.URL()})
@@ -83,6 +83,8 @@ func TestPostgresOutage(t *testing.T) {
 			last = fmt.Sprintf("/readyz: %v %v", r, err)
 		}
 		failedPolls++
+		// Polled: recovery is a state the server reaches on its own; the
+		// loop's 5 s bound is what the test asserts.
 		time.Sleep(100 * time.Millisecond)
 	}
 	if !recovered {

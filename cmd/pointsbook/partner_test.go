@@ -56,6 +56,7 @@ func partnerPost(t *testing.T, base, partner, secret string, ts int64, body stri
 // bad signature, rotation, disabling) and then searches every line the
 // server and the commands logged for the secrets and signatures.
 func TestPartnerOnboardingAndLogs(t *testing.T) {
+	t.Parallel()
 	env := testEnv(t, map[string]string{"PB_FEED": "none", "PB_LOG_LEVEL": "debug"})
 
 	code, out, errOut := admin(t, env, "partner", "add", "--id", "acme", "--name", "Acme Air", "--rate", "1/2", "--daily-cap", "10000")
@@ -173,6 +174,7 @@ func TestPartnerOnboardingAndLogs(t *testing.T) {
 // TestSecretsKey: a configured key is used as given; a bad one stops the
 // configuration; a key file others can read is refused.
 func TestSecretsKey(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := config.Load(lookupIn(map[string]string{"PB_SECRETS_KEY": "short"})); err == nil {
 		t.Fatal("a short PB_SECRETS_KEY was accepted")

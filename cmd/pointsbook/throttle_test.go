@@ -32,6 +32,7 @@ func readyz(t *testing.T, base string) map[string]any {
 // Two servers with one PB_REDIS_URL share the login budget, as instances
 // behind a load balancer must.
 func TestLoginBudgetSharedThroughRedis(t *testing.T) {
+	t.Parallel()
 	c := redistest.Client(t)
 	prefix := redistest.Prefix(t, c)
 	env := map[string]string{"PB_REDIS_URL": "redis://" + c.Options().Addr + "/" + strconv.Itoa(c.Options().DB), "PB_FEED": "none"}
@@ -58,6 +59,7 @@ func TestLoginBudgetSharedThroughRedis(t *testing.T) {
 // With Redis down the server starts, stays ready and still limits logins,
 // per instance, and says so in /readyz and /metrics.
 func TestLoginBudgetWithoutRedis(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{"PB_REDIS_URL": fmt.Sprintf("redis://127.0.0.1:%d/0", freePort(t)), "PB_FEED": "none"}
 	_, base := startServer(t, env)
 	for i := range 5 {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/clocktest"
 	"github.com/pointsbook/pointsbook/internal/feed"
 	"github.com/pointsbook/pointsbook/internal/odds"
 	"github.com/pointsbook/pointsbook/internal/pgtest"
@@ -64,7 +65,7 @@ func benchIngest(b *testing.B, url func() string) {
 				}
 				p := &scripted{}
 				in := &feed.Ingester{Provider: p, Store: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Holder: "bench", Zone: time.UTC,
-					Now: func() time.Time { return day.Add(-6 * time.Hour) }}
+					Now: clocktest.New(day.Add(-6 * time.Hour)).Now}
 				p.set(mkFixtures(0)...)
 				if phase == "changed" {
 					if _, err := in.Cycle(context.Background()); err != nil {

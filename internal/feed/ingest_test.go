@@ -14,6 +14,7 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/clocktest"
 	"github.com/pointsbook/pointsbook/internal/feed"
 	"github.com/pointsbook/pointsbook/internal/odds"
 	"github.com/pointsbook/pointsbook/internal/sport"
@@ -27,6 +28,9 @@ type scripted struct {
 	mu       sync.Mutex
 	fixtures []feed.Fixture
 	calls    int
+	// polled, when set, hears of each call of Fixtures (dropped when
+	// nobody is listening).
+	polled chan struct{}
 }
 
 func (p *scripted) Name() string { return "scripted" }
@@ -35,6 +39,12 @@ func (p *scripted) Fixtures(ctx context.Context, day time.Time, loc *time.Locati
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls++
+	if p.polled != nil {
+		select {
+		case p.polled <- struct{}{}:
+		default:
+		}
+	}
 	var out []feed.Fixture
 	for _, f := range p.fixtures {
 		if f.KickoffAt.In(loc).Format("2006-01-02") == day.In(loc).Format("2006-01-02") {
@@ -61,27 +71,36 @@ func fx(ref, status string, state sport.State, kick time.Time, score *sport.Scor
 	}
 }
 
+// setup opens a store and an ingester that share one clock standing at
+// now.
 func setup(t *testing.T) (*sqlstore.DB, *scripted, *feed.Ingester, *bytes.Buffer) {
+	t.Helper()
+	db, p, in, logs, _ := setupClock(t)
+	return db, p, in, logs
+}
+
+func setupClock(t *testing.T) (*sqlstore.DB, *scripted, *feed.Ingester, *bytes.Buffer, *clocktest.Clock) {
 	t.Helper()
 	db, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: filepath.Join(t.TempDir(), "pb.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	clock := now
-	db.Now = func() time.Time { return clock }
+	clock := clocktest.New(now)
+	db.Now = clock.Now
 	p := &scripted{}
 	var logs bytes.Buffer
 	kst, _ := time.LoadLocation("Asia/Seoul")
 	in := &feed.Ingester{Provider: p, Store: db, Log: slog.New(slog.NewJSONHandler(&logs, nil)), Holder: "test", Zone: kst,
-		Interval: time.Second, VoidPostponedAfter: 48 * time.Hour, Now: func() time.Time { return clock },
+		Interval: time.Second, VoidPostponedAfter: 48 * time.Hour, Now: clock.Now,
 		Price: func(f *feed.Fixture) []feed.Market {
 			return []feed.Market{{Kind: betting.OneXTwo, Source: "model", Prices: map[string]odds.Odds{"home": 250, "draw": 320, "away": 280}}}
 		}}
-	return db, p, in, &logs
+	return db, p, in, &logs, clock
 }
 
 func TestIngestLifecycle(t *testing.T) {
+	t.Parallel()
 	db, p, in, logs := setup(t)
 	ctx := context.Background()
 	kick := now.Add(2 * time.Hour)
@@ -130,6 +149,7 @@ func TestIngestLifecycle(t *testing.T) {
 }
 
 func TestIngestHoldsAndSkips(t *testing.T) {
+	t.Parallel()
 	db, p, in, logs := setup(t)
 	ctx := context.Background()
 	kick := now.Add(2 * time.Hour)
@@ -159,16 +179,17 @@ func TestIngestHoldsAndSkips(t *testing.T) {
 }
 
 func TestIngestPostponedAndLocked(t *testing.T) {
-	db, p, in, _ := setup(t)
+	t.Parallel()
+	db, p, in, _, clock := setupClock(t)
 	ctx := context.Background()
 	kick := now.Add(-50 * time.Hour)
 	// First seen 49 hours ago, due to kick off an hour later; then
 	// postponed and not played within 48 hours of that: voided.
 	in.Zone = time.UTC
-	in.Now = func() time.Time { return now.Add(-49 * time.Hour) } // first seen while still recent
+	clock.Set(now.Add(-49 * time.Hour)) // first seen while still recent
 	p.set(fx("7", "NS", sport.Scheduled, kick, nil))
 	in.Cycle(ctx)
-	in.Now = func() time.Time { return now }
+	clock.Set(now)
 	p.set(fx("7", "PST", sport.Postponed, now, nil)) // rescheduled into today, still postponed
 	st, _ := in.Cycle(ctx)
 	if st.Voided != 1 {
@@ -198,14 +219,18 @@ func TestIngestPostponedAndLocked(t *testing.T) {
 }
 
 func TestLeaseSingleLeader(t *testing.T) {
+	t.Parallel()
 	db, p, in, _ := setup(t)
 	p.set(fx("1", "NS", sport.Scheduled, now.Add(time.Hour), nil))
+	p.polled = make(chan struct{}, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { in.Run(ctx); close(done) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for !in.Status().Leader && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	// Only the leader polls, and it is marked leader before it does.
+	select {
+	case <-p.polled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the only ingester never polled")
 	}
 	ok, _ := db.AcquireLease(context.Background(), "feed-ingestion", "other", 15*time.Second)
 	if !in.Status().Leader || ok {
@@ -229,6 +254,7 @@ func (p *degraded) Fixtures(ctx context.Context, day time.Time, loc *time.Locati
 }
 
 func TestDegradedProviderStillServesCache(t *testing.T) {
+	t.Parallel()
 	db, _, in, _ := setup(t)
 	p := &degraded{}
 	p.set(fx("1", "NS", sport.Scheduled, now.Add(2*time.Hour), nil))

@@ -7,46 +7,85 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/clocktest"
 	"github.com/pointsbook/pointsbook/internal/feed"
 	"github.com/pointsbook/pointsbook/internal/pgtest"
 	"github.com/pointsbook/pointsbook/internal/sport"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
 )
 
+// leaseTries is a store that reports each lease attempt's outcome.
+type leaseTries struct {
+	feed.Store
+	tries chan bool
+}
+
+func (s *leaseTries) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	ok, err := s.Store.AcquireLease(ctx, name, holder, ttl)
+	if err == nil {
+		select {
+		case s.tries <- ok:
+		case <-ctx.Done():
+		}
+	}
+	return ok, err
+}
+
 // TestLeaderFailover runs two ingesters, as two instances would, on one
 // PostgreSQL database. Only the leader polls; when it dies without
 // releasing its lease (its database connections vanish with it), the
-// standby takes over within 30 seconds, and no match is stored twice.
+// standby takes over once the lease has expired, not before, and no match
+// is stored twice. The store's clock is the test's: expiry is a step of
+// the clock, not a wait.
 func TestLeaderFailover(t *testing.T) {
+	t.Parallel()
 	url := pgtest.NewDatabase(t)
+	clock := clocktest.New(time.Now().UTC().Truncate(time.Microsecond))
 	open := func() *sqlstore.DB {
 		db, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: url})
 		if err != nil {
 			t.Fatal(err)
 		}
+		db.Now = clock.Now
 		return db
 	}
 	dbA, dbB := open(), open()
 	defer dbB.Close()
 	kick := time.Now().Add(2 * time.Hour)
 	fixtures := []feed.Fixture{fx("1", "NS", sport.Scheduled, kick, nil), fx("2", "NS", sport.Scheduled, kick, nil), fx("3", "NS", sport.Scheduled, kick, nil)}
-	mk := func(db *sqlstore.DB, holder string) (*feed.Ingester, *scripted) {
-		p := &scripted{}
+	mk := func(store feed.Store, holder string) (*feed.Ingester, *scripted) {
+		p := &scripted{polled: make(chan struct{}, 1)}
 		p.set(fixtures...)
-		return &feed.Ingester{Provider: p, Store: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Holder: holder,
+		return &feed.Ingester{Provider: p, Store: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Holder: holder,
 			Zone: time.UTC, Interval: 200 * time.Millisecond}, p
 	}
 	a, pa := mk(dbA, "a")
-	b, pb := mk(dbB, "b")
+	standby := &leaseTries{Store: dbB, tries: make(chan bool)}
+	b, pb := mk(standby, "b")
 	ctxA, stopA := context.WithCancel(context.Background())
 	doneA := make(chan struct{})
 	go func() { a.Run(ctxA); close(doneA) }()
-	waitFor(t, 5*time.Second, func() bool { return a.Status().Leader && pa.count() > 0 })
+	wait(t, pa.polled, "the leader to poll")
 	ctxB, stopB := context.WithCancel(context.Background())
 	defer stopB()
 	doneB := make(chan struct{})
 	go func() { b.Run(ctxB); close(doneB) }()
-	time.Sleep(2 * time.Second)
+	// tryLease waits for the standby's next attempt at the lease.
+	tryLease := func() bool {
+		t.Helper()
+		select {
+		case ok := <-standby.tries:
+			return ok
+		case <-time.After(10 * time.Second):
+			t.Fatal("the standby stopped trying the lease")
+			return false
+		}
+	}
+	for i := range 3 {
+		if tryLease() {
+			t.Fatalf("the standby won the lease at attempt %d while the leader was alive", i+1)
+		}
+	}
 	if pb.count() != 0 || b.Status().Leader {
 		t.Fatalf("standby polled %d times while the leader was alive", pb.count())
 	}
@@ -54,10 +93,15 @@ func TestLeaderFailover(t *testing.T) {
 	dbA.Close()
 	stopA()
 	<-doneA
-	died := time.Now()
-	waitFor(t, 30*time.Second, func() bool { return b.Status().Leader && pb.count() > 0 })
-	t.Logf("standby took over %v after the leader died", time.Since(died).Round(100*time.Millisecond))
-	stopB()
+	if tryLease() {
+		t.Fatal("the standby won the lease before it expired")
+	}
+	clock.Advance(16 * time.Second) // past the 15 s lease
+	if !tryLease() {
+		t.Fatal("the standby did not take over the expired lease")
+	}
+	wait(t, pb.polled, "the standby to poll")
+	stopB() // also frees an attempt waiting to report
 	<-doneB
 	ms, _, err := dbB.FindMatches(context.Background(), sport.MatchFilter{})
 	if err != nil || len(ms) != len(fixtures) {
@@ -71,13 +115,12 @@ func (p *scripted) count() int {
 	return p.calls
 }
 
-func waitFor(t *testing.T, limit time.Duration, ok func() bool) {
+// wait receives from ch, failing the test after 10 s.
+func wait(t *testing.T, ch <-chan struct{}, what string) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v", limit)
-		}
-		time.Sleep(50 * time.Millisecond)
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("waited 10 s for %s", what)
 	}
 }

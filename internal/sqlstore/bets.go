@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/betting"
@@ -54,12 +55,21 @@ type placeJob struct {
 // player's wallet and tally rows, and the second would wait out the
 // first's whole commit: with 8 writers and a few hundred active players
 // that row-lock wait was most of a placement's time in the database.
+//
+// The writers run as one worker (Run): stopped, they place everything
+// already queued before returning, so a placement accepted is never
+// dropped; one that comes later is answered Unavailable.
 type placer struct {
-	db      *DB
-	queues  []chan *placeJob
-	stop    chan struct{}
-	stopped sync.Once
-	wg      sync.WaitGroup
+	db     *DB
+	queues []chan *placeJob
+	// stop is closed when the writers are asked to stop, or by DB.Close:
+	// no new placement or chore is accepted after it.
+	stop     chan struct{}
+	stopOnce sync.Once
+	// exited is closed when every writer has returned; a placement still
+	// waiting then was queued too late and is answered Unavailable.
+	exited  chan struct{}
+	started atomic.Bool
 
 	// chores are other writes that take turns with placement on SQLite's
 	// one writing connection (settlement batches): the writer runs one
@@ -78,14 +88,50 @@ type chore struct {
 }
 
 func newPlacer(db *DB) *placer {
-	p := &placer{db: db, stop: make(chan struct{}), chores: make(chan chore)}
+	p := &placer{db: db, stop: make(chan struct{}), exited: make(chan struct{}), chores: make(chan chore)}
 	p.queues = make([]chan *placeJob, db.cfg.Writers)
 	for i := range p.queues {
 		p.queues[i] = make(chan *placeJob, max(4096/len(p.queues), 512))
-		p.wg.Add(1)
-		go p.run(i)
 	}
 	return p
+}
+
+// Name is the writers' name as a worker.
+func (p *placer) Name() string { return "bet-writers" }
+
+// Run runs the writers until ctx ends, then lets each place what is
+// still queued and returns when all have. A placer runs once.
+func (p *placer) Run(ctx context.Context) error {
+	if p.started.Swap(true) {
+		return errors.New("the placement writers were started twice, or after the store was closed")
+	}
+	var wg sync.WaitGroup
+	for i := range p.queues {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.run(i)
+		}()
+	}
+	select {
+	case <-ctx.Done():
+	case <-p.stop: // the store was closed under the running writers
+	}
+	p.stopOnce.Do(func() { close(p.stop) })
+	wg.Wait()
+	close(p.exited)
+	return nil
+}
+
+// closed is the placer's part of DB.Close: nothing is accepted after it.
+// Writers still running drain and exit; when none ever ran, whatever
+// waits is answered Unavailable at once instead of waiting for its
+// context.
+func (p *placer) closed() {
+	p.stopOnce.Do(func() { close(p.stop) })
+	if !p.started.Swap(true) {
+		close(p.exited)
+	}
 }
 
 // queueFor is the queue of the writer that places uid's bets.
@@ -93,13 +139,7 @@ func (p *placer) queueFor(uid int64) chan *placeJob {
 	return p.queues[uint64(uid)%uint64(len(p.queues))]
 }
 
-func (p *placer) close() {
-	p.stopped.Do(func() { close(p.stop) })
-	p.wg.Wait()
-}
-
 func (p *placer) run(worker int) {
-	defer p.wg.Done()
 	max := p.db.cfg.GroupCommitMax
 	queue := p.queues[worker]
 	// Only the first writer runs chores; SQLite has only the one.
@@ -120,15 +160,8 @@ func (p *placer) run(worker int) {
 				c.done <- c.run()
 				continue
 			case <-p.stop:
-				// Answer whatever is still queued before exiting.
-				for {
-					select {
-					case j := <-queue:
-						j.done <- placeResult{err: fault.ErrUnavailable}
-					default:
-						return
-					}
-				}
+				p.drain(queue, worker)
+				return
 			}
 		}
 		batch := []*placeJob{first}
@@ -160,6 +193,28 @@ func (p *placer) run(worker int) {
 			c.done <- c.run()
 		default:
 		}
+	}
+}
+
+// drain places what is still queued, in batches, until the queue is
+// empty. Callers stop queueing once p.stop is closed; one that raced it
+// and comes after the drain is answered when the writers have exited.
+func (p *placer) drain(queue chan *placeJob, worker int) {
+	for {
+		var batch []*placeJob
+	gather:
+		for len(batch) < p.db.cfg.GroupCommitMax {
+			select {
+			case j := <-queue:
+				batch = append(batch, j)
+			default:
+				break gather
+			}
+		}
+		if len(batch) == 0 {
+			return
+		}
+		p.db.placeBatch(batch, worker)
 	}
 }
 
@@ -205,6 +260,15 @@ func (db *DB) PlaceBet(ctx context.Context, req *betting.PlaceRequest) (*betting
 	select {
 	case r := <-job.done:
 		return r.bet, r.replay, r.err
+	case <-db.placer.exited:
+		// A writer answers before it exits: no answer now means the job
+		// was queued after the last drain and will never be placed.
+		select {
+		case r := <-job.done:
+			return r.bet, r.replay, r.err
+		default:
+			return nil, nil, fault.ErrUnavailable
+		}
 	case <-ctx.Done():
 		// The batch may still commit; the idempotency key (if any) makes
 		// the client's retry safe.

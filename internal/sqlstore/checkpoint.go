@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
-	"sync"
 	"time"
 )
 
@@ -21,29 +20,23 @@ const checkpointEvery = 100 * time.Millisecond
 // writer only appends to the log; the copy runs beside it (a PASSIVE
 // checkpoint takes no lock a writer or reader waits on).
 type checkpointer struct {
-	conn    *sql.DB
-	stop    chan struct{}
-	done    chan struct{}
-	stopped sync.Once
+	conn *sql.DB
 }
 
-func startCheckpointer(conn *sql.DB) *checkpointer {
-	c := &checkpointer{conn: conn, stop: make(chan struct{}), done: make(chan struct{})}
-	go c.run()
-	return c
-}
+// Name is the checkpointer's name as a worker.
+func (c *checkpointer) Name() string { return "sqlite-checkpointer" }
 
-func (c *checkpointer) run() {
-	defer close(c.done)
+// Run checkpoints every checkpointEvery until ctx ends.
+func (c *checkpointer) Run(ctx context.Context) error {
 	t := time.NewTicker(checkpointEvery)
 	defer t.Stop()
 	for {
 		select {
-		case <-c.stop:
-			return
+		case <-ctx.Done():
+			return nil
 		case <-t.C:
 		}
-		if err := c.checkpoint(context.Background()); err != nil {
+		if err := c.checkpoint(ctx); err != nil && ctx.Err() == nil {
 			// The next tick tries again; the log only grows meanwhile.
 			slog.Warn("sqlite checkpoint", "err", err)
 		}
@@ -57,11 +50,4 @@ func (c *checkpointer) checkpoint(ctx context.Context) error {
 	// nothing here needs them.
 	var busy, logFrames, copied int
 	return c.conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &copied)
-}
-
-// close stops the checkpointer; DB.Close may run more than once.
-func (c *checkpointer) close() error {
-	c.stopped.Do(func() { close(c.stop) })
-	<-c.done
-	return c.conn.Close()
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/input"
+	"github.com/pointsbook/pointsbook/internal/worker"
 	"github.com/pointsbook/pointsbook/migrations"
 )
 
@@ -79,6 +80,9 @@ type DB struct {
 	// ckpt copies SQLite's write-ahead log into the database file, off
 	// the writer connection; nil on PostgreSQL.
 	ckpt *checkpointer
+	// own runs the workers when Open started them; nil after Connect,
+	// whose caller runs Workers itself.
+	own *worker.Group
 
 	// Now is the clock; tests freeze it. Every row written by one
 	// transaction uses one reading of it.
@@ -97,8 +101,23 @@ type DB struct {
 	system     map[string]int64 // system account code → id
 }
 
-// Open connects, applies migrations and starts the placement batcher.
+// Open connects, applies migrations and starts the store's workers in a
+// group of its own, which Close stops. It is for tools and tests; the
+// server uses Connect and runs Workers beside its other background work.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
+	db, err := Connect(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	db.own = &worker.Group{}
+	db.own.Start(ctx, db.Workers()...)
+	return db, nil
+}
+
+// Connect connects and applies migrations, and starts nothing: until the
+// caller runs Workers, placements and settlement on SQLite wait for a
+// writer, and SQLite's write-ahead log is not checkpointed.
+func Connect(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = 16
 	}
@@ -140,7 +159,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		var ckpt *sql.DB
 		db.rw, db.ro, ckpt, err = openSQLite(cfg.URL, cfg.MaxConns)
 		if err == nil {
-			db.ckpt = startCheckpointer(ckpt)
+			db.ckpt = &checkpointer{conn: ckpt}
 		}
 	}
 	if err != nil {
@@ -204,14 +223,32 @@ func openSQLite(path string, readers int) (rw, ro, ckpt *sql.DB, err error) {
 	return rw, ro, ckpt, nil
 }
 
-// Close stops the batcher and closes the connections.
-func (db *DB) Close() error {
-	if db.placer != nil {
-		db.placer.close()
-	}
-	var err error
+// Workers are the store's background work, in the order to start them:
+// the SQLite checkpointer (none on PostgreSQL), then the placement
+// writers. Stopped in the reverse order, the writers place what is queued
+// while the checkpointer still copies the log behind them.
+func (db *DB) Workers() []worker.Worker {
+	var ws []worker.Worker
 	if db.ckpt != nil {
-		err = db.ckpt.close()
+		ws = append(ws, db.ckpt)
+	}
+	return append(ws, db.placer)
+}
+
+// Close stops the workers Open started and closes the connections. A
+// caller of Connect stops the workers it runs first; placements and
+// settlement batches still waiting for a writer that never ran are
+// answered Unavailable.
+func (db *DB) Close() error {
+	var err error
+	if db.own != nil {
+		err = db.own.Stop(context.Background())
+	}
+	if db.placer != nil {
+		db.placer.closed()
+	}
+	if db.ckpt != nil {
+		err = errors.Join(err, db.ckpt.conn.Close())
 	}
 	err = errors.Join(err, db.rw.Close())
 	if db.ro != db.rw {

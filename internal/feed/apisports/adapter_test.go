@@ -35,6 +35,7 @@ func sameScore(a, b *sport.Score) bool {
 }
 
 func TestFixturesOverRecordedDay(t *testing.T) {
+	t.Parallel()
 	tc := newTestClient(t, 100)
 	if _, err := tc.cycle(t); err != nil {
 		t.Fatalf("cycle: %v", err)
@@ -168,6 +169,7 @@ func describe(ms []feed.Market) []string {
 }
 
 func TestMatchSettlementScores(t *testing.T) {
+	t.Parallel()
 	tc := newTestClient(t, 100)
 	football, _ := sport.Lookup("football")
 	cases := []struct {
@@ -225,6 +227,7 @@ func TestMatchSettlementScores(t *testing.T) {
 }
 
 func TestV1SettlementScores(t *testing.T) {
+	t.Parallel()
 	tc := newTestClient(t, 100)
 	fs, err := tc.Fixtures(context.Background(), testNow, kst)
 	if err != nil {
@@ -275,6 +278,7 @@ func TestV1SettlementScores(t *testing.T) {
 }
 
 func TestHeadToHead(t *testing.T) {
+	t.Parallel()
 	tc := newTestClient(t, 100)
 	fs, err := tc.Fixtures(context.Background(), testNow, kst)
 	if err != nil {
@@ -328,6 +332,7 @@ func describeFixtures(fs []feed.Fixture) []string {
 }
 
 func TestHeadToHeadNeedsSpareBudget(t *testing.T) {
+	t.Parallel()
 	tc := newTestClient(t, 12)
 	if _, err := tc.cycle(t); err != nil {
 		t.Fatal(err)
@@ -346,6 +351,7 @@ func TestHeadToHeadNeedsSpareBudget(t *testing.T) {
 }
 
 func TestTeamStatistics(t *testing.T) {
+	t.Parallel()
 	tc := newTestClient(t, 100)
 	ts, err := tc.TeamStatistics(context.Background(), "football", "901", "2026", "5101")
 	if err != nil {
@@ -364,6 +370,7 @@ func TestTeamStatistics(t *testing.T) {
 }
 
 func TestErrorEnvelopes(t *testing.T) {
+	t.Parallel()
 	for file, kind := range map[string]string{
 		"errors/requests_daily.json": KindRequests,
 		"errors/rate_limit.json":     KindRateLimit,
@@ -397,6 +404,7 @@ func TestErrorEnvelopes(t *testing.T) {
 }
 
 func TestCachedDataServedAfterError(t *testing.T) {
+	t.Parallel()
 	tc := newTestClient(t, 100)
 	first, err := tc.Fixtures(context.Background(), testNow, kst)
 	if err != nil {
@@ -460,6 +468,7 @@ func filterSport(fs []feed.Fixture, sp string) []feed.Fixture {
 }
 
 func TestEmptyDay(t *testing.T) {
+	t.Parallel()
 	tc := newTestClient(t, 100)
 	tc.api.routes = map[string]string{}
 	fs, err := tc.Fixtures(context.Background(), testNow, kst)
@@ -474,6 +483,7 @@ func TestEmptyDay(t *testing.T) {
 }
 
 func TestBadAnswersAreDegradedAndKeepTheCache(t *testing.T) {
+	t.Parallel()
 	for name, set := range map[string]func(*fakeAPI){
 		"500":       func(a *fakeAPI) { a.setStatus("football", 500) },
 		"499":       func(a *fakeAPI) { a.setStatus("football", 499) },
@@ -503,6 +513,7 @@ func TestBadAnswersAreDegradedAndKeepTheCache(t *testing.T) {
 }
 
 func TestMalformedItemsAreSkipped(t *testing.T) {
+	t.Parallel()
 	tc := newTestClient(t, 100)
 	tc.api.setRaw("football", `{"errors":[],"results":4,"response":[
 		{"fixture":{"id":77,"timestamp":1795518000,"status":{"short":"NS"}},"league":{"id":1,"name":"L"},"teams":{"home":{"id":2,"name":"A"},"away":{"id":3,"name":"B"}},"goals":{"home":null,"away":null}},
@@ -532,6 +543,7 @@ func TestMalformedItemsAreSkipped(t *testing.T) {
 }
 
 func TestNewValidates(t *testing.T) {
+	t.Parallel()
 	if _, err := New(Config{BaseURLs: map[string]string{"curling": "http://127.0.0.1"}}); err == nil {
 		t.Error("unknown sport accepted")
 	}
@@ -550,6 +562,7 @@ func TestNewValidates(t *testing.T) {
 }
 
 func TestZoneWithoutName(t *testing.T) {
+	t.Parallel()
 	tc := newTestClient(t, 100)
 	tc.api.routes = map[string]string{}
 	tc.api.route("football /fixtures?date=2026-11-24&timezone=UTC", "errors/empty_ok.json")
@@ -563,6 +576,7 @@ func TestZoneWithoutName(t *testing.T) {
 }
 
 func TestPlanRefusedDateIsNotRetried(t *testing.T) {
+	t.Parallel()
 	tc := newTestClient(t, 100)
 	// The free plan's date window: tomorrow refused.
 	tc.api.route("football /fixtures?date=2026-11-25&timezone=Asia%2FSeoul", "errors/plan_season.json")
@@ -592,6 +606,7 @@ func TestPlanRefusedDateIsNotRetried(t *testing.T) {
 }
 
 func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
 	tc := newTestClient(t, 100)
 	done := make(chan struct{})
 	go func() {

@@ -228,6 +228,7 @@ func (s *simAPI) bases() map[string]string {
 // UTC, no minute carries more than the per-minute allowance, and with the
 // default budget every finished match is seen finished.
 func TestBudgetOverSimulatedDays(t *testing.T) {
+	t.Parallel()
 	for _, budget := range []int{100, 30, 12} {
 		t.Run(fmt.Sprint(budget), func(t *testing.T) {
 			clk := clocktest.New(time.Date(2026, 11, 23, 13, 37, 0, 0, time.UTC))
@@ -352,6 +353,7 @@ func footballHits(api *fakeAPI) int {
 }
 
 func TestPerMinuteBackOff(t *testing.T) {
+	t.Parallel()
 	tc := newTestClient(t, 100)
 	if _, err := tc.cycle(t); err != nil {
 		t.Fatal(err)
@@ -408,6 +410,7 @@ func TestPerMinuteBackOff(t *testing.T) {
 }
 
 func TestRateLimitHeaders(t *testing.T) {
+	t.Parallel()
 	// The provider's per-minute word is obeyed without an error.
 	tc := newTestClient(t, 100)
 	tc.api.header.Set("X-RateLimit-Limit", "2")
@@ -463,6 +466,7 @@ func TestRateLimitHeaders(t *testing.T) {
 }
 
 func TestPlanCadence(t *testing.T) {
+	t.Parallel()
 	for budget, want := range map[int]plan{
 		100: {scheduleEvery: 4 * time.Hour, oddsEvery: 6 * time.Hour, oddsCalls: 4, spareFloor: 20, spareMax: 10},
 		30:  {scheduleEvery: 24 * time.Hour, oddsEvery: 24 * time.Hour, oddsCalls: 1, spareFloor: 6, spareMax: 3},

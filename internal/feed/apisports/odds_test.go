@@ -23,6 +23,7 @@ func readTestdata(t testing.TB, name string) []byte {
 var quiet = slog.New(slog.DiscardHandler)
 
 func TestOddsChoice(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		sport  string
@@ -132,6 +133,7 @@ func oddsBody(items string) []byte {
 }
 
 func TestOddsEdgeCases(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		sport string
@@ -186,6 +188,7 @@ func TestOddsEdgeCases(t *testing.T) {
 }
 
 func TestOddsPagingAndErrors(t *testing.T) {
+	t.Parallel()
 	po, err := parseOddsBody("football", []byte(`{"errors":[],"paging":{"current":2,"total":"3"},"response":[]}`), nil, quiet)
 	if err != nil || po.pages != (paging{Current: 2, Total: 3}) {
 		t.Errorf("paging %+v %v", po, err)

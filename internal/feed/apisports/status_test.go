@@ -10,6 +10,7 @@ import (
 // TestStatusTable checks every code of the reference's table, per sport,
 // and that no sport maps a code the table does not list.
 func TestStatusTable(t *testing.T) {
+	t.Parallel()
 	type col struct {
 		state sport.State
 		codes string
@@ -98,6 +99,7 @@ func TestStatusTable(t *testing.T) {
 }
 
 func TestScoreRules(t *testing.T) {
+	t.Parallel()
 	raw := func(s string) []byte { return []byte(s) }
 	pair := func(h, a int) rawPair {
 		return rawPair{Home: optInt{V: h, Set: true}, Away: optInt{V: a, Set: true}}

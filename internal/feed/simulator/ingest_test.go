@@ -13,6 +13,7 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/clocktest"
 	"github.com/pointsbook/pointsbook/internal/feed"
 	"github.com/pointsbook/pointsbook/internal/feed/simulator"
 	"github.com/pointsbook/pointsbook/internal/odds"
@@ -45,19 +46,15 @@ func (p *narrowed) Fixtures(ctx context.Context, day time.Time, loc *time.Locati
 // next kick-off is settled from the simulator's result within five
 // minutes.
 func TestIngestAndSettle(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: filepath.Join(t.TempDir(), "pb.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	var mu sync.Mutex
-	clock := time.Date(2026, 11, 24, 3, 3, 40, 0, time.UTC) // 12:03:40 KST
-	now := func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		return clock
-	}
+	clock := clocktest.New(time.Date(2026, 11, 24, 3, 3, 40, 0, time.UTC)) // 12:03:40 KST
+	now := clock.Now
 	db.Now = now
 	sim, err := simulator.New(simulator.Config{Seed: 1, Speed: 60, Now: now, Margin: odds.DefaultMargin})
 	if err != nil {
@@ -111,10 +108,8 @@ func TestIngestAndSettle(t *testing.T) {
 	provider.keep = m.League.Name
 	provider.mu.Unlock()
 	var settled *betting.Bet
-	for clock.Before(m.KickoffAt.Add(5 * time.Minute)) {
-		mu.Lock()
-		clock = clock.Add(20 * time.Second)
-		mu.Unlock()
+	for now().Before(m.KickoffAt.Add(5 * time.Minute)) {
+		clock.Advance(20 * time.Second)
 		if _, err := in.Cycle(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +130,7 @@ func TestIngestAndSettle(t *testing.T) {
 		t.Fatalf("settlement evidence = %+v", ev)
 	}
 	t.Logf("%s %s v %s kicked off %s; bet on %s at %s %s at %s: %s %d-%d (regulation %d-%d)",
-		m.Sport, m.Home.Name, m.Away.Name, m.KickoffAt.Format("15:04:05"), sel.Name, sel.Odds, settled.State, clock.Format("15:04:05"),
+		m.Sport, m.Home.Name, m.Away.Name, m.KickoffAt.Format("15:04:05"), sel.Name, sel.Odds, settled.State, now().Format("15:04:05"),
 		ev.Status, ev.Score.Home, ev.Score.Away, ev.Score.Regulation.Home, ev.Score.Regulation.Away)
 	if d, err := db.VerifyLedger(ctx); err != nil || len(d) > 0 {
 		t.Fatalf("ledger %v %v", d, err)

@@ -40,6 +40,7 @@ func fixtures(t testing.TB, s *Simulator, d time.Time, loc *time.Location) []fee
 }
 
 func TestDeterministic(t *testing.T) {
+	t.Parallel()
 	at := day.Add(13*time.Hour + 7*time.Minute)
 	a, _ := newSim(t, 42, 1, at)
 	b, _ := newSim(t, 42, 1, at)
@@ -89,13 +90,14 @@ func TestDeterministic(t *testing.T) {
 }
 
 func TestConfig(t *testing.T) {
+	t.Parallel()
 	for _, c := range []Config{{Speed: -1}, {Speed: math.NaN()}, {Margin: -0.01}, {Margin: 0.6}} {
 		if _, err := New(c); err == nil {
 			t.Errorf("New(%+v) accepted", c)
 		}
 	}
 	// An operator's 0% margin is honoured, not replaced by the default.
-	s, err := New(Config{Seed: 1, Now: func() time.Time { return day }})
+	s, err := New(Config{Seed: 1, Now: clocktest.New(day).Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +115,7 @@ func TestConfig(t *testing.T) {
 }
 
 func TestRefs(t *testing.T) {
+	t.Parallel()
 	s, _ := newSim(t, 1, 1, day)
 	seen := map[string]bool{}
 	for d := -1; d <= 1; d++ {
@@ -134,6 +137,7 @@ func TestRefs(t *testing.T) {
 }
 
 func TestAroundTheClock(t *testing.T) {
+	t.Parallel()
 	s, c := newSim(t, 1, 1, day)
 	// Every sport has matches in every country's league each day.
 	leagues := map[string]int{}
@@ -180,6 +184,7 @@ func TestAroundTheClock(t *testing.T) {
 }
 
 func TestPricedMatchesEverySport(t *testing.T) {
+	t.Parallel()
 	at := day.Add(9 * time.Hour)
 	s, _ := newSim(t, 1, 1, at)
 	priced := map[string]int{}
@@ -294,6 +299,7 @@ func checkFinal(t *testing.T, f *feed.Fixture) {
 }
 
 func TestAcceleratedMatchPlaysOutWithinFiveMinutes(t *testing.T) {
+	t.Parallel()
 	from := day.Add(11 * time.Hour)
 	s, c := newSim(t, 1, 60, from)
 	played := map[string]int{}
@@ -347,6 +353,7 @@ func TestAcceleratedMatchPlaysOutWithinFiveMinutes(t *testing.T) {
 // TestEveryState reads matches at the moments their status changes and
 // finds every state; the rare fates come at about their rates.
 func TestEveryState(t *testing.T) {
+	t.Parallel()
 	s, _ := newSim(t, 1, 1, day)
 	counts := map[sport.State]int{}
 	fates := map[sport.State]int{}
@@ -410,6 +417,7 @@ func TestEveryState(t *testing.T) {
 }
 
 func TestHistory(t *testing.T) {
+	t.Parallel()
 	until := day.Add(3 * time.Hour)
 	s, _ := newSim(t, 1, 1, until)
 	hs, err := s.History(context.Background(), until)
@@ -467,6 +475,7 @@ func TestHistory(t *testing.T) {
 // TestModelCalibratedOnSimulator plays 10,000 matches per sport through the
 // simulator and grades the model's markets on them as bets are graded.
 func TestModelCalibratedOnSimulator(t *testing.T) {
+	t.Parallel()
 	const matches = 10000
 	s, _ := newSim(t, 7, 1, day)
 	start := game{round: int64(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Unix()/86400 - epochDay)}.number()

@@ -44,6 +44,13 @@ func DecodeJSON(body []byte, v any) error {
 	return decodeStrict(body, v)
 }
 
+// CheckJSON applies DecodeJSON's text rules (UTF-8, no NUL, no repeated
+// key) to a body that its caller decodes its own way; a syntax error is
+// left to that caller.
+//
+// Codes: invalid_text, duplicate_key.
+func CheckJSON(body []byte) error { return walk(body) }
+
 // frame is one open object or array during the walk.
 type frame struct {
 	object  bool

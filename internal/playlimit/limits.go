@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/input"
 )
 
 // MaxLimit bounds a self-set limit: far above anything a player can stake
@@ -87,8 +88,14 @@ type Update map[Period]*int64
 // a whole number of points from 1 to MaxLimit, or null to remove the
 // limit. It is strict: anything else is a 400 and nothing changes.
 //
-// Codes: invalid_json, unknown_field, invalid_limit, invalid_limits.
+// Codes: invalid_json, unknown_field, invalid_limit, invalid_limits,
+// invalid_text, duplicate_key.
 func ParseUpdate(body []byte) (Update, error) {
+	// A map would keep the last of two equal keys: refused first, with
+	// text that is not UTF-8 or holds a NUL, as every other body is.
+	if err := input.CheckJSON(body); err != nil {
+		return nil, err
+	}
 	var raw map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&raw); err != nil || raw == nil {

@@ -199,6 +199,9 @@ func TestParseUpdate(t *testing.T) {
 		{`null`, "invalid_json", nil},
 		{`{"daily": 5} {}`, "invalid_json", nil},
 		{`{"daily": 5`, "invalid_json", nil},
+		{`{"daily": 100, "daily": 1000000}`, "duplicate_key", nil},
+		{"{\"daily\": 100, \"da\\u0000ily\": 5}", "invalid_text", nil},
+		{"{\"daily\": 100, \"x\xff\": 5}", "invalid_text", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.body, func(t *testing.T) {

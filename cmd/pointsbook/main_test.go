@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pointsbook/pointsbook/internal/logtest"
 	"io"
 	"maps"
 	"net"
@@ -33,25 +34,6 @@ const (
 	// playerPassword is the password of every player the tests sign up.
 	playerPassword = "player-password-123"
 )
-
-// syncBuffer is a bytes.Buffer safe for a logger writing from the
-// server's goroutines while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // testEnv is the environment of a test server: loopback on a kernel-chosen
 // port, a fresh data directory, cheap password hashing and an operator.
@@ -94,7 +76,7 @@ func startServerWith(t *testing.T, env map[string]string, setup func(*Main)) (*M
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	var logs syncBuffer
+	var logs logtest.Buffer
 	m := &Main{Config: cfg, Log: newLogger(&logs, cfg.LogLevel)}
 	if setup != nil {
 		setup(m)
@@ -301,7 +283,7 @@ func runServe(t *testing.T, env map[string]string) (base string, stop func() (co
 	full := testEnv(t, map[string]string{"PB_HTTP_ADDR": addr})
 	maps.Copy(full, env)
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr logtest.Buffer
 	done := make(chan int, 1)
 	go func() { done <- Run(ctx, []string{"serve"}, lookupIn(full), strings.NewReader(""), &stdout, &stderr) }()
 	var once sync.Once

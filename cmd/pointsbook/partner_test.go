@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/pointsbook/pointsbook/internal/logtest"
 	"io"
 	"net/http"
 	"os"
@@ -94,7 +95,7 @@ func TestPartnerOnboardingAndLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs logtest.Buffer
 	srv := &Main{Config: cfg, Log: newLogger(&logs, cfg.LogLevel)}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/pointsbook/pointsbook/internal/logtest"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -29,7 +30,7 @@ import (
 // over SQLite, with every log line of both captured in logs.
 type acctEnv struct {
 	*env
-	logs   *syncBuffer
+	logs   *logtest.Buffer
 	clock  *clocktest.Clock
 	outbox string
 }
@@ -43,7 +44,7 @@ func newAcctEnv(t *testing.T, sender func(outbox string) mail.Sender, require bo
 	t.Cleanup(func() { db.Close() })
 	clock := clocktest.New(time.Now().UTC())
 	db.Now = func() time.Time { return clock.Now().Truncate(time.Microsecond) }
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	outbox := filepath.Join(t.TempDir(), "outbox")
 	a := newAPI(db, account.AuthConfig{SignupBonus: 50000, SessionTTL: 24 * time.Hour, Hash: fastHash,

@@ -1,9 +1,9 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/pointsbook/pointsbook/internal/logtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,31 +23,13 @@ import (
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
 )
 
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // oidcEnv is the real API over SQLite, signing in through a local issuer.
 type oidcEnv struct {
 	t   *testing.T
 	db  *sqlstore.DB
 	is  *oidctest.Issuer
 	app *httptest.Server
-	log *syncBuffer
+	log *logtest.Buffer
 	// seen collects every state, cookie and session token the test saw,
 	// to check that none reached the log.
 	seen []string
@@ -72,7 +53,7 @@ func newOIDCEnv(t *testing.T) *oidcEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	a := newAPI(db, account.AuthConfig{SignupBonus: 50000, SessionTTL: time.Hour, Hash: fastHash}, api.Options{OIDC: flow},
 		slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	h = a.Handler()

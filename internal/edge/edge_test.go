@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/pointsbook/pointsbook/internal/logtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -155,24 +156,6 @@ func TestAccess(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink the handlers may write from any goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestErrorRendering: the JSON surface answers the envelope whatever the
 // request accepts; the HTML surface answers a page, or the envelope to a
 // request that asks for JSON. Internal text is logged, never shown.
@@ -210,7 +193,7 @@ func TestErrorRendering(t *testing.T) {
 			"text/html; charset=utf-8", "", "conflicts with the current state"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			logs := &syncBuffer{}
+			logs := &logtest.Buffer{}
 			e := edge.New(edge.Config{Format: c.surface, Log: slog.New(slog.NewJSONHandler(logs, nil))})
 			rec := serve(e.Wrap(edge.Public, func(http.ResponseWriter, *http.Request) error { return c.err }), request{method: "GET", accept: c.accept})
 			body := rec.Body.String()

@@ -23,8 +23,8 @@ const (
 // to the decoder, which refuses them.
 const maxDepth = 10000
 
-// DecodeJSON parses a JSON body strictly into v. Before decoding, the body
-// is walked token by token: invalid UTF-8 anywhere (also a lone surrogate
+// DecodeJSON parses a JSON body strictly into v. Before decoding, the body's
+// text is checked (see walk): invalid UTF-8 anywhere (also a lone surrogate
 // escape such as \ud800), a NUL in any string (also written \u0000) and a
 // key repeated within one object, at any depth, are refused with the path
 // of the field. encoding/json itself
@@ -90,7 +90,22 @@ func (f *frame) repeated(k string) bool {
 
 // walk checks the text of the body's first JSON value. A syntax error is
 // not its concern: it returns nil and leaves the wording to decodeStrict.
+//
+// Nearly every body is valid UTF-8 JSON with nothing to refuse: scan reads
+// those bytes once without allocating and answers nil. Anything else (bytes
+// that are not UTF-8, a syntax error, an escape for NUL or a surrogate, a
+// repeated key, deep nesting, a very wide object) is decided by walkTokens,
+// whose answer, word for word, is the rule.
 func walk(body []byte) error {
+	if utf8.Valid(body) && scan(body) {
+		return nil
+	}
+	return walkTokens(body)
+}
+
+// walkTokens is walk by encoding/json's tokens: it allocates for every
+// token, and is only reached for bodies scan could not clear.
+func walkTokens(body []byte) error {
 	valid := utf8.Valid(body)
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -286,4 +301,286 @@ func safeJSONError(err error) string {
 		return "invalid value"
 	}
 	return s
+}
+
+// Limits of scan's fast path; past them walkTokens decides.
+const (
+	scanDepth = 32 // open objects and arrays
+	scanKeys  = 64 // keys of one object
+)
+
+// scan reports whether body, valid UTF-8, starts with a JSON value that
+// walkTokens would pass: strict JSON up to the end of the first value, no
+// \u0000 escape, no surrogate escape outside a high-low pair, no key
+// repeated in an object. false means "not sure", never "refused": every
+// body that is not plainly clean goes to walkTokens. What follows the first
+// value is not looked at, as walkTokens does not.
+func scan(body []byte) bool {
+	var (
+		stackArr [scanDepth]struct {
+			object bool
+			keys   int // object: where its keys start in keys
+		}
+		keysArr [scanKeys][]byte
+	)
+	stack := stackArr[:0]
+	keys := keysArr[:0]
+	i := 0
+	for {
+		// A value.
+		i = skipSpace(body, i)
+		if i >= len(body) {
+			return false
+		}
+		switch c := body[i]; c {
+		case '{', '[':
+			if len(stack) == scanDepth {
+				return false
+			}
+			i++
+			if c == '[' {
+				stack = append(stack, struct {
+					object bool
+					keys   int
+				}{false, 0})
+				i = skipSpace(body, i)
+				if i < len(body) && body[i] == ']' {
+					i++
+					stack = stack[:len(stack)-1]
+					break
+				}
+				continue
+			}
+			stack = append(stack, struct {
+				object bool
+				keys   int
+			}{true, len(keys)})
+			i = skipSpace(body, i)
+			if i < len(body) && body[i] == '}' {
+				i++
+				stack = stack[:len(stack)-1]
+				break
+			}
+			var ok bool
+			if i, keys, ok = scanKey(body, i, keys, stack[len(stack)-1].keys); !ok {
+				return false
+			}
+			continue
+		case '"':
+			end, _, ok := scanString(body, i)
+			if !ok {
+				return false
+			}
+			i = end
+		case 't':
+			if !hasLit(body, i, "true") {
+				return false
+			}
+			i += 4
+		case 'f':
+			if !hasLit(body, i, "false") {
+				return false
+			}
+			i += 5
+		case 'n':
+			if !hasLit(body, i, "null") {
+				return false
+			}
+			i += 4
+		default:
+			end, ok := scanNumber(body, i)
+			if !ok {
+				return false
+			}
+			i = end
+		}
+		// A value is complete: close what it completes, then find the
+		// next value.
+		for {
+			n := len(stack)
+			if n == 0 {
+				return true
+			}
+			i = skipSpace(body, i)
+			if i >= len(body) {
+				return false
+			}
+			top := stack[n-1]
+			c := body[i]
+			if c == ',' {
+				i++
+				if top.object {
+					var ok bool
+					if i, keys, ok = scanKey(body, i, keys, top.keys); !ok {
+						return false
+					}
+				}
+				break
+			}
+			if top.object && c == '}' {
+				keys = keys[:top.keys]
+			} else if top.object || c != ']' {
+				return false
+			}
+			i++
+			stack = stack[:n-1]
+		}
+	}
+}
+
+// scanKey reads `"key" :` at body[i:] (after spaces), checks the key
+// against those of its object, keys[from:], and adds it.
+func scanKey(body []byte, i int, keys [][]byte, from int) (int, [][]byte, bool) {
+	i = skipSpace(body, i)
+	if i >= len(body) || body[i] != '"' {
+		return 0, keys, false
+	}
+	end, escaped, ok := scanString(body, i)
+	if !ok || len(keys)-from >= scanKeys {
+		return 0, keys, false
+	}
+	k := body[i+1 : end-1]
+	if escaped {
+		var s string
+		if json.Unmarshal(body[i:end], &s) != nil {
+			return 0, keys, false
+		}
+		k = []byte(s)
+	}
+	for _, x := range keys[from:] {
+		if bytes.Equal(x, k) {
+			return 0, keys, false
+		}
+	}
+	keys = append(keys, k)
+	i = skipSpace(body, end)
+	if i >= len(body) || body[i] != ':' {
+		return 0, keys, false
+	}
+	return i + 1, keys, true
+}
+
+// scanString reads the string starting with the quote at body[i] and
+// returns the index past its closing quote and whether it has escapes.
+// It is not ok for anything that is not JSON and for an escape walkTokens
+// would refuse or that it might: \u0000 and surrogates not in a pair.
+func scanString(body []byte, i int) (end int, escaped, ok bool) {
+	for i++; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case c == '"':
+			return i + 1, escaped, true
+		case c < 0x20:
+			return 0, false, false
+		case c != '\\':
+			continue
+		}
+		escaped = true
+		i++
+		if i >= len(body) {
+			return 0, false, false
+		}
+		switch body[i] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			continue
+		case 'u':
+		default:
+			return 0, false, false
+		}
+		r, ok := hex4fast(body, i+1)
+		if !ok || r == 0 || 0xDC00 <= r && r <= 0xDFFF {
+			return 0, false, false
+		}
+		i += 4
+		if 0xD800 <= r && r <= 0xDBFF {
+			if i+2 >= len(body) || body[i+1] != '\\' || body[i+2] != 'u' {
+				return 0, false, false
+			}
+			lo, ok := hex4fast(body, i+3)
+			if !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return 0, false, false
+			}
+			i += 6
+		}
+	}
+	return 0, false, false
+}
+
+// hex4fast reads the four hex digits at body[i:].
+func hex4fast(body []byte, i int) (rune, bool) {
+	if i+4 > len(body) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range body[i : i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// scanNumber reads a JSON number at body[i:]: -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?
+func scanNumber(body []byte, i int) (int, bool) {
+	if i < len(body) && body[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(body) && body[i] == '0':
+		i++
+	case i < len(body) && '1' <= body[i] && body[i] <= '9':
+		i = digits(body, i)
+	default:
+		return 0, false
+	}
+	if i < len(body) && body[i] == '.' {
+		j := digits(body, i+1)
+		if j == i+1 {
+			return 0, false
+		}
+		i = j
+	}
+	if i < len(body) && (body[i] == 'e' || body[i] == 'E') {
+		i++
+		if i < len(body) && (body[i] == '+' || body[i] == '-') {
+			i++
+		}
+		j := digits(body, i)
+		if j == i {
+			return 0, false
+		}
+		i = j
+	}
+	return i, true
+}
+
+func digits(body []byte, i int) int {
+	for i < len(body) && '0' <= body[i] && body[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+func hasLit(body []byte, i int, lit string) bool {
+	return len(body)-i >= len(lit) && string(body[i:i+len(lit)]) == lit
+}
+
+func skipSpace(body []byte, i int) int {
+	for i < len(body) {
+		switch body[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
 }

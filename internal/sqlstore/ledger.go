@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/fault"
@@ -17,8 +19,13 @@ func (db *DB) ensureSystemAccounts(ctx context.Context) error {
 	db.accountsMu.Lock()
 	defer db.accountsMu.Unlock()
 	db.system = make(map[string]int64, len(ledger.SystemAccounts))
+	// In one order on every instance: instances starting at once on an
+	// empty database would otherwise take the unique index's locks in
+	// their own map orders and deadlock each other.
+	codes := slices.Sorted(maps.Keys(ledger.SystemAccounts))
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		for code, kind := range ledger.SystemAccounts {
+		for _, code := range codes {
+			kind := ledger.SystemAccounts[code]
 			// Insert-if-missing, then read: two instances starting at once on
 			// an empty database both get here, and a look-then-insert would
 			// fail the second on the unique code.

@@ -108,8 +108,13 @@ func Fault(ctx context.Context, log *slog.Logger, path string, err error) *fault
 // and what a retry-safe write stores for its replays.
 func JSONError(ctx context.Context, log *slog.Logger, path string, err error) (int, []byte) {
 	fe := Fault(ctx, log, path, err)
+	return status[fe.Kind], envelope(fe)
+}
+
+// envelope is fe as the API's error body.
+func envelope(fe *fault.Error) []byte {
 	body, _ := json.Marshal(errorBody{Error: errorDetail{Code: fe.Code, Message: fe.Message, Details: fe.Details}})
-	return status[fe.Kind], body
+	return body
 }
 
 // WriteError answers r with err, in the format the surface and the
@@ -134,8 +139,7 @@ func WriteFault(w http.ResponseWriter, r *http.Request, f Format, fe *fault.Erro
 		WriteHTMLError(w, code)
 		return
 	}
-	body, _ := json.Marshal(errorBody{Error: errorDetail{Code: fe.Code, Message: fe.Message, Details: fe.Details}})
-	WriteRaw(w, code, body)
+	WriteRaw(w, code, envelope(fe))
 }
 
 // pageText is what an error page says for a status, in Korean and

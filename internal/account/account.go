@@ -32,12 +32,15 @@ const (
 
 // User is a player or an operator.
 type User struct {
-	ID        string    `json:"id"`
-	Username  string    `json:"username"`
-	Nickname  string    `json:"nickname"`
-	Email     string    `json:"email"`
-	Role      Role      `json:"role"`
-	TimeZone  string    `json:"time_zone"`
+	ID       string `json:"id"`
+	Username string `json:"username"`
+	Nickname string `json:"nickname"`
+	Email    string `json:"email"`
+	Role     Role   `json:"role"`
+	TimeZone string `json:"time_zone"`
+	// Language is "ko" or "en", or "" while the player has not chosen one
+	// (the browser's Accept-Language decides then).
+	Language  string    `json:"language"`
 	CreatedAt time.Time `json:"created_at"`
 	// NicknameRequired is true while the user still has the provisional
 	// nickname of a first OIDC sign-in and should be asked to choose one.

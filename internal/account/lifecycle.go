@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -126,11 +127,19 @@ func CheckTimeZone(tz string) error {
 type ProfileUpdate struct {
 	TimeZone *string `json:"time_zone"`
 	Nickname *string `json:"nickname"`
+	Language *string `json:"language"`
 }
 
+// Languages are the languages the product speaks, as the language
+// setting spells them.
+var Languages = []string{"ko", "en"}
+
 // Check validates the fields given and puts a nickname in NFC.
-// Codes: invalid_time_zone, invalid_nickname.
+// Codes: invalid_time_zone, invalid_nickname, invalid_language.
 func (p *ProfileUpdate) Check() error {
+	if p.Language != nil && !slices.Contains(Languages, *p.Language) {
+		return fault.New(fault.Invalid, "invalid_language", "The language is ko (한국어) or en (English).")
+	}
 	if p.TimeZone != nil {
 		if err := CheckTimeZone(*p.TimeZone); err != nil {
 			return err

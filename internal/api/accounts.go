@@ -99,8 +99,8 @@ func (a *API) handleProfileUpdate(w http.ResponseWriter, r *http.Request) error 
 	if err := a.readJSON(w, r, &req); err != nil {
 		return err
 	}
-	if req.TimeZone == nil && req.Nickname == nil {
-		return fault.New(fault.Invalid, "empty_update", "Give time_zone, nickname or both.")
+	if req.TimeZone == nil && req.Nickname == nil && req.Language == nil {
+		return fault.New(fault.Invalid, "empty_update", "Give time_zone, nickname, language or several.")
 	}
 	if err := req.Check(); err != nil {
 		return err

@@ -367,8 +367,12 @@ func TestProfileAndDeletion(t *testing.T) {
 	if nu := b["user"].(map[string]any); nu["time_zone"] != "Europe/London" || nu["nickname"] != "윤하" {
 		t.Fatalf("profile = %v", b)
 	}
-	if me := e.want(e.do("GET", "/api/v1/me", tok, "", nil), 200); me["time_zone"] != "Europe/London" {
+	if me := e.want(e.do("GET", "/api/v1/me", tok, "", nil), 200); me["time_zone"] != "Europe/London" || me["language"] != "" {
 		t.Fatalf("me = %v", me)
+	}
+	e.want(e.do("PATCH", "/api/v1/me", tok, `{"language":"en"}`, nil), 200)
+	if me := e.want(e.do("GET", "/api/v1/me", tok, "", nil), 200); me["language"] != "en" || me["time_zone"] != "Europe/London" {
+		t.Fatalf("me after choosing English = %v", me)
 	}
 	e.want(e.do("PATCH", "/api/v1/me", tok, `{"nickname":"HAN별"}`, nil), 409)
 
@@ -470,6 +474,10 @@ func TestAccountBadInput(t *testing.T) {
 		{"profile: reserved nickname", "PATCH", "/api/v1/me", kim, `{"nickname":"deleted-7"}`, 400, "invalid_nickname"},
 		{"profile: oversized nickname", "PATCH", "/api/v1/me", kim, `{"nickname":"` + long + `"}`, 400, "invalid_nickname"},
 		{"profile: zone as number", "PATCH", "/api/v1/me", kim, `{"time_zone":9}`, 400, "invalid_json"},
+		{"profile: unknown language", "PATCH", "/api/v1/me", kim, `{"language":"fr"}`, 400, "invalid_language"},
+		{"profile: language in capitals", "PATCH", "/api/v1/me", kim, `{"language":"EN"}`, 400, "invalid_language"},
+		{"profile: empty language", "PATCH", "/api/v1/me", kim, `{"language":""}`, 400, "invalid_language"},
+		{"profile: zone and bad language", "PATCH", "/api/v1/me", kim, `{"time_zone":"UTC","language":"jp"}`, 400, "invalid_language"},
 		{"delete: wrong password", "DELETE", "/api/v1/me", kim, `{"password":"wrong-password-1"}`, 403, "wrong_password"},
 		{"delete: no password", "DELETE", "/api/v1/me", kim, `{}`, 403, "wrong_password"},
 		{"delete: no body", "DELETE", "/api/v1/me", kim, ``, 400, "invalid_json"},

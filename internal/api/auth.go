@@ -106,7 +106,7 @@ func (a *API) handleMe(w http.ResponseWriter, r *http.Request) error {
 	}
 	u := sess.User
 	resp := map[string]any{"id": u.ID, "username": u.Username, "nickname": u.Nickname, "email": u.Email, "role": u.Role,
-		"time_zone": u.TimeZone, "created_at": u.CreatedAt, "balance": bal, "nickname_required": u.NicknameRequired, "email_verified": u.EmailVerified}
+		"time_zone": u.TimeZone, "language": u.Language, "created_at": u.CreatedAt, "balance": bal, "nickname_required": u.NicknameRequired, "email_verified": u.EmailVerified}
 	if token, ok := edge.CookieToken(r); ok {
 		resp["csrf_token"] = account.CSRFToken(token)
 	}

@@ -341,6 +341,11 @@ func (db *DB) UpdateProfile(ctx context.Context, id string, p account.ProfileUpd
 				return err
 			}
 		}
+		if p.Language != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET language = $1 WHERE id = $2 AND deleted_at IS NULL`, *p.Language, n); err != nil {
+				return err
+			}
+		}
 		var err error
 		out, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL`, n))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -377,7 +382,7 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET username = $1, username_key = $1, nickname = $1, nickname_key = $1, nickname_fold = $1,
-			email = '', email_key = $1, password_hash = '!deleted', email_verified = FALSE, time_zone = 'Asia/Seoul', deleted_at = $2
+			email = '', email_key = $1, password_hash = '!deleted', email_verified = FALSE, time_zone = 'Asia/Seoul', language = '', deleted_at = $2
 			WHERE id = $3`, anon, db.d.ts(now), n); err != nil {
 			return err
 		}

@@ -95,13 +95,13 @@ func (db *DB) Availability(ctx context.Context, username, nickname string) (user
 	return
 }
 
-const userCols = `u.id, u.username, u.nickname, u.email, u.role, u.time_zone, u.created_at, u.nickname_confirmed, u.email_verified`
+const userCols = `u.id, u.username, u.nickname, u.email, u.role, u.time_zone, u.language, u.created_at, u.nickname_confirmed, u.email_verified`
 
 func scanUser(row interface{ Scan(...any) error }, extra ...any) (*account.User, error) {
 	var u account.User
 	var id int64
 	var confirmed bool
-	dest := append([]any{&id, &u.Username, &u.Nickname, &u.Email, &u.Role, &u.TimeZone, scanTime{&u.CreatedAt}, &confirmed, &u.EmailVerified}, extra...)
+	dest := append([]any{&id, &u.Username, &u.Nickname, &u.Email, &u.Role, &u.TimeZone, &u.Language, scanTime{&u.CreatedAt}, &confirmed, &u.EmailVerified}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}

@@ -54,7 +54,11 @@ func TestSignInSharedBySurfaces(t *testing.T) {
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	form := func(user, pw string) *http.Response {
 		t.Helper()
-		req, _ := http.NewRequest("POST", web.URL+"/login", strings.NewReader(url.Values{"username": {user}, "password": {pw}}.Encode()))
+		// A form written before signing in carries the visitor token of
+		// the page it came from.
+		const visitor = "BBBBBBBBBBBBBBBBBBBBBBBB"
+		req, _ := http.NewRequest("POST", web.URL+"/login", strings.NewReader(url.Values{"username": {user}, "password": {pw}, "csrf_token": {visitor}}.Encode()))
+		req.AddCookie(&http.Cookie{Name: edge.VisitorCookie, Value: visitor})
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Accept", "text/html")
 		resp, err := noRedirect.Do(req)

@@ -10,6 +10,7 @@ package edge
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -60,7 +61,15 @@ type Config struct {
 	// Timeout bounds a request (default 15 s), so that a stuck dependency
 	// cannot hold a connection for ever.
 	Timeout time.Duration
+	// ErrorPage, on an HTML surface, writes the page of an error in the
+	// surface's own look and the viewer's language; nil: the edge's plain
+	// bilingual page.
+	ErrorPage func(w http.ResponseWriter, r *http.Request, code int, fe *fault.Error)
 }
+
+// MaxForm bounds a form body on an HTML surface: the longest form a page
+// has (sign-up) is far below it.
+const MaxForm = 64 << 10
 
 // Edge wraps one surface's handlers.
 type Edge struct {
@@ -113,6 +122,9 @@ func (e *Edge) Wrap(access Access, h Handler) http.Handler {
 			e.WriteError(w, r.WithContext(ctx), err)
 			return
 		}
+		if e.cfg.Format == HTML && r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxForm)
+		}
 		sess, err := e.admit(ctx, r, access)
 		if sess != nil {
 			ctx = context.WithValue(ctx, sessionKey{}, sess)
@@ -140,10 +152,22 @@ func (e *Edge) admit(ctx context.Context, r *http.Request, access Access) (*acco
 	if err != nil && access != Public {
 		return nil, err
 	}
-	if access == Public && viaCookie && r.Method != http.MethodGet {
-		// Public writes (sign-up, log-in) act on nobody's session, so a
-		// stale cookie neither helps nor blocks them with a CSRF check.
-		sess, viaCookie = nil, false
+	write := r.Method != http.MethodGet && r.Method != http.MethodHead
+	token := ""
+	if write && viaCookie || write && e.cfg.Format == HTML {
+		if token, err = csrfToken(r, e.cfg.Format); err != nil {
+			return nil, err
+		}
+	}
+	if access == Public && write && viaCookie {
+		// Public writes (sign-up, log-in, the language switch) act on
+		// nobody's session unless the request proves it came from our own
+		// page of that session: a stale or foreign cookie neither helps nor
+		// blocks them.
+		c, _ := r.Cookie(SessionCookie)
+		if sess == nil || token != account.CSRFToken(c.Value) {
+			sess, viaCookie = nil, false
+		}
 	}
 	switch {
 	case access == Player && sess == nil,
@@ -156,13 +180,44 @@ func (e *Edge) admit(ctx context.Context, r *http.Request, access Access) (*acco
 	// state-changing request authenticated by cookie must also carry the
 	// CSRF token, which only our own pages can read. Bearer tokens are
 	// never sent implicitly and need no such check.
-	if viaCookie && r.Method != http.MethodGet && r.Method != http.MethodHead {
+	if write && viaCookie {
 		c, _ := r.Cookie(SessionCookie)
-		if r.Header.Get("X-CSRF-Token") != account.CSRFToken(c.Value) {
-			return nil, fault.New(fault.Forbidden, "csrf_failed", "The request is missing its CSRF token; reload the page.")
+		if token != account.CSRFToken(c.Value) {
+			return nil, errCSRF
+		}
+	}
+	// A page's form written without a session (sign-up, log-in) carries
+	// the visitor token instead, so another site cannot post it in the
+	// visitor's browser (log-in CSRF, signing them into its account).
+	if write && !viaCookie && e.cfg.Format == HTML && access == Public {
+		c, err := r.Cookie(VisitorCookie)
+		if err != nil || c.Value == "" || token != c.Value {
+			return nil, errCSRF
 		}
 	}
 	return sess, nil
+}
+
+var errCSRF = fault.New(fault.Forbidden, "csrf_failed", "The request is missing its CSRF token; reload the page.")
+
+// csrfToken is the request's CSRF token: the X-CSRF-Token header (a
+// script), or on an HTML surface the csrf_token field of a posted form.
+func csrfToken(r *http.Request, f Format) (string, error) {
+	if t := r.Header.Get("X-CSRF-Token"); t != "" || f != HTML {
+		return t, nil
+	}
+	ct := r.Header.Get("Content-Type")
+	if !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		return "", nil
+	}
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return "", fault.New(fault.Invalid, "body_too_large", "The form is too long.")
+		}
+		return "", fault.New(fault.Invalid, "invalid_form", "The form could not be read.")
+	}
+	return r.PostForm.Get("csrf_token"), nil
 }
 
 // authenticate finds the session from a bearer token or the session

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -278,10 +279,15 @@ func TestReplayRenderedBySurface(t *testing.T) {
 		})
 	}
 	pagesHandler, plainHandler := form(pages), form(edge.New(edge.Config{Format: edge.HTML}))
+	const visitor = "AAAAAAAAAAAAAAAAAAAAAAAA"
 	post := func(h http.Handler, key, query, accept string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest("POST", "/things"+query, nil)
 		r.Header.Set("Idempotency-Key", key)
 		r.Header.Set("Accept", accept)
+		// The page's visitor token, as a form written before signing in
+		// carries it (the JSON surface ignores both).
+		r.AddCookie(&http.Cookie{Name: edge.VisitorCookie, Value: visitor})
+		r.Header.Set("X-CSRF-Token", visitor)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
 		return rec
@@ -322,5 +328,113 @@ func TestReplayRenderedBySurface(t *testing.T) {
 	}
 	if scripted := post(plainHandler, "b", "", "application/json"); scripted.Code != 201 || scripted.Header().Get("Content-Type") != "application/json; charset=utf-8" {
 		t.Fatalf("a script's retry on the HTML surface: %d %q", scripted.Code, scripted.Header().Get("Content-Type"))
+	}
+}
+
+// The HTML surface's forms: a session's form carries the session's token,
+// a visitor's form the visitor token, in the csrf_token field or the
+// header; anything else is refused before the handler runs.
+func TestFormCSRF(t *testing.T) {
+	t.Parallel()
+	s := newSessions(t)
+	pages := edge.New(edge.Config{Sessions: s.auth, Format: edge.HTML})
+	var ran bool
+	var who string
+	h := func(access edge.Access) http.Handler {
+		return pages.Wrap(access, func(w http.ResponseWriter, r *http.Request) error {
+			ran, who = true, ""
+			if sess := edge.SessionFrom(r.Context()); sess != nil {
+				who = sess.User.Username
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		})
+	}
+	const visitor = "CCCCCCCCCCCCCCCCCCCCCCCC"
+	sessionToken := account.CSRFToken(s.player)
+	type cookie struct{ session, visitor string }
+	tests := []struct {
+		name    string
+		access  edge.Access
+		cookies cookie
+		form    url.Values
+		header  string
+		status  int
+		who     string
+	}{
+		{"visitor form with its token", edge.Public, cookie{"", visitor}, url.Values{"csrf_token": {visitor}}, "", 204, ""},
+		{"visitor form without a token", edge.Public, cookie{"", visitor}, url.Values{"x": {"1"}}, "", 403, ""},
+		{"visitor form without the cookie", edge.Public, cookie{}, url.Values{"csrf_token": {visitor}}, "", 403, ""},
+		{"visitor form with another token", edge.Public, cookie{"", visitor}, url.Values{"csrf_token": {"DDDDDDDDDDDDDDDDDDDDDDDD"}}, "", 403, ""},
+		{"visitor script with the header", edge.Public, cookie{"", visitor}, nil, visitor, 204, ""},
+		{"player form with the session token", edge.Player, cookie{s.player, visitor}, url.Values{"csrf_token": {sessionToken}}, "", 204, "kim"},
+		{"player form with the visitor token", edge.Player, cookie{s.player, visitor}, url.Values{"csrf_token": {visitor}}, "", 403, ""},
+		{"player form without a token", edge.Player, cookie{s.player, ""}, url.Values{}, "", 403, ""},
+		{"public form of a session keeps it", edge.Public, cookie{s.player, visitor}, url.Values{"csrf_token": {sessionToken}}, "", 204, "kim"},
+		{"public form with the visitor token drops the session", edge.Public, cookie{s.player, visitor}, url.Values{"csrf_token": {visitor}}, "", 204, ""},
+		{"oversized form", edge.Public, cookie{"", visitor}, url.Values{"csrf_token": {visitor}, "x": {strings.Repeat("a", edge.MaxForm)}}, "", 400, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ran = false
+			var body io.Reader
+			if tt.form != nil {
+				body = strings.NewReader(tt.form.Encode())
+			}
+			r := httptest.NewRequest("POST", "/form", body)
+			r.Header.Set("Accept", "text/html")
+			if tt.form != nil {
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			if tt.header != "" {
+				r.Header.Set("X-CSRF-Token", tt.header)
+			}
+			if tt.cookies.session != "" {
+				r.AddCookie(&http.Cookie{Name: edge.SessionCookie, Value: tt.cookies.session})
+			}
+			if tt.cookies.visitor != "" {
+				r.AddCookie(&http.Cookie{Name: edge.VisitorCookie, Value: tt.cookies.visitor})
+			}
+			rec := httptest.NewRecorder()
+			h(tt.access).ServeHTTP(rec, r)
+			if rec.Code != tt.status || ran != (tt.status == 204) || ran && who != tt.who {
+				t.Fatalf("status %d ran %v as %q, want %d as %q", rec.Code, ran, who, tt.status, tt.who)
+			}
+		})
+	}
+}
+
+// PageToken is the session's token for a signed-in page, else a visitor
+// token set once and reused; a forged visitor cookie is replaced.
+func TestPageToken(t *testing.T) {
+	t.Parallel()
+	s := newSessions(t)
+	pages := edge.New(edge.Config{Sessions: s.auth, Format: edge.HTML})
+	get := func(cookies ...*http.Cookie) (string, *httptest.ResponseRecorder) {
+		var tok string
+		r := httptest.NewRequest("GET", "/", nil)
+		for _, c := range cookies {
+			r.AddCookie(c)
+		}
+		rec := httptest.NewRecorder()
+		pages.Wrap(edge.Public, func(w http.ResponseWriter, r *http.Request) error {
+			tok = pages.PageToken(w, r)
+			return nil
+		}).ServeHTTP(rec, r)
+		return tok, rec
+	}
+	tok, rec := get()
+	set := rec.Result().Cookies()
+	if len(set) != 1 || set[0].Name != edge.VisitorCookie || set[0].Value != tok || !set[0].HttpOnly || set[0].SameSite != http.SameSiteLaxMode {
+		t.Fatalf("first visit: token %q, cookies %v", tok, set)
+	}
+	if again, rec := get(set[0]); again != tok || len(rec.Result().Cookies()) != 0 {
+		t.Fatalf("second visit: %q, want %q and no new cookie", again, tok)
+	}
+	if forged, _ := get(&http.Cookie{Name: edge.VisitorCookie, Value: "<script>"}); forged == "<script>" || len(forged) != 24 {
+		t.Fatalf("forged cookie gave token %q", forged)
+	}
+	if signed, _ := get(&http.Cookie{Name: edge.SessionCookie, Value: s.player}); signed != account.CSRFToken(s.player) {
+		t.Fatalf("signed-in page token %q", signed)
 	}
 }

@@ -120,13 +120,32 @@ func envelope(fe *fault.Error) []byte {
 // WriteError answers r with err, in the format the surface and the
 // request call for.
 func (e *Edge) WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	WriteFault(w, r, FormatFor(r, e.cfg.Format), Fault(r.Context(), e.cfg.Log, r.URL.Path, err))
+	f, fe := FormatFor(r, e.cfg.Format), Fault(r.Context(), e.cfg.Log, r.URL.Path, err)
+	if f == HTML && e.cfg.ErrorPage != nil {
+		setRetryAfter(w, fe)
+		e.cfg.ErrorPage(w, r, status[fe.Kind], fe)
+		return
+	}
+	WriteFault(w, r, f, fe)
 }
+
+// Status is the HTTP status of an error kind.
+func Status(k fault.Kind) int { return status[k] }
 
 // WriteFault answers with fe, already logged if it needed to be. A 429 or
 // 503 says when to retry: the retry_after detail of a limiter that knows
 // the wait, else a handler's own Retry-After header, else 1 second.
 func WriteFault(w http.ResponseWriter, r *http.Request, f Format, fe *fault.Error) {
+	code := status[fe.Kind]
+	setRetryAfter(w, fe)
+	if f == HTML {
+		WriteHTMLError(w, code)
+		return
+	}
+	WriteRaw(w, code, envelope(fe))
+}
+
+func setRetryAfter(w http.ResponseWriter, fe *fault.Error) {
 	code := status[fe.Kind]
 	if (code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests) && w.Header().Get("Retry-After") == "" {
 		retry := 1
@@ -135,11 +154,6 @@ func WriteFault(w http.ResponseWriter, r *http.Request, f Format, fe *fault.Erro
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(retry))
 	}
-	if f == HTML {
-		WriteHTMLError(w, code)
-		return
-	}
-	WriteRaw(w, code, envelope(fe))
 }
 
 // pageText is what an error page says for a status, in Korean and

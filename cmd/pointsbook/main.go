@@ -8,6 +8,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -30,10 +31,12 @@ import (
 	"github.com/pointsbook/pointsbook/internal/clientip"
 	"github.com/pointsbook/pointsbook/internal/config"
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/i18n"
 	"github.com/pointsbook/pointsbook/internal/metrics"
 	"github.com/pointsbook/pointsbook/internal/oidc"
 	"github.com/pointsbook/pointsbook/internal/server"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
+	"github.com/pointsbook/pointsbook/internal/web"
 	"github.com/pointsbook/pointsbook/internal/worker"
 )
 
@@ -230,6 +233,22 @@ func (m *Main) Open(ctx context.Context) error {
 		opt.OIDC = flow
 	}
 	a := api.New(m.DB, opt, m.Log)
+	catalog, err := i18n.Load()
+	if err != nil {
+		m.limiter.Close()
+		m.DB.Close()
+		return err
+	}
+	siteOpt := web.Options{Auth: auth, Catalog: catalog, SecureCookies: opt.SecureCookies, Log: m.Log}
+	if cfg.OIDCIssuer != "" {
+		siteOpt.OIDCName = cmp.Or(cfg.OIDCName, "OpenID Connect")
+	}
+	site, err := web.New(m.DB, siteOpt)
+	if err != nil {
+		m.limiter.Close()
+		m.DB.Close()
+		return err
+	}
 	if m.feed, err = m.newFeed(); err != nil {
 		m.limiter.Close()
 		m.DB.Close()
@@ -258,7 +277,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.server = &http.Server{
-		Handler:           server.Handler(a.Handler(), ready, met, clientip.New(trusted), m.Log),
+		Handler:           server.Handler(a.Handler(), site.Handler(), ready, met, clientip.New(trusted), m.Log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

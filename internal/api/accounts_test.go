@@ -50,7 +50,7 @@ func newAcctEnv(t *testing.T, sender func(outbox string) mail.Sender, require bo
 	a := newAPI(db, account.AuthConfig{SignupBonus: 50000, SessionTTL: 24 * time.Hour, Hash: fastHash,
 		Mailer: mailer{sender(outbox)}, MailTimeout: 5 * time.Second, RequireEmailVerification: require,
 		CodeKey: []byte(testCodeKey), PublicURL: "https://pointsbook.test/"}, api.Options{}, log)
-	srv := httptest.NewServer(server.Handler(a.Handler(), server.Readiness{DB: db}, nil, nil, log))
+	srv := httptest.NewServer(server.Handler(a.Handler(), http.NotFoundHandler(), server.Readiness{DB: db}, nil, nil, log))
 	t.Cleanup(srv.Close)
 	return &acctEnv{env: &env{t: t, db: db, srv: srv}, logs: logs, clock: clock, outbox: outbox}
 }

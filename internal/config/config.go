@@ -79,6 +79,7 @@ type Config struct {
 
 	OIDCIssuer       string `env:"PB_OIDC_ISSUER" help:"OpenID Connect issuer URL (exactly the iss of its tokens) for sign-in with Cognito, Keycloak, Google…; set with the client id and secret, or leave all three empty."`
 	OIDCClientID     string `env:"PB_OIDC_CLIENT_ID" help:"Client id registered at the OIDC issuer; register PB_PUBLIC_URL/api/v1/auth/oidc/callback as its redirect URI."`
+	OIDCName         string `env:"PB_OIDC_NAME" help:"What the site's \"sign in with …\" button names the OIDC issuer (e.g. Google); default \"OpenID Connect\"."`
 	OIDCClientSecret string `env:"PB_OIDC_CLIENT_SECRET" secret:"true" help:"Client secret at the OIDC issuer (also keys the sign-in state cookie's HMAC)."`
 
 	AdminUsername string `env:"PB_ADMIN_USERNAME" help:"Creates (or resets) this operator account at start when set with PB_ADMIN_PASSWORD."`

@@ -41,9 +41,10 @@ type Metrics interface {
 	Handler() http.Handler
 }
 
-// Handler builds the root handler. metrics may be nil; clients names the
+// Handler builds the root handler: the API under /api/, the site (pages
+// and assets) everywhere else. metrics may be nil; clients names the
 // client behind trusted proxies in the access log (nil: the TCP peer).
-func Handler(api http.Handler, ready Readiness, metrics Metrics, clients *clientip.Resolver, log *slog.Logger) http.Handler {
+func Handler(api, site http.Handler, ready Readiness, metrics Metrics, clients *clientip.Resolver, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	if metrics != nil {
 		mux.Handle("GET /metrics", metrics.Handler())
@@ -74,23 +75,12 @@ func Handler(api http.Handler, ready Readiness, metrics Metrics, clients *client
 		json.NewEncoder(w).Encode(body) //nolint:errcheck // the prober went away
 	})
 	mux.Handle("/api/", api)
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, landing)
-	})
-	// The seed's paths keep working for old bookmarks.
-	for _, p := range []string{"/main", "/bet", "/mypage"} {
-		mux.Handle("GET "+p, http.RedirectHandler("/", http.StatusMovedPermanently))
-	}
+	mux.Handle("/", site)
 	return recoverer(log, securityHeaders(accessLog(log, metrics, clients, mux)))
 }
 
-// landing is the placeholder front page until the web UI lands: it is
-// static, so the CSP below can forbid every script.
-const landing = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Pointsbook</title></head>
-<body><h1>Pointsbook</h1><p>Free-to-play sports predictions with mileage points.</p>
-<ul><li><a href="/api/v1/sports">Sports today</a></li><li><a href="/api/v1/matches">Today's matches</a></li><li><a href="/api/openapi.json">API (OpenAPI)</a></li></ul></body></html>
-`
+const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+	"form-action 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -98,7 +88,9 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'")
+		// No inline script, style or handler anywhere: every script and
+		// stylesheet is a file of ours, and forms post only to us.
+		h.Set("Content-Security-Policy", csp)
 		next.ServeHTTP(w, r)
 	})
 }

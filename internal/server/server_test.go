@@ -46,7 +46,7 @@ func TestProbes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := Handler(api, tt.ready, nil, nil, log)
+			h := Handler(api, http.NotFoundHandler(), tt.ready, nil, nil, log)
 			rec, body := serve(t, h, "GET", "/readyz")
 			if rec.Code != tt.status || body["status"] != tt.state {
 				t.Fatalf("readyz = %d %v, want %d %s", rec.Code, body, tt.status, tt.state)
@@ -56,18 +56,20 @@ func TestProbes(t *testing.T) {
 			}
 		})
 	}
-	h := Handler(api, Readiness{DB: pinger{}, Details: func() map[string]any { return map[string]any{"feed": "degraded: quota"} }}, nil, nil, log)
+	h := Handler(api, http.NotFoundHandler(), Readiness{DB: pinger{}, Details: func() map[string]any { return map[string]any{"feed": "degraded: quota"} }}, nil, nil, log)
 	if _, body := serve(t, h, "GET", "/readyz"); body["feed"] != "degraded: quota" {
 		t.Fatalf("details missing: %v", body)
 	}
 }
 
-func TestPagesAndHeaders(t *testing.T) {
+func TestRoutingAndHeaders(t *testing.T) {
 	t.Parallel()
-	h := Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }), Readiness{DB: pinger{}}, nil, nil, slog.New(slog.DiscardHandler))
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
+	site := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(299) })
+	h := Handler(api, site, Readiness{DB: pinger{}}, nil, nil, slog.New(slog.DiscardHandler))
 	rec, _ := serve(t, h, "GET", "/")
-	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "Pointsbook") || strings.Contains(rec.Body.String(), "<script") {
-		t.Fatalf("landing = %d %q", rec.Code, rec.Body.String())
+	if rec.Code != 299 {
+		t.Fatalf("/ not routed to the site: %d", rec.Code)
 	}
 	for header, want := range map[string]string{
 		"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
@@ -76,16 +78,19 @@ func TestPagesAndHeaders(t *testing.T) {
 			t.Errorf("%s = %q, want %q", header, got, want)
 		}
 	}
-	if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
-		t.Errorf("CSP = %q", csp)
-	}
-	for _, old := range []string{"/main", "/bet", "/mypage"} {
-		if rec, _ := serve(t, h, "GET", old); rec.Code != 301 || rec.Header().Get("Location") != "/" {
-			t.Errorf("%s = %d -> %q", old, rec.Code, rec.Header().Get("Location"))
+	csp := rec.Header().Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'self'", "script-src 'self'", "style-src 'self'", "form-action 'self'", "frame-ancestors 'none'", "object-src 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
 		}
 	}
-	if rec, _ := serve(t, h, "POST", "/api/v1/anything"); rec.Code != 204 {
-		t.Errorf("/api/ not routed to the API: %d", rec.Code)
+	if strings.Contains(csp, "unsafe-") {
+		t.Errorf("CSP = %q", csp)
+	}
+	for path, code := range map[string]int{"/matches/m_1": 299, "/static/x/app.css": 299, "/api/v1/anything": 204} {
+		if rec, _ := serve(t, h, "GET", path); rec.Code != code {
+			t.Errorf("GET %s = %d, want %d", path, rec.Code, code)
+		}
 	}
 }
 
@@ -93,7 +98,7 @@ func TestPanicIsLoggedAndAnswered500(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("boom") })
-	h := Handler(api, Readiness{DB: pinger{}}, nil, nil, slog.New(slog.NewJSONHandler(&logs, nil)))
+	h := Handler(api, http.NotFoundHandler(), Readiness{DB: pinger{}}, nil, nil, slog.New(slog.NewJSONHandler(&logs, nil)))
 	rec, body := serve(t, h, "GET", "/api/v1/x")
 	if rec.Code != 500 || body["error"].(map[string]any)["code"] != "internal" {
 		t.Fatalf("panic answered %d %v", rec.Code, body)
@@ -125,7 +130,7 @@ func TestPanicOnAPageAnsweredInHTML(t *testing.T) {
 func TestAccessLog(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
-	h := Handler(http.NotFoundHandler(), Readiness{DB: pinger{}}, nil, nil, slog.New(slog.NewJSONHandler(&logs, nil)))
+	h := Handler(http.NotFoundHandler(), http.NotFoundHandler(), Readiness{DB: pinger{}}, nil, nil, slog.New(slog.NewJSONHandler(&logs, nil)))
 	serve(t, h, "GET", "/healthz")
 	if logs.Len() != 0 {
 		t.Fatalf("healthz logged: %s", logs.String())
@@ -161,7 +166,7 @@ func TestMetricsSeeRoutePatterns(t *testing.T) {
 	api := http.NewServeMux()
 	api.HandleFunc("GET /api/v1/bets/{id}", func(w http.ResponseWriter, r *http.Request) {})
 	rec := &recorder{}
-	h := Handler(api, Readiness{DB: pinger{}}, rec, nil, slog.New(slog.DiscardHandler))
+	h := Handler(api, http.NotFoundHandler(), Readiness{DB: pinger{}}, rec, nil, slog.New(slog.DiscardHandler))
 	serve(t, h, "GET", "/api/v1/bets/b_123")
 	if r, _ := serve(t, h, "GET", "/metrics"); r.Body.String() != "metrics\n" {
 		t.Fatalf("/metrics = %q", r.Body.String())
@@ -189,7 +194,7 @@ func TestAccessLogNamesTheClientBehindTrustedProxies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h := Handler(http.NotFoundHandler(), Readiness{DB: pinger{}}, nil, clientip.New(trusted), slog.New(slog.NewJSONHandler(&logs, nil)))
+			h := Handler(http.NotFoundHandler(), http.NotFoundHandler(), Readiness{DB: pinger{}}, nil, clientip.New(trusted), slog.New(slog.NewJSONHandler(&logs, nil)))
 			req := httptest.NewRequest("GET", "/api/v1/sports", nil)
 			req.RemoteAddr = tt.peer
 			if tt.xff != "" {

@@ -73,6 +73,22 @@ func (s *Simulator) walk(g game, at time.Time) (dh, da float64) {
 	step := limit * stepShare
 	from := review(kick.Add(-openBefore)).Unix() / int64(moveEvery.Seconds())
 	to := review(at).Unix() / int64(moveEvery.Seconds())
+	// Every poll within a review asks the same: the walk is kept.
+	key := walkKey{g.sport, g.number(), to}
+	s.drift.mu.Lock()
+	w, ok := s.drift.walks[key]
+	s.drift.mu.Unlock()
+	if ok {
+		return w[0], w[1]
+	}
+	defer func() {
+		s.drift.mu.Lock()
+		if s.drift.walks == nil || len(s.drift.walks) >= maxCached {
+			s.drift.walks = map[walkKey][2]float64{}
+		}
+		s.drift.walks[key] = [2]float64{dh, da}
+		s.drift.mu.Unlock()
+	}()
 	for k := from + 1; k <= to; k++ {
 		r := newRNG(uint64(s.seed), 6, uint64(g.sport), uint64(g.number()), uint64(k))
 		if r.float() >= moveShare {
@@ -147,8 +163,16 @@ type driftKey struct {
 }
 
 type driftCache struct {
-	mu   sync.Mutex
-	fair map[driftKey][][]float64
+	mu    sync.Mutex
+	fair  map[driftKey][][]float64
+	walks map[walkKey][2]float64
+}
+
+// walkKey is a match at a review.
+type walkKey struct {
+	sport  int
+	number int64
+	review int64
 }
 
 // prematch prices a match that has not kicked off as the book stands at

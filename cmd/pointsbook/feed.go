@@ -48,7 +48,7 @@ func (m *Main) newFeed() (*feedRunner, error) {
 	case "none":
 		return nil, nil
 	case "simulator":
-		sim, err := simulator.New(simulator.Config{Seed: cfg.SimSeed, Speed: cfg.SimSpeed, Margin: cfg.OddsMargin, Now: m.now})
+		sim, err := simulator.New(simulator.Config{Seed: cfg.SimSeed, Speed: cfg.SimSpeed, Margin: cfg.OddsMargin, Now: m.now, Stakes: m.DB})
 		if err != nil {
 			return nil, err
 		}

@@ -41,6 +41,7 @@ type Store interface {
 	CountBySport(ctx context.Context, from, to time.Time) ([]sport.Count, error)
 	FindMatches(ctx context.Context, f sport.MatchFilter) ([]*betting.Match, string, error)
 	FindMatch(ctx context.Context, id string) (*betting.Match, error)
+	FindOddsHistory(ctx context.Context, matchID string, f betting.OddsHistoryFilter) ([]*betting.SelectionHistory, string, error)
 	MatchStats(ctx context.Context, id string) (*sport.MatchStats, error)
 	CreateMatch(ctx context.Context, nm betting.NewMatch) (*betting.Match, error)
 	RecordResult(ctx context.Context, matchID string, o sport.Outcome, operator bool) (bool, error)
@@ -128,6 +129,7 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/sports", Public, a.handleSportList},
 		{"GET", "/api/v1/matches", Public, a.handleMatchList},
 		{"GET", "/api/v1/matches/{id}", Public, a.handleMatchGet},
+		{"GET", "/api/v1/matches/{id}/odds", Public, a.handleMatchOdds},
 
 		{"POST", "/api/v1/auth/signup", Public, a.handleSignup},
 		{"GET", "/api/v1/auth/availability", Public, a.handleAvailability},

@@ -198,3 +198,24 @@ func (a *API) handleMatchGet(w http.ResponseWriter, r *http.Request) error {
 	v.Form, v.Season, v.HeadToHead = stats.Form, stats.Season, stats.HeadToHead
 	return edge.WriteJSON(w, http.StatusOK, v)
 }
+
+// handleMatchOdds lists the odds versions of a match's selections, oldest
+// first, a page of at most ?limit= versions (?market= for one market).
+//
+// Codes: match_not_found, market_not_found, invalid_limit, invalid_cursor.
+func (a *API) handleMatchOdds(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := betting.OddsHistoryFilter{MarketID: q.Get("market"), Cursor: q.Get("cursor")}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > betting.MaxOddsHistory {
+			return fault.New(fault.Invalid, "invalid_limit", "limit must be 1 to %d.", betting.MaxOddsHistory)
+		}
+		f.Limit = n
+	}
+	hs, next, err := a.store.FindOddsHistory(r.Context(), r.PathValue("id"), f)
+	if err != nil {
+		return err
+	}
+	return writeList(w, hs, next)
+}

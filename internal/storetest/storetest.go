@@ -45,6 +45,8 @@ func Run(t *testing.T, open Opener) {
 		{"Lease", testLease},
 		{"ImportHistory", testImportHistory},
 		{"LiveScore", testLiveScore},
+		{"OddsHistory", testOddsHistory},
+		{"StakedBefore", testStakedBefore},
 		{"PlaceBet", testPlaceBet},
 		{"PlaceBetRefusals", testPlaceBetRefusals},
 		{"Idempotency", testIdempotency},

@@ -40,6 +40,9 @@ type Config struct {
 	// operator's default is odds.DefaultMargin (5%). Zero is taken as
 	// given, not as "unset", so that an operator's 0% is honoured.
 	Margin float64
+	// Stakes, when set, lets prices lean against the points staked on
+	// upcoming matches (see drift.go).
+	Stakes Stakes
 }
 
 // Simulator is a feed.Provider and feed.Historian.
@@ -53,6 +56,9 @@ type Simulator struct {
 	// prices caches the model's markets by sport and ratings: the same
 	// pairs are priced on every poll until kick-off.
 	prices map[priceKey][]odds.Priced
+
+	stakes Stakes
+	drift  driftCache
 }
 
 var (
@@ -83,7 +89,7 @@ func New(c Config) (*Simulator, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return &Simulator{seed: c.Seed, speed: c.Speed, now: c.Now, model: m, prices: map[priceKey][]odds.Priced{}}, nil
+	return &Simulator{seed: c.Seed, speed: c.Speed, now: c.Now, model: m, prices: map[priceKey][]odds.Priced{}, stakes: c.Stakes}, nil
 }
 
 // Name is the evidence source of the simulator's results.
@@ -102,10 +108,15 @@ func (s *Simulator) Fixtures(ctx context.Context, day time.Time, loc *time.Locat
 	start := time.Date(y, m, d, 0, 0, 0, 0, loc)
 	now := s.now()
 	gs := gamesBetween(start, start.AddDate(0, 0, 1))
+	book, err := s.staked(ctx, gs, now)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]feed.Fixture, 0, len(gs))
 	for _, g := range gs {
 		out = append(out, s.fixture(g, now))
 	}
+	s.react(out, gs, now, book)
 	return out, nil
 }
 
@@ -121,8 +132,14 @@ func (s *Simulator) Match(ctx context.Context, ref string) (*feed.Fixture, error
 	if !ok {
 		return nil, fmt.Errorf("%w %q", ErrUnknownMatch, ref)
 	}
-	f := s.fixture(g, s.now())
-	return &f, nil
+	now := s.now()
+	book, err := s.staked(ctx, []game{g}, now)
+	if err != nil {
+		return nil, err
+	}
+	fs := []feed.Fixture{s.fixture(g, now)}
+	s.react(fs, []game{g}, now, book)
+	return &fs[0], nil
 }
 
 // History samples the schedule before until, so that form, season
@@ -292,7 +309,7 @@ func (s *Simulator) fixture(g game, now time.Time) feed.Fixture {
 		f.Status = "CANC"
 	case now.Before(kick):
 		f.Status = "NS"
-		f.Markets = s.markets(g.sport, rh, ra)
+		f.Markets = s.prematch(g, rh, ra, now, nil)
 	default:
 		sc := s.play(g, rh, ra, ft)
 		e := now.Sub(kick).Minutes() * s.speed

@@ -270,12 +270,26 @@ func playMatch(r *rand.Rand, sp string, h, a float64) (reg, fin [2]int) {
 		return len(pmf) - 1
 	}
 	normal := func(mean, sd float64) int { return max(0, int(math.Round(mean+sd*r.NormFloat64()))) }
+	// regulation draws independent scores until a level one, or an
+	// uneven one kept with probability 1/LevelWeight: rejection sampling
+	// of the weighted distribution.
+	regulation := func(side func(mean float64) int) [2]int {
+		for {
+			s := [2]int{side(h), side(a)}
+			if s[0] == s[1] || r.Float64()*LevelWeight(sp) < 1 {
+				return s
+			}
+		}
+	}
 	switch sp {
-	case "football", "handball":
-		reg = [2]int{pick(PoissonPMF(h)), pick(PoissonPMF(a))}
+	case "football":
+		reg = regulation(func(m float64) int { return pick(PoissonPMF(m)) })
+		return reg, reg
+	case "handball":
+		reg = regulation(func(m float64) int { return normal(m, HandballSD) })
 		return reg, reg
 	case "hockey":
-		reg = [2]int{pick(PoissonPMF(h)), pick(PoissonPMF(a))}
+		reg = regulation(func(m float64) int { return pick(PoissonPMF(m)) })
 		fin = reg
 		if reg[0] == reg[1] {
 			minute := r.ExpFloat64() / ((h + a) / 60 * HockeyOTPace)
@@ -291,7 +305,7 @@ func playMatch(r *rand.Rand, sp string, h, a float64) (reg, fin [2]int) {
 		}
 		return reg, fin
 	case "basketball":
-		reg = [2]int{normal(h, BasketballSD), normal(a, BasketballSD)}
+		reg = regulation(func(m float64) int { return normal(m, BasketballSD) })
 		fin = reg
 		sd := BasketballSD * math.Sqrt(BasketballOTShare)
 		for n := 0; fin[0] == fin[1] && n < BasketballMaxOT; n++ {

@@ -149,17 +149,27 @@ type Count struct {
 
 // FormResult is one of a team's recent results, from its point of view.
 type FormResult struct {
-	MatchID   string    `json:"match_id"`
-	Opponent  string    `json:"opponent"`
-	Home      bool      `json:"home"`
+	MatchID  string `json:"match_id"`
+	Opponent string `json:"opponent"`
+	// OpponentID is the opponent's team id.
+	OpponentID string `json:"opponent_id"`
+	// Home says the team played at home.
+	Home bool `json:"home"`
+	// League is the competition the match was played in (a cup, say).
+	League    Ref       `json:"league"`
 	KickoffAt time.Time `json:"kickoff_at"`
 	For       int       `json:"for"`
 	Against   int       `json:"against"`
 	Result    string    `json:"result"` // "W", "D" or "L" on the final score
 }
 
-// SeasonRecord is a team's record in the match's league and year.
+// SeasonRecord is a team's record in its league's season, whatever
+// competition the match it is shown for belongs to: League is the
+// competition the team played most in that season (the match's own when
+// it has played none), Season the calendar year of the kick-off.
 type SeasonRecord struct {
+	League  Ref `json:"league"`
+	Season  int `json:"season"`
 	Played  int `json:"played"`
 	Won     int `json:"won"`
 	Drawn   int `json:"drawn"`
@@ -172,10 +182,15 @@ type SeasonRecord struct {
 type Meeting struct {
 	MatchID   string    `json:"match_id"`
 	KickoffAt time.Time `json:"kickoff_at"`
-	HomeID    string    `json:"home_id"`
-	AwayID    string    `json:"away_id"`
-	HomeScore int       `json:"home_score"`
-	AwayScore int       `json:"away_score"`
+	// League is the competition the meeting was played in.
+	League Ref `json:"league"`
+	// Home and Away are that match's sides, with their names.
+	Home      Ref    `json:"home"`
+	Away      Ref    `json:"away"`
+	HomeID    string `json:"home_id"`
+	AwayID    string `json:"away_id"`
+	HomeScore int    `json:"home_score"`
+	AwayScore int    `json:"away_score"`
 }
 
 // HomeAway pairs a value for each side of the match.

@@ -183,8 +183,10 @@ func playFootball(r *rng, h, a float64, cup bool) *script {
 		}
 		return second + (t-45)*half2/45
 	}
-	goals(r, sc, h, 90, clock, true, true)
-	goals(r, sc, a, 90, clock, false, true)
+	regulation(r, sc, "football", func() {
+		goals(r, sc, h, 90, clock, true, true)
+		goals(r, sc, a, 90, clock, false, true)
+	})
 	if cup && sc.level() {
 		et := sc.end + 5
 		sc.phases = append(sc.phases, phase{sc.end, "BT"}, phase{et, "ET"})
@@ -201,7 +203,23 @@ func playFootball(r *rng, h, a float64, cup bool) *script {
 	return sc
 }
 
-// Handball: two halves of 30 minutes, each taking 35.
+// regulation plays regulation time with play, again until it ends level or
+// an uneven result is kept with probability 1/odds.LevelWeight: rejection
+// sampling of the model's weighted regulation scores.
+func regulation(r *rng, sc *script, sport string, play func()) {
+	w := odds.LevelWeight(sport)
+	for {
+		sc.events = sc.events[:0]
+		play()
+		if w == 1 || sc.level() || r.float()*w < 1 {
+			return
+		}
+	}
+}
+
+// Handball: two halves of 30 minutes, each taking 35. Each side's goals
+// are round(N(rating, odds.HandballSD²)), as the model prices them, placed
+// at uniform times.
 func playHandball(r *rng, h, a float64) *script {
 	sc := &script{phases: []phase{{0, "1H"}, {35, "HT"}, {50, "2H"}}, end: 85, final: "FT"}
 	clock := func(t float64) float64 {
@@ -210,8 +228,16 @@ func playHandball(r *rng, h, a float64) *script {
 		}
 		return 50 + (t-30)*35/30
 	}
-	goals(r, sc, h, 60, clock, true, true)
-	goals(r, sc, a, 60, clock, false, true)
+	regulation(r, sc, "handball", func() {
+		for _, side := range []struct {
+			home   bool
+			rating float64
+		}{{true, h}, {false, a}} {
+			for range points(r, side.rating, odds.HandballSD) {
+				sc.events = append(sc.events, event{at: clock(r.float() * 60), home: side.home, pts: 1, reg: true})
+			}
+		}
+	})
 	sc.sort()
 	return sc
 }
@@ -225,8 +251,10 @@ func playHockey(r *rng, h, a float64) *script {
 		p := math.Floor(t / 20)
 		return p*53 + (t-20*p)*35/20
 	}
-	goals(r, sc, h, 60, clock, true, true)
-	goals(r, sc, a, 60, clock, false, true)
+	regulation(r, sc, "hockey", func() {
+		goals(r, sc, h, 60, clock, true, true)
+		goals(r, sc, a, 60, clock, false, true)
+	})
 	if sc.level() {
 		ot := sc.end + 3
 		sc.phases = append(sc.phases, phase{sc.end, "BT"}, phase{ot, "OT"})
@@ -252,7 +280,12 @@ func playBasketball(r *rng, h, a float64) *script {
 	starts := [4]float64{0, 27, 67, 94}
 	sc := &script{phases: []phase{{0, "Q1"}, {25, "BT"}, {27, "Q2"}, {52, "HT"}, {67, "Q3"}, {92, "BT"}, {94, "Q4"}}, end: 119, final: "FT"}
 	inQuarter := func() float64 { return starts[r.intn(4)] + r.float()*quarter }
+	// The scores are drawn as regulation does (a level one weighted by
+	// odds.LevelWeight), before any basket is placed.
 	x, y := points(r, h, odds.BasketballSD), points(r, a, odds.BasketballSD)
+	for x != y && r.float()*odds.LevelWeight("basketball") >= 1 {
+		x, y = points(r, h, odds.BasketballSD), points(r, a, odds.BasketballSD)
+	}
 	baskets(r, sc, x, true, true, inQuarter)
 	baskets(r, sc, y, false, true, inQuarter)
 	sd := odds.BasketballSD * math.Sqrt(odds.BasketballOTShare)

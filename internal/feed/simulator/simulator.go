@@ -142,21 +142,28 @@ func (s *Simulator) Match(ctx context.Context, ref string) (*feed.Fixture, error
 	return &fs[0], nil
 }
 
-// History samples the schedule before until, so that form, season
-// records and head-to-head exist from the first start: every finished
-// match of the last five days and of until's day so far, and two full
-// matchdays (1 May and 1 October, UTC) of each of the three seasons
-// before. That is about 3,500 matches; the schedule is far too dense
-// (some 300 matches a day) to replay whole seasons on every first start.
+// historyDays of finished matches before until's day are history: three
+// full cycles of a league's pairings (a pair meets once in any 19
+// consecutive rounds of a double round robin), so that nearly every pair
+// of teams has three past meetings for head-to-head, and a day more, as a
+// country's local rounds straddle UTC days.
+const historyDays = 3*(teamsPerLeague-1) + 1
+
+// History replays the schedule before until, so that form, season records
+// and head-to-head exist from the first start: every finished match of the
+// last historyDays days and of until's day so far (some 300 matches a
+// day), and one matchday (1 May, UTC) of each of the three seasons before.
 // They are the very matches Fixtures reports for those days.
 func (s *Simulator) History(ctx context.Context, until time.Time) ([]feed.Fixture, error) {
 	until = until.UTC()
 	today := time.Date(until.Year(), until.Month(), until.Day(), 0, 0, 0, 0, time.UTC)
 	var days []time.Time
 	for y := until.Year() - 3; y < until.Year(); y++ {
-		days = append(days, time.Date(y, time.May, 1, 0, 0, 0, 0, time.UTC), time.Date(y, time.October, 1, 0, 0, 0, 0, time.UTC))
+		if d := time.Date(y, time.May, 1, 0, 0, 0, 0, time.UTC); d.Before(today.AddDate(0, 0, -historyDays)) {
+			days = append(days, d)
+		}
 	}
-	for d := -5; d <= 0; d++ {
+	for d := -historyDays; d <= 0; d++ {
 		days = append(days, today.AddDate(0, 0, d))
 	}
 	var out []feed.Fixture

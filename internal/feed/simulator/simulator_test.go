@@ -424,8 +424,10 @@ func TestHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(hs) < 2000 || len(hs) > 4000 {
-		t.Fatalf("%d historical matches, want some thousands but under 4,000", len(hs))
+	// About 300 matches a day for historyDays days, and three past
+	// matchdays: under 20,000, which a first start imports in a second or two.
+	if len(hs) < 15000 || len(hs) > 20000 {
+		t.Fatalf("%d historical matches, want 15,000 to 20,000", len(hs))
 	}
 	names := map[string]string{}
 	name := func(sp string, n feed.Named) {
@@ -470,6 +472,41 @@ func TestHistory(t *testing.T) {
 	if known == 0 {
 		t.Error("history has none of today's finished matches")
 	}
+	// Head-to-head has something to show: most pairs of a league's teams
+	// met at least three times, and today's sides too.
+	meetings := map[[3]string]int{}
+	for _, f := range hs {
+		a, b := f.Home.Ref, f.Away.Ref
+		if a > b {
+			a, b = b, a
+		}
+		meetings[[3]string{f.Sport, a, b}]++
+	}
+	pairs := len(sports) * len(regions) * teamsPerLeague * (teamsPerLeague - 1) / 2
+	three := 0
+	for _, n := range meetings {
+		if n >= 3 {
+			three++
+		}
+	}
+	if three < pairs*9/10 {
+		t.Errorf("%d of %d pairs of teams met three times or more in history, want 90 %%", three, pairs)
+	}
+	short := 0
+	today := fixtures(t, s, until, time.UTC)
+	for _, f := range today {
+		a, b := f.Home.Ref, f.Away.Ref
+		if a > b {
+			a, b = b, a
+		}
+		if meetings[[3]string{f.Sport, a, b}] < 3 {
+			short++
+		}
+	}
+	if short > len(today)/10 {
+		t.Errorf("%d of today's %d matches have fewer than three past meetings", short, len(today))
+	}
+	t.Logf("%d historical matches; %d of %d pairs met three times or more", len(hs), three, pairs)
 }
 
 // TestModelCalibratedOnSimulator plays 10,000 matches per sport through the

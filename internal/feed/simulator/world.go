@@ -83,7 +83,7 @@ func nicknamed(names [20]string) func(city string, i, r int) string {
 
 // sports are in sport.Sports order; the index is part of every seed.
 var sports = [sportsCount]sportDef{
-	{slug: "football", league: "%s Premier League", base: 1.35, home: 1.12, away: 0.91, attack: 0.22, defence: 0.18, season: 0.08,
+	{slug: "football", league: "%s Premier League", base: 1.33, home: 1.15, away: 0.88, attack: 0.22, defence: 0.18, season: 0.08,
 		team: func(city string, i, r int) string {
 			return fmt.Sprintf(footballStyles[(i+3*r)%len(footballStyles)], city)
 		}},
@@ -96,7 +96,7 @@ var sports = [sportsCount]sportDef{
 	{slug: "hockey", league: "%s Hockey League", base: 2.9, home: 1.05, away: 0.96, attack: 0.12, defence: 0.10, season: 0.05,
 		team: nicknamed([20]string{"Wolves", "Blizzard", "Frost", "Thunder", "Huskies", "Glaciers", "Moose", "Icebreakers", "Avalanche", "Lumberjacks",
 			"Polar Bears", "Grizzlies", "Timberwolves", "Northstars", "Chiefs", "Penguins", "Bruins", "Spartans", "Reapers", "Ice Kings"})},
-	{slug: "handball", league: "%s Handball League", base: 27.5, home: 1.04, away: 0.97, attack: 0.07, defence: 0.06, season: 0.03,
+	{slug: "handball", league: "%s Handball League", base: 26.75, home: 1.03, away: 0.972, attack: 0.10, defence: 0.09, season: 0.03,
 		team: func(city string, i, r int) string {
 			return fmt.Sprintf(handballStyles[(i+r)%len(handballStyles)], city)
 		}},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/pointsbook/pointsbook/internal/logtest"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"

@@ -43,6 +43,10 @@
 //	         while the http load runs on other matches
 //	hot      the http phase with PB_HOUSE_SHARDS=16, 50 and 1
 //	pgbench  pgbench tpcb-like TPS (8 clients, scale 10) on the same server
+//	web      500 matches on one day; the main page of 200 of them against
+//	         the JSON list of the same 200, 32 clients, alternating rounds;
+//	         the page's compressed weight on a first and a second visit
+//	         (not in the default set: -phases web)
 //
 // The summary lists every figure and each goal with PASS or FAIL; the exit
 // status is 1 when a phase fails (including a ledger that does not verify)
@@ -84,7 +88,7 @@ type options struct {
 	timeout       time.Duration
 }
 
-var allPhases = []string{"ceiling", "http", "settle", "hot", "pgbench"}
+var allPhases = []string{"ceiling", "http", "settle", "hot", "pgbench", "web"}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -231,6 +235,8 @@ func (l *loadgen) run(ctx context.Context) error {
 			err = l.phaseHot(ctx)
 		case "pgbench":
 			err = l.phasePgbench(ctx)
+		case "web":
+			err = l.phaseWeb(ctx)
 		}
 		if err != nil {
 			return fmt.Errorf("phase %s: %w", p, err)

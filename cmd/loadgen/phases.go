@@ -34,6 +34,7 @@ type results struct {
 	settle               *settleFigure
 	hot                  map[int][]loadStats // house shards → runs
 	pgbenchTPS           float64
+	web                  *webFigure
 }
 
 type settleFigure struct {

@@ -64,6 +64,16 @@ type goal struct {
 func (l *loadgen) goals() []goal {
 	var gs []goal
 	r := l.r
+	if w := r.web; w != nil && w.list.rps > 0 {
+		ratio := w.page.rps / w.list.rps
+		gs = append(gs,
+			goal{name: "web: main page ≥ 0.8 × the JSON list's rate", measured: fmt.Sprintf("%.2f ×", ratio), pass: ratio >= 0.8},
+			goal{name: "web: first visit ≤ 60 KB compressed", measured: fmt.Sprintf("%.1f KB", float64(w.firstVisit)/1024), pass: w.firstVisit <= 60*1024},
+			goal{name: "web: second visit ≤ 20 KB compressed", measured: fmt.Sprintf("%.1f KB", float64(w.revisit)/1024), pass: w.revisit <= 20*1024})
+		if l.opt.db == "sqlite" {
+			gs = append(gs, goal{name: "web (SQLite): main page p99 ≤ 50 ms at 32 clients", measured: ms(w.page.p99), pass: w.page.p99 <= 50*time.Millisecond})
+		}
+	}
 	h := aggregate(r.http)
 	if l.opt.db == "sqlite" && h.n > 0 {
 		if r.ceiling1 > 0 {
@@ -146,6 +156,12 @@ func (l *loadgen) summary() {
 	}
 	if r.pgbenchTPS > 0 {
 		fmt.Fprintf(tw, "pgbench tpcb-like (8 clients, 2 threads, scale 10)\t%.0f tps\n", r.pgbenchTPS)
+	}
+	if w := r.web; w != nil {
+		fmt.Fprintf(tw, "main page, %d matches (%d KB)\t%.0f req/s  p50 %s  p99 %s  errors %d\n", w.pageMatches, w.pageRaw/1024, w.page.rps, ms(w.page.p50), ms(w.page.p99), w.page.errors)
+		fmt.Fprintf(tw, "JSON list of the same matches\t%.0f req/s  p50 %s  p99 %s  errors %d\n", w.list.rps, ms(w.list.p50), ms(w.list.p99), w.list.errors)
+		fmt.Fprintf(tw, "main page, first visit (HTML + CSS + JS, compressed)\t%.1f KB (%s)\n", float64(w.firstVisit)/1024, strings.Join(w.assets, ", "))
+		fmt.Fprintf(tw, "main page, second visit (HTML, compressed)\t%.1f KB\n", float64(w.revisit)/1024)
 	}
 	fmt.Fprintln(tw, "\ngoal\tmeasured\tresult")
 	for _, g := range l.goals() {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"html/template"
 	"net/http"
 	"time"
 
@@ -31,8 +32,9 @@ type dayLink struct {
 }
 
 type leagueGroup struct {
-	Name    string
-	Matches []*betting.Match
+	Name string
+	// Rows are the matches' rendered rows (the match-row partial).
+	Rows []template.HTML
 }
 
 type mainData struct {
@@ -97,6 +99,8 @@ func (s *Web) handleMain(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d.Count = len(matches)
+	pg := s.page(w, r, "main", d)
+	t, p := s.views[pg.Lang]["main"], s.opt.Catalog.For(pg.Lang)
 	at := map[string]int{}
 	for _, m := range matches {
 		i, ok := at[m.League.ID]
@@ -105,7 +109,11 @@ func (s *Web) handleMain(w http.ResponseWriter, r *http.Request) error {
 			at[m.League.ID] = i
 			d.Leagues = append(d.Leagues, leagueGroup{Name: m.League.Name})
 		}
-		d.Leagues[i].Matches = append(d.Leagues[i].Matches, m)
+		row, err := s.rows.render(t, pg, p, m)
+		if err != nil {
+			return err
+		}
+		d.Leagues[i].Rows = append(d.Leagues[i].Rows, row)
 	}
-	return s.render(w, r, http.StatusOK, "main", d)
+	return s.write(w, http.StatusOK, pg)
 }

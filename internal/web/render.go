@@ -190,7 +190,12 @@ var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // into a buffer first, so a failing template answers the error page
 // rather than half a page.
 func (s *Web) render(w http.ResponseWriter, r *http.Request, status int, view string, data any) error {
-	pg := s.page(w, r, view, data)
+	return s.write(w, status, s.page(w, r, view, data))
+}
+
+// write renders a page made by s.page.
+func (s *Web) write(w http.ResponseWriter, status int, pg *Page) error {
+	view := pg.View
 	t := s.views[pg.Lang][view]
 	if t == nil {
 		return fmt.Errorf("web: no view %q", view)

@@ -60,6 +60,7 @@ type Web struct {
 	log    *slog.Logger
 	views  views
 	assets *assets
+	rows   *rowCache
 	now    func() time.Time
 }
 
@@ -73,7 +74,7 @@ func New(store Store, opt Options) (*Web, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	s := &Web{store: store, opt: opt, log: opt.Log, now: opt.Now}
+	s := &Web{store: store, opt: opt, log: opt.Log, now: opt.Now, rows: newRowCache()}
 	var err error
 	if s.assets, err = loadAssets(); err != nil {
 		return nil, err

@@ -55,24 +55,24 @@ type Page struct {
 	Data     any
 }
 
-func parseViews(cat *i18n.Catalog, a *assets) (views, error) {
+func parseViews(fsys fs.FS, cat *i18n.Catalog, a *assets) (views, error) {
 	if cat == nil {
 		return nil, fmt.Errorf("web: no message catalogue")
 	}
-	pages, err := fs.Glob(templateFS, "templates/pages/*.html")
+	pages, err := fs.Glob(fsys, "templates/pages/*.html")
 	if err != nil {
 		return nil, err
 	}
 	out := views{}
 	for _, l := range i18n.Langs {
 		base, err := template.New("layout.html").Funcs(funcs(cat.For(l), a)).
-			ParseFS(templateFS, "templates/layout.html", "templates/partials/*.html")
+			ParseFS(fsys, "templates/layout.html", "templates/partials/*.html")
 		if err != nil {
 			return nil, fmt.Errorf("web: %w", err)
 		}
 		out[l] = map[string]*template.Template{}
 		for _, file := range pages {
-			t, err := template.Must(base.Clone()).ParseFS(templateFS, file)
+			t, err := template.Must(base.Clone()).ParseFS(fsys, file)
 			if err != nil {
 				return nil, fmt.Errorf("web: %w", err)
 			}

@@ -79,7 +79,7 @@ func New(store Store, opt Options) (*Web, error) {
 	if s.assets, err = loadAssets(); err != nil {
 		return nil, err
 	}
-	if s.views, err = parseViews(opt.Catalog, s.assets); err != nil {
+	if s.views, err = parseViews(templateFS, opt.Catalog, s.assets); err != nil {
 		return nil, err
 	}
 	s.edge = edge.New(edge.Config{Sessions: opt.Auth, Log: opt.Log, Format: edge.HTML,

@@ -313,7 +313,7 @@ type Leg struct {
 	Odds        odds.Odds  `json:"odds"`
 	// ImpliedPPM is the margin-free implied probability of the selection
 	// when the leg was taken.
-	ImpliedPPM PPM `json:"implied_probability"`
+	ImpliedPPM PPM      `json:"implied_probability"`
 	State      LegState `json:"state"`
 	// Match is what the leg is on, as it stands now; filled by the bet
 	// reads (absent from a placement's answer).

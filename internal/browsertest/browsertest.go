@@ -71,6 +71,7 @@ type settings struct {
 	noJavaScript  bool
 	timeout       time.Duration
 	consoleErrors bool
+	ignore        []string
 }
 
 // WithViewport sets the first viewport of the page (Desktop by default).
@@ -89,6 +90,14 @@ func WithTimeout(d time.Duration) Option { return func(s *settings) { s.timeout 
 // reads them with ConsoleErrors instead. For tests of error pages that
 // log on purpose, and for the harness's own test.
 func AllowConsoleErrors() Option { return func(s *settings) { s.consoleErrors = true } }
+
+// IgnoreConsoleErrors keeps console errors containing any of substrs from
+// failing the test (ConsoleErrors still lists them): for a known, named
+// gap, such as the browser's own request for /favicon.ico on a page that
+// links no icon.
+func IgnoreConsoleErrors(substrs ...string) Option {
+	return func(s *settings) { s.ignore = append(s.ignore, substrs...) }
+}
 
 // page is what the helpers need beside the chromedp context: the test's
 // console errors and where its screenshots went.
@@ -187,7 +196,13 @@ func New(t testing.TB, opts ...Option) context.Context {
 
 	t.Cleanup(func() {
 		if !s.consoleErrors {
-			if errs := p.consoleErrors(); len(errs) > 0 {
+			var errs []string
+			for _, e := range p.consoleErrors() {
+				if !slices.ContainsFunc(s.ignore, func(sub string) bool { return strings.Contains(e, sub) }) {
+					errs = append(errs, e)
+				}
+			}
+			if len(errs) > 0 {
 				t.Errorf("browsertest: the page reported %d console error(s) or CSP violation(s):\n  %s", len(errs), strings.Join(errs, "\n  "))
 			}
 		}

@@ -150,7 +150,7 @@ func TestConsoleErrorFailsTheTest(t *testing.T) {
 			t.Errorf("a console error did not fail the test: %q", r.errs)
 		}
 	})
-	ctx := New(r)
+	ctx := New(r, IgnoreConsoleErrors("/favicon.ico", "unrelated"))
 	Navigate(t, ctx, srv.URL+"/logs")
 	WaitConsoleError(t, ctx, "deliberate error")
 }

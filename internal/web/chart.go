@@ -17,6 +17,7 @@ const (
 	// chartLine and chartMarks bound what one chart draws: a long
 	// history is sampled evenly, its first and last versions always kept.
 	chartLine  = 60
+	chartSpan  = odds.Odds(20) // the scale's least height: 0.20
 	chartMarks = 12
 )
 
@@ -73,9 +74,11 @@ func buildChart(kind betting.MarketKind, sel *betting.Selection, versions []bett
 	if end.After(t1) {
 		t1 = end
 	}
+	// A small move is drawn small: the scale spans at least chartSpan,
+	// around the prices, and a flat line sits in the middle.
 	low, high := c.Low, c.High
-	if high == low { // a flat line sits in the middle
-		low, high = low-5, high+5
+	if gap := chartSpan - (high - low); gap > 0 {
+		low, high = low-gap/2, high+gap-gap/2
 	}
 	x := func(at time.Time) float64 {
 		if !t1.After(t0) {

@@ -29,6 +29,7 @@ import (
 // page declares for itself.
 type Store interface {
 	mainStore
+	matchStore
 	profileStore
 }
 
@@ -109,6 +110,7 @@ func (s *Web) Routes() []Route {
 	return []Route{
 		{"GET", "/{$}", Public, s.handleMain},
 		{"POST", "/lang", Public, s.handleLang},
+		{"GET", "/matches/{id}", Public, s.handleMatch},
 
 		// The seed's addresses keep working for old bookmarks.
 		{"GET", "/main", Public, s.handleLegacy},

@@ -677,3 +677,36 @@ func walletsMoveBy(src, only string) string {
 		WHERE balances.account_id = +` + src + `.account_id AND balances.shard = 0` + only + `
 		RETURNING balances.account_id, balances.amount`
 }
+
+// MatchResult is the result a match's bets are settled on (the latest one
+// recorded, a correction included) with its evidence; nil when it has
+// none yet.
+//
+// Codes: match_not_found.
+func (db *DB) MatchResult(ctx context.Context, matchID string) (*sport.Outcome, error) {
+	mid, ok := parseID(pMatch, matchID)
+	if !ok {
+		return nil, fault.New(fault.NotFound, "match_not_found", "No such match.")
+	}
+	var outcome, source, status sql.NullString
+	var provider, actor, reason sql.NullString
+	var h, a, rh, ra sql.NullInt64
+	var fetched sql.NullString
+	var state string
+	err := db.ro.QueryRowContext(ctx, `SELECT m.state, r.outcome, r.home, r.away, r.reg_home, r.reg_away, r.source, r.provider_match_id, r.status, r.fetched_at, r.actor, r.reason
+		FROM matches m LEFT JOIN match_results r ON r.id = m.result_id WHERE m.id = $1`, mid).
+		Scan(&state, &outcome, &h, &a, &rh, &ra, &source, &provider, &status, &fetched, &actor, &reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fault.New(fault.NotFound, "match_not_found", "No such match.")
+	}
+	if err != nil || !outcome.Valid {
+		return nil, classify(err)
+	}
+	o := &sport.Outcome{Void: outcome.String == "void", State: sport.State(state),
+		Score:    sport.Score{Home: int(h.Int64), Away: int(a.Int64), Regulation: sport.Pair{Home: int(rh.Int64), Away: int(ra.Int64)}},
+		Evidence: sport.Evidence{Source: source.String, ProviderMatchID: provider.String, Status: status.String, Actor: actor.String, Reason: reason.String}}
+	if err := (scanTime{&o.Evidence.FetchedAt}).Scan(fetched.String); err != nil {
+		return nil, err
+	}
+	return o, nil
+}

@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"Catalog", testCatalog},
 		{"MatchListOrder", testMatchListOrder},
 		{"MatchStats", testMatchStats},
+		{"MatchResult", testMatchResult},
 		{"UpsertFixture", testUpsertFixture},
 		{"Lease", testLease},
 		{"ImportHistory", testImportHistory},

@@ -70,13 +70,15 @@ func (a *API) handleSportList(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	type item struct {
-		Slug  string `json:"slug"`
-		Name  string `json:"name"`
-		Today int    `json:"today"`
+		Slug     string `json:"slug"`
+		Name     string `json:"name"`
+		Today    int    `json:"today"`
+		Upcoming int    `json:"upcoming"`
+		Live     int    `json:"live"`
 	}
 	items := make([]item, len(counts))
 	for i, c := range counts {
-		items[i] = item{c.Slug, c.Name, c.Today}
+		items[i] = item{c.Slug, c.Name, c.Today, c.Upcoming, c.Live}
 	}
 	return edge.WriteJSON(w, http.StatusOK, map[string]any{"items": items})
 }
@@ -146,7 +148,7 @@ func (a *API) handleMatchList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f := sport.MatchFilter{Sport: q.Get("sport"), From: from, To: to, State: sport.State(q.Get("state")), Cursor: q.Get("cursor")}
+	f := sport.MatchFilter{Sport: q.Get("sport"), From: from, To: to, State: sport.State(q.Get("state")), Cursor: q.Get("cursor"), MainMarketOnly: true}
 	if f.Sport != "" {
 		if _, ok := sport.Lookup(f.Sport); !ok {
 			return fault.New(fault.Invalid, "invalid_sport", "sport must be football, baseball, basketball, hockey or handball.")

@@ -6,6 +6,7 @@ package betting
 
 import (
 	"fmt"
+	"math/big"
 	"strings"
 	"time"
 
@@ -267,7 +268,7 @@ func Price(s *Slip, offers []*Offer, l Limits, now time.Time) ([]*Leg, int64, er
 		legs[i] = &Leg{
 			SelectionID: o.SelectionID, MatchID: o.MatchID, MarketID: o.MarketID,
 			MarketKind: o.MarketKind, Selection: o.Selection, Line: o.Line,
-			Odds: o.Odds, ImpliedPPM: o.ImpliedPPM, State: LegOpen,
+			Odds: o.Odds, ImpliedPPM: PPM(o.ImpliedPPM), State: LegOpen,
 		}
 	}
 	if changed != nil {
@@ -310,12 +311,113 @@ type Leg struct {
 	Selection   string     `json:"selection"`
 	Line        *odds.Line `json:"line,omitempty"`
 	Odds        odds.Odds  `json:"odds"`
-	ImpliedPPM  int64      `json:"-"`
-	State       LegState   `json:"state"`
+	// ImpliedPPM is the margin-free implied probability of the selection
+	// when the leg was taken.
+	ImpliedPPM PPM      `json:"implied_probability"`
+	State      LegState `json:"state"`
+	// Match is what the leg is on, as it stands now; filled by the bet
+	// reads (absent from a placement's answer).
+	Match *LegMatch `json:"match,omitempty"`
 	// Rule is a plain-language statement of how the leg was graded.
 	Rule string `json:"-"`
 	// ResultID points at the match result the leg was graded on.
 	ResultID string `json:"-"`
+}
+
+// LegMatch is the match a leg is on, as a list of bets shows it: the teams,
+// league, sport, kick-off, state and the current score (the running score
+// while in play, the result once there is one, else null).
+type LegMatch struct {
+	Sport     string       `json:"sport"`
+	League    sport.Ref    `json:"league"`
+	Home      sport.Ref    `json:"home"`
+	Away      sport.Ref    `json:"away"`
+	KickoffAt time.Time    `json:"kickoff_at"`
+	State     sport.State  `json:"state"`
+	Score     *sport.Score `json:"score"`
+}
+
+// PPM is a probability in parts per million. JSON shows it as a decimal
+// with four places, rounded to nearest ("0.4878"), as match details show
+// a selection's implied probability.
+type PPM int64
+
+// String returns the probability with four decimals.
+func (p PPM) String() string {
+	tenThousandths := (int64(p) + 50) / 100 // rounded before splitting, so 0.99996 shows as 1.0000
+	return fmt.Sprintf("%d.%04d", tenThousandths/10_000, tenThousandths%10_000)
+}
+
+// MarshalText is String, so JSON shows the probability as a string.
+func (p PPM) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText reads a probability with up to six decimals.
+func (p *PPM) UnmarshalText(b []byte) error {
+	whole, frac, _ := strings.Cut(string(b), ".")
+	if (whole != "0" && whole != "1") || len(frac) > 6 || strings.Trim(frac, "0123456789") != "" {
+		return fmt.Errorf("probability %q is not a decimal from 0 to 1 with up to six places", b)
+	}
+	v := int64(whole[0]-'0') * 1_000_000
+	for i := 0; i < 6; i++ {
+		d := int64(0)
+		if i < len(frac) {
+			d = int64(frac[i] - '0')
+		}
+		v += d * []int64{100_000, 10_000, 1_000, 100, 10, 1}[i]
+	}
+	if v > 1_000_000 {
+		return fmt.Errorf("probability %q is over 1", b)
+	}
+	*p = PPM(v)
+	return nil
+}
+
+// TotalOdds is a bet's combined price exactly as it pays: the product of
+// its legs' odds as a decimal with every digit it has. Odds are
+// hundredths, so n legs have at most 2n decimals and the text is exact:
+// stake × TotalOdds rounded down is the payout. It has at least two
+// decimals and no trailing zero beyond them (2.05 × 1.50 is "3.075",
+// 2.00 × 1.50 is "3.00", a single is its leg's odds).
+type TotalOdds string
+
+// TotalOf returns the exact product of prices; "" for none.
+func TotalOf(prices []odds.Odds) TotalOdds {
+	if len(prices) == 0 {
+		return ""
+	}
+	n := big.NewInt(1)
+	for _, p := range prices {
+		n.Mul(n, big.NewInt(int64(p)))
+	}
+	digits := n.String()
+	decimals := 2 * len(prices)
+	if len(digits) <= decimals {
+		digits = strings.Repeat("0", decimals-len(digits)+1) + digits
+	}
+	whole, frac := digits[:len(digits)-decimals], strings.TrimRight(digits[len(digits)-decimals:], "0")
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	return TotalOdds(whole + "." + frac)
+}
+
+// Payout returns stake × t rounded down to whole points; ok is false when
+// t is not a decimal or the result does not fit in int64.
+func (t TotalOdds) Payout(stake int64) (payout int64, ok bool) {
+	whole, frac, _ := strings.Cut(string(t), ".")
+	if whole == "" || strings.Trim(whole+frac, "0123456789") != "" {
+		return 0, false
+	}
+	n, ok := new(big.Int).SetString(whole+frac, 10)
+	if !ok {
+		return 0, false
+	}
+	n.Mul(n, big.NewInt(stake))
+	n.Quo(n, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(len(frac))), nil))
+	if !n.IsInt64() {
+		return 0, false
+	}
+	return n.Int64(), true
 }
 
 // Bet is a placed bet.
@@ -324,7 +426,7 @@ type Bet struct {
 	UserID          string      `json:"-"`
 	State           State       `json:"state"`
 	Stake           int64       `json:"stake"`
-	Odds            odds.Odds   `json:"odds"`
+	Odds            TotalOdds   `json:"odds"`
 	PotentialPayout int64       `json:"potential_payout"`
 	Payout          *int64      `json:"payout,omitempty"`
 	OddsPolicy      OddsPolicy  `json:"odds_policy"`

@@ -139,12 +139,37 @@ type MatchFilter struct {
 	State  State
 	Cursor string
 	Limit  int
+	// MainMarketOnly loads only each match's main market (1x2 or
+	// moneyline), all a list item shows.
+	MainMarketOnly bool
 }
 
-// Count is a sport with its number of matches in a window.
+// Count is a sport with its number of matches in a window. A cancelled
+// match will not be played and is not counted.
 type Count struct {
 	Sport
+	// Today counts every match in the window but cancelled ones.
 	Today int `json:"today"`
+	// Upcoming counts the matches still to play (scheduled).
+	Upcoming int `json:"upcoming"`
+	// Live counts the matches in play (live or suspended).
+	Live int `json:"live"`
+}
+
+// ListGroup is where a match of a state comes in a day's list, in the
+// order a fan reads it: in play first (0), then still to play (1), then
+// finished (2), then the ones that will not be played as planned
+// (postponed, cancelled, abandoned: 3).
+func ListGroup(s State) int {
+	switch s {
+	case Live, Suspended:
+		return 0
+	case Scheduled:
+		return 1
+	case Finished:
+		return 2
+	}
+	return 3
 }
 
 // FormResult is one of a team's recent results, from its point of view.

@@ -505,7 +505,7 @@ func (db *DB) checkBet(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Ti
 		return betCheck{refusal: st.caps.Refusal(playlimit.Tally{}, slip.Stake)}, nil
 	}
 	p := &pendingBet{j: j, combined: combined, st: st, bet: &betting.Bet{UserID: j.req.UserID, State: betting.Open,
-		Stake: slip.Stake, Odds: combined, PotentialPayout: potential, OddsPolicy: slip.OddsPolicy, PlacedAt: now, Legs: legs}}
+		Stake: slip.Stake, Odds: betting.TotalOf(prices), PotentialPayout: potential, OddsPolicy: slip.OddsPolicy, PlacedAt: now, Legs: legs}}
 	if j.betID != 0 {
 		p.bet.ID = fmtID(pBet, j.betID)
 		if idem := j.req.Idempotency; idem != nil {
@@ -616,7 +616,7 @@ func legRows(flat []any, betID int64, legs []*betting.Leg) []any {
 		if l.Line != nil {
 			line = int64(*l.Line)
 		}
-		flat = append(flat, betID, int64(i), mid, mkid, sid, string(l.MarketKind), l.Selection, line, int64(l.Odds), l.ImpliedPPM, string(betting.LegOpen))
+		flat = append(flat, betID, int64(i), mid, mkid, sid, string(l.MarketKind), l.Selection, line, int64(l.Odds), int64(l.ImpliedPPM), string(betting.LegOpen))
 	}
 	return flat
 }

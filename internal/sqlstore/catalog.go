@@ -184,36 +184,63 @@ const matchFrom = ` FROM matches m
 	JOIN teams a ON a.id = m.away_id
 	LEFT JOIN match_results r ON r.id = m.result_id`
 
-func scanMatch(row interface{ Scan(...any) error }) (*sport.Match, error) {
+// scanMatch reads matchCols, then into extra any columns after them.
+func scanMatch(row interface{ Scan(...any) error }, extra ...any) (*sport.Match, error) {
 	var m sport.Match
 	var id, lid, hid, aid int64
 	var outcome sql.NullString
 	var h, a, rh, ra, lh, la sql.NullInt64
-	if err := row.Scan(&id, &m.Sport, &lid, &m.League.Name, &hid, &m.Home.Name, &aid, &m.Away.Name, scanTime{&m.KickoffAt}, &m.State, &m.Locked,
-		&outcome, &h, &a, &rh, &ra, &lh, &la); err != nil {
+	if err := row.Scan(append([]any{&id, &m.Sport, &lid, &m.League.Name, &hid, &m.Home.Name, &aid, &m.Away.Name, scanTime{&m.KickoffAt}, &m.State, &m.Locked,
+		&outcome, &h, &a, &rh, &ra, &lh, &la}, extra...)...); err != nil {
 		return nil, err
 	}
-	if lh.Valid && la.Valid && !outcome.Valid {
-		// In play: the running score; regulation is not settled yet.
-		live := sport.Pair{Home: int(lh.Int64), Away: int(la.Int64)}
-		m.Score = &sport.Score{Home: live.Home, Away: live.Away, Regulation: live}
-	}
 	m.ID, m.League.ID, m.Home.ID, m.Away.ID = fmtID(pMatch, id), fmtID(pLeague, lid), fmtID(pTeam, hid), fmtID(pTeam, aid)
-	if outcome.String == "result" {
-		m.Score = &sport.Score{Home: int(h.Int64), Away: int(a.Int64), Regulation: sport.Pair{Home: int(rh.Int64), Away: int(ra.Int64)}}
-	}
+	m.Score = currentScore(outcome, h, a, rh, ra, lh, la)
 	return &m, nil
 }
 
-// FindMatches lists matches by kick-off, from the replica when there is
-// one, each with its markets.
+// currentScore is a match's score as lists show it: the result once there
+// is one, the running score while in play, else none (and none for a
+// voided match).
+func currentScore(outcome sql.NullString, h, a, rh, ra, lh, la sql.NullInt64) *sport.Score {
+	switch {
+	case outcome.String == "result":
+		return &sport.Score{Home: int(h.Int64), Away: int(a.Int64), Regulation: sport.Pair{Home: int(rh.Int64), Away: int(ra.Int64)}}
+	case lh.Valid && la.Valid && !outcome.Valid:
+		// In play: the running score; regulation is not settled yet.
+		live := sport.Pair{Home: int(lh.Int64), Away: int(la.Int64)}
+		return &sport.Score{Home: live.Home, Away: live.Away, Regulation: live}
+	}
+	return nil
+}
+
+// listGroup is sport.ListGroup as SQL over m.state, built from it so the
+// two cannot disagree.
+var listGroup = func() string {
+	var b strings.Builder
+	b.WriteString("CASE m.state")
+	for _, st := range sport.States {
+		fmt.Fprintf(&b, " WHEN '%s' THEN %d", st, sport.ListGroup(st))
+	}
+	fmt.Fprintf(&b, " ELSE %d END", sport.ListGroup(""))
+	return b.String()
+}()
+
+// FindMatches lists matches in the order a fan reads them (sport.ListGroup:
+// in play, still to play, finished, then postponed, cancelled and
+// abandoned), by kick-off then id within each group, from the replica
+// when there is one, each with its markets. The cursor is the last row's
+// group, kick-off and id, so that a page never skips or repeats a match
+// across the groups' boundaries.
 //
 // Codes: invalid_cursor.
 func (db *DB) FindMatches(ctx context.Context, f sport.MatchFilter) ([]*betting.Match, string, error) {
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
-	q := `SELECT ` + matchCols + matchFrom + ` WHERE 1 = 1`
+	// The page is chosen over matches alone and joined after, so that
+	// the sort by group reads no more than the day's match rows.
+	q := `SELECT m.id, ` + listGroup + ` AS grp FROM matches m WHERE 1 = 1`
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	if f.Sport != "" {
@@ -229,26 +256,31 @@ func (db *DB) FindMatches(ctx context.Context, f sport.MatchFilter) ([]*betting.
 		q += ` AND m.state = ` + arg(string(f.State))
 	}
 	if f.Cursor != "" {
-		at, id, ok := parseMatchCursor(f.Cursor)
+		grp, at, id, ok := parseMatchCursor(f.Cursor)
 		if !ok {
 			return nil, "", fault.New(fault.Invalid, "invalid_cursor", "The cursor is not valid.")
 		}
-		ts := arg(db.d.ts(at))
-		q += ` AND (m.kickoff_at > ` + ts + ` OR (m.kickoff_at = ` + ts + ` AND m.id > ` + arg(id) + `))`
+		g, ts := arg(grp), arg(db.d.ts(at))
+		q += ` AND (` + listGroup + ` > ` + g + ` OR (` + listGroup + ` = ` + g + ` AND (m.kickoff_at > ` + ts + ` OR (m.kickoff_at = ` + ts + ` AND m.id > ` + arg(id) + `))))`
 	}
-	q += ` ORDER BY m.kickoff_at, m.id LIMIT ` + arg(f.Limit+1)
+	q += ` ORDER BY grp, m.kickoff_at, m.id LIMIT ` + arg(f.Limit+1)
+	q = `SELECT ` + matchCols + `, p.grp FROM (` + q + `) p JOIN matches m ON m.id = p.id` +
+		strings.TrimPrefix(matchFrom, ` FROM matches m`) + ` ORDER BY p.grp, m.kickoff_at, m.id`
 	rows, err := db.ro.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, "", classify(err)
 	}
 	var out []*betting.Match
+	var groups []int
 	for rows.Next() {
-		m, err := scanMatch(rows)
+		var grp int
+		m, err := scanMatch(rows, &grp)
 		if err != nil {
 			rows.Close()
 			return nil, "", err
 		}
 		out = append(out, &betting.Match{Match: m})
+		groups = append(groups, grp)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -259,25 +291,31 @@ func (db *DB) FindMatches(ctx context.Context, f sport.MatchFilter) ([]*betting.
 		out = out[:f.Limit]
 		last := out[f.Limit-1]
 		id, _ := parseID(pMatch, last.ID)
-		next = fmt.Sprintf("%d.%d", last.KickoffAt.UnixMicro(), id)
+		next = fmt.Sprintf("%d.%d.%d", groups[f.Limit-1], last.KickoffAt.UnixMicro(), id)
 	}
-	if err := db.loadMarkets(ctx, db.ro, out); err != nil {
+	kinds := ""
+	if f.MainMarketOnly {
+		kinds = ` AND mk.kind IN ('` + string(betting.OneXTwo) + `', '` + string(betting.Moneyline) + `')`
+	}
+	if err := db.loadMarkets(ctx, db.ro, out, kinds); err != nil {
 		return nil, "", err
 	}
 	return out, next, nil
 }
 
-func parseMatchCursor(c string) (time.Time, int64, bool) {
-	a, b, ok := strings.Cut(c, ".")
-	if !ok {
-		return time.Time{}, 0, false
+// parseMatchCursor reads "group.kickoff-µs.id".
+func parseMatchCursor(c string) (int, time.Time, int64, bool) {
+	parts := strings.Split(c, ".")
+	if len(parts) != 3 {
+		return 0, time.Time{}, 0, false
 	}
-	us, err1 := strconv.ParseInt(a, 10, 64)
-	id, err2 := strconv.ParseInt(b, 10, 64)
-	if err1 != nil || err2 != nil {
-		return time.Time{}, 0, false
+	grp, err0 := strconv.Atoi(parts[0])
+	us, err1 := strconv.ParseInt(parts[1], 10, 64)
+	id, err2 := strconv.ParseInt(parts[2], 10, 64)
+	if err0 != nil || err1 != nil || err2 != nil || grp < 0 || grp > 3 {
+		return 0, time.Time{}, 0, false
 	}
-	return time.UnixMicro(us).UTC(), id, true
+	return grp, time.UnixMicro(us).UTC(), id, true
 }
 
 // FindMatch returns one match with its markets, from the replica.
@@ -300,14 +338,15 @@ func (db *DB) findMatch(ctx context.Context, q queryer, id int64) (*betting.Matc
 		return nil, classify(err)
 	}
 	out := []*betting.Match{{Match: m}}
-	if err := db.loadMarkets(ctx, q, out); err != nil {
+	if err := db.loadMarkets(ctx, q, out, ""); err != nil {
 		return nil, err
 	}
 	return out[0], nil
 }
 
-// loadMarkets fills the markets of matches in one query.
-func (db *DB) loadMarkets(ctx context.Context, q queryer, ms []*betting.Match) error {
+// loadMarkets fills the markets of matches in one query; where, when
+// not empty, narrows the markets (" AND mk.kind …").
+func (db *DB) loadMarkets(ctx context.Context, q queryer, ms []*betting.Match, where string) error {
 	if len(ms) == 0 {
 		return nil
 	}
@@ -320,7 +359,7 @@ func (db *DB) loadMarkets(ctx context.Context, q queryer, ms []*betting.Match) e
 	}
 	rows, err := q.QueryContext(ctx, `SELECT mk.match_id, mk.id, mk.kind, mk.line, mk.open, s.id, s.name, s.odds, s.implied_ppm
 		FROM markets mk JOIN selections s ON s.market_id = mk.id
-		WHERE mk.match_id IN (`+inList(len(args), 0)+`) ORDER BY mk.match_id, mk.id, s.id`, args...)
+		WHERE mk.match_id IN (`+inList(len(args), 0)+`)`+where+` ORDER BY mk.match_id, mk.id, s.id`, args...)
 	if err != nil {
 		return classify(err)
 	}
@@ -353,26 +392,33 @@ func (db *DB) loadMarkets(ctx context.Context, q queryer, ms []*betting.Match) e
 }
 
 // CountBySport counts matches kicking off in [from, to) per sport, from
-// the replica. Every sport is listed, with zero when it has none.
+// the replica: every match but cancelled ones, those still to play and
+// those in play (sport.Count). Every sport is listed, with zeros when it
+// has none.
 func (db *DB) CountBySport(ctx context.Context, from, to time.Time) ([]sport.Count, error) {
-	rows, err := db.ro.QueryContext(ctx, `SELECT sport, COUNT(*) FROM matches WHERE kickoff_at >= $1 AND kickoff_at < $2 GROUP BY sport`,
+	rows, err := db.ro.QueryContext(ctx, `SELECT sport, COUNT(*),
+			COALESCE(SUM(CASE WHEN state = 'scheduled' THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN state IN ('live', 'suspended') THEN 1 ELSE 0 END), 0)
+		FROM matches WHERE kickoff_at >= $1 AND kickoff_at < $2 AND state <> 'cancelled' GROUP BY sport`,
 		db.d.ts(from), db.d.ts(to))
 	if err != nil {
 		return nil, classify(err)
 	}
 	defer rows.Close()
-	counts := map[string]int{}
+	counts := map[string]sport.Count{}
 	for rows.Next() {
 		var s string
-		var n int
-		if err := rows.Scan(&s, &n); err != nil {
+		var c sport.Count
+		if err := rows.Scan(&s, &c.Today, &c.Upcoming, &c.Live); err != nil {
 			return nil, err
 		}
-		counts[s] = n
+		counts[s] = c
 	}
 	out := make([]sport.Count, 0, len(sport.Sports))
 	for _, s := range sport.Sports {
-		out = append(out, sport.Count{Sport: s, Today: counts[s.Slug]})
+		c := counts[s.Slug]
+		c.Sport = s
+		out = append(out, c)
 	}
 	return out, classify(rows.Err())
 }

@@ -41,13 +41,17 @@ func FuzzParseID(f *testing.F) {
 }
 
 func FuzzMatchCursor(f *testing.F) {
+	f.Add("1.1764000000000000.5")
 	f.Add("1764000000000000.5")
-	f.Add(".")
-	f.Add("-1.-1")
+	f.Add("..")
+	f.Add("4.-1.-1")
 	f.Fuzz(func(t *testing.T, s string) {
-		at, id, ok := parseMatchCursor(s)
+		grp, at, id, ok := parseMatchCursor(s)
 		if ok && at.Location() != time.UTC {
 			t.Fatalf("cursor %q parsed to a non-UTC time", s)
+		}
+		if ok && (grp < 0 || grp > 3) {
+			t.Fatalf("cursor %q parsed to group %d, outside the list's four", s, grp)
 		}
 		_ = id
 	})

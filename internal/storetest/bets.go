@@ -102,7 +102,7 @@ func testPlaceBet(t *testing.T, open Opener) {
 	u := mustUser(t, db, 50000)
 	m := mustMatch(t, db, c.now().Add(time.Hour))
 	b := mustPlace(t, db, u, slip(1000, sel(t, m, betting.OneXTwo, "home")))
-	if b.State != betting.Open || b.Stake != 1000 || b.PotentialPayout != 2000 || b.Odds != 200 || len(b.Legs) != 1 {
+	if b.State != betting.Open || b.Stake != 1000 || b.PotentialPayout != 2000 || b.Odds != "2.00" || len(b.Legs) != 1 {
 		t.Fatalf("bet = %+v", b)
 	}
 	if got := mustBalance(t, db, u); got != 49000 {

@@ -208,7 +208,7 @@ func testAccumulator(t *testing.T, open Opener) {
 	m1, m2, m3 := mustMatch(t, db, c.now().Add(time.Hour)), mustMatch(t, db, c.now().Add(2*time.Hour)), mustMatch(t, db, c.now().Add(3*time.Hour))
 	// 2.00 × 1.90 × 3.40 = 12.92
 	b := mustPlace(t, db, u, slip(1000, sel(t, m1, betting.OneXTwo, "home"), sel(t, m2, betting.Total, "over"), sel(t, m3, betting.OneXTwo, "draw")))
-	if b.Odds != 1292 || b.PotentialPayout != 12920 {
+	if b.Odds != "12.92" || b.PotentialPayout != 12920 {
 		t.Fatalf("acca odds %s payout %d", b.Odds, b.PotentialPayout)
 	}
 	lost := mustPlace(t, db, u, slip(1000, sel(t, m1, betting.OneXTwo, "away"), sel(t, m2, betting.Total, "over")))

@@ -23,6 +23,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/edge"
 	"github.com/pointsbook/pointsbook/internal/i18n"
+	"github.com/pointsbook/pointsbook/internal/programme"
 )
 
 // Store is everything the pages read and write, as the sum of what each
@@ -30,6 +31,8 @@ import (
 type Store interface {
 	mainStore
 	profileStore
+	meStore
+	statementStore
 }
 
 // profileStore saves the language a signed-in player switches to.
@@ -50,6 +53,9 @@ type Options struct {
 	Log      *slog.Logger
 	// Now is the clock (tests set it); nil: time.Now.
 	Now func() time.Time
+	// Programme are the rules of top-ups and check-ins, the API's own;
+	// zero: programme.DefaultRules.
+	Programme programme.Rules
 }
 
 // Web serves the player site.
@@ -72,6 +78,9 @@ func New(store Store, opt Options) (*Web, error) {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Programme == (programme.Rules{}) {
+		opt.Programme = programme.DefaultRules
 	}
 	s := &Web{store: store, opt: opt, log: opt.Log, now: opt.Now}
 	var err error
@@ -108,6 +117,12 @@ func (s *Web) Routes() []Route {
 	return []Route{
 		{"GET", "/{$}", Public, s.handleMain},
 		{"POST", "/lang", Public, s.handleLang},
+
+		{"GET", "/me", Player, s.handleMe},
+		{"POST", "/me/topup", Player, s.handleTopup},
+		{"POST", "/me/checkin", Player, s.handleCheckin},
+		{"GET", "/me/bets/{id}", Player, s.handleReceipt},
+		{"GET", "/me/statement", Player, s.handleStatement},
 
 		// The seed's addresses keep working for old bookmarks.
 		{"GET", "/main", Public, s.handleLegacy},

@@ -77,7 +77,10 @@ func (s *Web) handleStatement(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		d.Chart = newBalanceChart(recent)
+		// Each period runs to the end of today, so what happened this
+		// very second is in it.
 		zone, now := viewerZone(r), s.now().UTC()
+		end := playlimit.Daily.End(now, zone).UTC()
 		for _, p := range []struct {
 			key  string
 			from time.Time
@@ -87,7 +90,7 @@ func (s *Web) handleStatement(w http.ResponseWriter, r *http.Request) error {
 			{"statement.period.month", playlimit.Monthly.Start(now, zone)},
 			{"statement.period.30d", now.Add(-playlimit.DefaultStatementSpan)},
 		} {
-			act, err := s.store.ActivityStatement(ctx, uid, playlimit.Range{From: p.from.UTC(), To: now})
+			act, err := s.store.ActivityStatement(ctx, uid, playlimit.Range{From: p.from.UTC(), To: end})
 			if err != nil {
 				return err
 			}

@@ -66,6 +66,7 @@ func Run(t *testing.T, open Opener) {
 		{"PlayBlocks", testPlayBlocks},
 		{"ActivityStatement", testActivityStatement},
 		{"Programmes", testProgrammes},
+		{"TopupStatus", testTopupStatus},
 	}
 	for _, tt := range tests {
 		// Every test opens a store of its own.

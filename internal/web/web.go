@@ -23,6 +23,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/edge"
 	"github.com/pointsbook/pointsbook/internal/i18n"
+	"github.com/pointsbook/pointsbook/internal/programme"
 )
 
 // Store is everything the pages read and write, as the sum of what each
@@ -31,6 +32,8 @@ type Store interface {
 	mainStore
 	matchStore
 	profileStore
+	meStore
+	statementStore
 }
 
 // profileStore saves the language a signed-in player switches to.
@@ -51,6 +54,9 @@ type Options struct {
 	Log      *slog.Logger
 	// Now is the clock (tests set it); nil: time.Now.
 	Now func() time.Time
+	// Programme are the rules of top-ups and check-ins, the API's own;
+	// zero: programme.DefaultRules.
+	Programme programme.Rules
 }
 
 // Web serves the player site.
@@ -74,6 +80,9 @@ func New(store Store, opt Options) (*Web, error) {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Programme == (programme.Rules{}) {
+		opt.Programme = programme.DefaultRules
 	}
 	s := &Web{store: store, opt: opt, log: opt.Log, now: opt.Now, rows: newRowCache()}
 	var err error
@@ -111,6 +120,12 @@ func (s *Web) Routes() []Route {
 		{"GET", "/{$}", Public, s.handleMain},
 		{"POST", "/lang", Public, s.handleLang},
 		{"GET", "/matches/{id}", Public, s.handleMatch},
+
+		{"GET", "/me", Player, s.handleMe},
+		{"POST", "/me/topup", Player, s.handleTopup},
+		{"POST", "/me/checkin", Player, s.handleCheckin},
+		{"GET", "/me/bets/{id}", Player, s.handleReceipt},
+		{"GET", "/me/statement", Player, s.handleStatement},
 
 		// The seed's addresses keep working for old bookmarks.
 		{"GET", "/main", Public, s.handleLegacy},

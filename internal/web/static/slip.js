@@ -100,6 +100,7 @@ function init(root, data) {
   let inFlight = false;
   let pending = null; // {key, body, sig}: a submission to resend after a lost connection
   let lastFocus = null;
+  let message = ""; // a notice or refusal, shown until the slip changes
 
   function load() {
     try {
@@ -315,7 +316,7 @@ function init(root, data) {
     el.balance.hidden = balance === null;
     if (balance !== null) el.balanceValue.textContent = pts(balance);
 
-    if (!inFlight) el.hint.textContent = hintText(stake, ret);
+    if (!inFlight) el.hint.textContent = message || hintText(stake, ret);
     el.place.disabled = inFlight || n === 0 || (signedIn && (stake <= 0n || legs.some((l) => l.state !== "ok" && l.state !== "error")));
     el.place.textContent = inFlight ? t("placing") : signedIn ? t("place") : t("login_to_place");
   }
@@ -394,8 +395,9 @@ function init(root, data) {
   }
 
   function announce(msg) { el.live.textContent = msg; }
-  function notice(msg) { el.hint.textContent = msg; announce(msg); }
+  function notice(msg) { message = msg; el.hint.textContent = msg; }
   function clearResult() {
+    message = "";
     if (!el.result.hidden) { el.result.hidden = true; el.result.replaceChildren(); }
   }
 
@@ -431,17 +433,17 @@ function init(root, data) {
     if (!pending || pending.sig !== sig(body)) {
       const shown = legs.map((l) => l.odds);
       await refresh();
-      if (legs.some((l) => l.state === "error")) { el.hint.textContent = t("err.network"); return; }
-      if (legs.some((l) => l.state !== "ok")) { el.hint.textContent = t("hint.closed"); return; }
+      if (legs.some((l) => l.state === "error")) { notice(t("err.network")); return; }
+      if (legs.some((l) => l.state !== "ok")) { notice(t("hint.closed")); return; }
       const pol = policy();
       const moved = legs.some((l, i) => shown[i] !== null && l.odds !== shown[i] &&
         !(pol === "accept_any" || (pol === "accept_higher" && l.odds > shown[i])));
-      if (moved || shown.some((o) => o === null)) { el.hint.textContent = t("hint.changed"); return; }
+      if (moved || shown.some((o) => o === null)) { notice(t("hint.changed")); return; }
       pending = { key: crypto.randomUUID(), body, sig: sig(body) };
     }
     const res = await send(pending);
     if (res.status === 0 || res.status >= 500) {
-      el.hint.textContent = t("err.network");
+      notice(t("err.network"));
       return; // pending stays: the next press resends it under the same key
     }
     pending = null;
@@ -530,14 +532,14 @@ function init(root, data) {
         break;
       case "unauthenticated":
         msg = t("err.unauthenticated");
-        el.hint.textContent = msg;
+        notice(msg);
         logIn();
         return;
       default:
         msg = T[`err.${code}`] ? t(`err.${code}`) : t("err.generic");
     }
     render();
-    el.hint.textContent = msg;
+    notice(msg);
   }
 
   /** A time in the viewer's zone, as the pages show it: "12월 9일 00:00 (KST)". */

@@ -405,6 +405,17 @@ function init(root, data) {
 
   const sig = (body) => JSON.stringify(body);
 
+  // crypto.randomUUID exists only in secure contexts (https, localhost);
+  // a site reached over plain http still gets a random v4 UUID.
+  function newKey() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
   function logIn() {
     closeDrawer(false);
     const link = document.querySelector('a[data-modal="login"]');
@@ -439,7 +450,7 @@ function init(root, data) {
       const moved = legs.some((l, i) => shown[i] !== null && l.odds !== shown[i] &&
         !(pol === "accept_any" || (pol === "accept_higher" && l.odds > shown[i])));
       if (moved || shown.some((o) => o === null)) { notice(t("hint.changed")); return; }
-      pending = { key: crypto.randomUUID(), body, sig: sig(body) };
+      pending = { key: newKey(), body, sig: sig(body) };
     }
     const res = await send(pending);
     if (res.status === 0 || res.status >= 500) {

@@ -18,6 +18,7 @@ type matchStore interface {
 	MatchStats(ctx context.Context, id string) (*sport.MatchStats, error)
 	FindOddsHistory(ctx context.Context, matchID string, f betting.OddsHistoryFilter) ([]*betting.SelectionHistory, string, error)
 	CountBySport(ctx context.Context, from, to time.Time) ([]sport.Count, error)
+	MatchResult(ctx context.Context, matchID string) (*sport.Outcome, error)
 }
 
 // maxHistoryPages bounds the pages of odds history one match page reads
@@ -59,6 +60,10 @@ type resultView struct {
 	// RegulationTotals: totals and handicaps settle on the regulation
 	// score (else on the final one).
 	RegulationTotals bool
+	// Evidence is what the bets were settled on; nil while the store has
+	// no result recorded (a match the feed reported over but not yet
+	// settled).
+	Evidence *sport.Evidence
 }
 
 // sideView is one team's form and season record.
@@ -127,7 +132,15 @@ func (s *Web) handleMatch(w http.ResponseWriter, r *http.Request) error {
 			d.Charts = append(d.Charts, buildChart(mm.Kind, sel, hist[sel.ID], end))
 		}
 	}
-	d.Result = resultOf(m.Match)
+	if d.Result = resultOf(m.Match); d.Result != nil {
+		o, err := s.store.MatchResult(r.Context(), m.ID)
+		if err != nil {
+			return err
+		}
+		if o != nil {
+			d.Result.Evidence = &o.Evidence
+		}
+	}
 	return s.render(w, r, http.StatusOK, "match", d)
 }
 

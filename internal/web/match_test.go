@@ -238,12 +238,12 @@ func TestMatchStatsAndResult(t *testing.T) {
 
 	// Finished after extra time: the result and what each market settles on.
 	if _, err := s.db.RecordResult(ctx, m.ID, sport.Outcome{Score: sport.Score{Home: 3, Away: 2, Regulation: sport.Pair{Home: 2, Away: 2}},
-		Evidence: sport.Evidence{Source: "operator", Status: "AET", Actor: "ops"}}, true); err != nil {
+		Evidence: sport.Evidence{Source: "operator", Status: "AET", Actor: "ops", Reason: "entered from the <b>referee's</b> report", FetchedAt: testNow.Add(4 * time.Hour)}}, true); err != nil {
 		t.Fatal(err)
 	}
 	for accept, want := range map[string][]string{
-		"":   {"경기 결과", "최종 점수</dt><dd>3 : 2", "정규 시간 점수</dt><dd>2 : 2", "승무패는 정규 시간 점수로 정산합니다", "오버/언더와 핸디캡은 정규 시간 점수로", `data-score>3 : 2`, ">종료<"},
-		"en": {"Result", "Final score</dt><dd>3 : 2", "Score after regulation time</dt><dd>2 : 2", "Totals and handicaps settle on the regulation score"},
+		"":   {"정산 근거", "운영자 입력", "AET", "12월 8일 14:00 (KST)", "entered from the &lt;b&gt;referee&#39;s&lt;/b&gt; report", "경기 결과", "최종 점수</dt><dd>3 : 2", "정규 시간 점수</dt><dd>2 : 2", "승무패는 정규 시간 점수로 정산합니다", "오버/언더와 핸디캡은 정규 시간 점수로", `data-score>3 : 2`, ">종료<"},
+		"en": {"Settled on", "Operator entry", "8 Dec 14:00 (KST)", "Result", "Final score</dt><dd>3 : 2", "Score after regulation time</dt><dd>2 : 2", "Totals and handicaps settle on the regulation score"},
 	} {
 		p := s.browser(accept).get("/matches/" + m.ID)
 		for _, w := range want {

@@ -240,6 +240,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	siteOpt := web.Options{Auth: auth, Catalog: catalog, SecureCookies: opt.SecureCookies, Log: m.Log}
+	siteOpt.TrustedProxies = trusted
 	if cfg.OIDCIssuer != "" {
 		siteOpt.OIDCName = cmp.Or(cfg.OIDCName, "OpenID Connect")
 	}

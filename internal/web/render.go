@@ -174,6 +174,7 @@ func funcs(p *i18n.Printer, a *assets) template.FuncMap {
 		"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"int64":    func(n int) int64 { return int64(n) },
 		"rowOf":    func(p *Page, m *betting.Match) matchRow { return matchRow{p, m} },
+		"authForm": newAuthForm,
 	}
 }
 

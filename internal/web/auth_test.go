@@ -89,6 +89,11 @@ func signupForm(username, nickname string) url.Values {
 		"password": {"long-password-1"}, "next": {"/me/settings"}}
 }
 
+func withPassword(f url.Values, password string) url.Values {
+	f.Set("password", password)
+	return f
+}
+
 func mustContain(t *testing.T, what string, p *page, want ...string) {
 	t.Helper()
 	for _, w := range want {
@@ -219,16 +224,8 @@ func TestSignupRefusals(t *testing.T) {
 	}{
 		{signupForm("taken_name", "새닉네임"), 409, "이미 사용 중인 아이디입니다"},
 		{signupForm("new_name", "쓰는닉"), 409, "이미 사용 중인 닉네임입니다"},
-		{func() url.Values {
-			f := signupForm("new_name", "새닉네임")
-			f.Set("password", "new_name_pass")
-			return f
-		}(), 400, "비밀번호가 규칙에 맞지 않습니다"},
-		{func() url.Values {
-			f := signupForm("new_name", "새닉네임")
-			f.Set("password", "password123")
-			return f
-		}(), 400, "비밀번호가 규칙에 맞지 않습니다"},
+		{withPassword(signupForm("new_name", "새닉네임"), "new_name_pass"), 400, "비밀번호가 규칙에 맞지 않습니다"},
+		{withPassword(signupForm("new_name", "새닉네임"), "password123"), 400, "비밀번호가 규칙에 맞지 않습니다"},
 		{signupForm("x", "새닉네임"), 400, "아이디는 영문, 숫자, 밑줄(_)로 3~32자입니다"},
 		{signupForm("evil_1", "<script>alert(1)</script>"), 400, "&lt;script&gt;alert(1)&lt;/script&gt;"},
 		{signupForm("evil_2", "<img src=x onerror=alert(1)>"), 400, "&lt;img src=x onerror=alert(1)&gt;"},

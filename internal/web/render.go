@@ -175,6 +175,7 @@ func funcs(p *i18n.Printer, a *assets) template.FuncMap {
 		"int64":    func(n int) int64 { return int64(n) },
 		"rowOf":    func(p *Page, m *betting.Match) matchRow { return matchRow{p, m} },
 		"limits":   betLimits,
+		"authForm": newAuthForm,
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/klauspost/compress/gzhttp"
@@ -34,6 +35,7 @@ type Store interface {
 	profileStore
 	meStore
 	statementStore
+	limitsStore
 }
 
 // profileStore saves the language a signed-in player switches to.
@@ -51,7 +53,11 @@ type Options struct {
 	SecureCookies bool
 	// OIDCName labels the "sign in with …" button; empty: no button.
 	OIDCName string
-	Log      *slog.Logger
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client, for the sign-in attempt budgets; none: the TCP peer is
+	// the client.
+	TrustedProxies []netip.Prefix
+	Log            *slog.Logger
 	// Now is the clock (tests set it); nil: time.Now.
 	Now func() time.Time
 	// Programme are the rules of top-ups and check-ins, the API's own;
@@ -126,6 +132,34 @@ func (s *Web) Routes() []Route {
 		{"POST", "/me/checkin", Player, s.handleCheckin},
 		{"GET", "/me/bets/{id}", Player, s.handleReceipt},
 		{"GET", "/me/statement", Player, s.handleStatement},
+
+		{"GET", "/login", Public, s.handleLoginPage},
+		{"POST", "/login", Public, s.handleLogin},
+		{"GET", "/signup", Public, s.handleSignupPage},
+		{"POST", "/signup", Public, s.handleSignup},
+		{"GET", "/verify", Public, s.handleVerifyPage},
+		{"POST", "/verify", Public, s.handleVerify},
+		{"POST", "/verify/resend", Public, s.handleVerifyResend},
+		{"GET", "/password-reset", Public, s.handleResetPage},
+		{"POST", "/password-reset", Public, s.handleReset},
+		{"GET", "/password-reset/confirm", Public, s.handleResetConfirmPage},
+		{"GET", "/reset-password", Public, s.handleResetConfirmPage},
+		{"POST", "/password-reset/confirm", Public, s.handleResetConfirm},
+		{"POST", "/logout", Player, s.handleLogout},
+
+		{"GET", "/me/settings", Player, s.handleSettings},
+		{"POST", "/me/settings/timezone", Player, s.handleSettingsZone},
+		{"POST", "/me/settings/language", Player, s.handleSettingsLanguage},
+		{"POST", "/me/settings/nickname", Player, s.handleSettingsNickname},
+		{"POST", "/me/settings/password", Player, s.handleSettingsPassword},
+		{"POST", "/me/settings/logout-all", Player, s.handleSettingsLogoutAll},
+		{"POST", "/me/settings/delete", Player, s.handleSettingsDelete},
+
+		{"GET", "/me/limits", Player, s.handleLimits},
+		{"POST", "/me/limits", Player, s.handleLimitsSet},
+		{"POST", "/me/limits/cancel", Player, s.handleLimitsCancel},
+		{"GET", "/me/limits/block", Player, s.handleBlockConfirm},
+		{"POST", "/me/limits/block", Player, s.handleBlockStart},
 
 		// The seed's addresses keep working for old bookmarks.
 		{"GET", "/main", Public, s.handleLegacy},

@@ -241,6 +241,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	siteOpt := web.Options{Auth: auth, Catalog: catalog, SecureCookies: opt.SecureCookies, Log: m.Log}
 	siteOpt.Programme = opt.Programme
+	siteOpt.Limits = betting.Limits{MinStake: cfg.MinStake, MaxStake: cfg.MaxStake, MaxPayout: cfg.MaxPayout, MaxLegs: cfg.MaxLegs}
 	siteOpt.TrustedProxies = trusted
 	if cfg.OIDCIssuer != "" {
 		siteOpt.OIDCName = cmp.Or(cfg.OIDCName, "OpenID Connect")

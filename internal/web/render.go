@@ -52,7 +52,10 @@ type Page struct {
 	View string
 	// OIDCName labels the "sign in with …" button; empty: none.
 	OIDCName string
-	Data     any
+	// Limits are the operator's bet limits, which the slip checks a stake
+	// against before sending it (the server checks them again).
+	Limits betting.Limits
+	Data   any
 }
 
 func parseViews(fsys fs.FS, cat *i18n.Catalog, a *assets) (views, error) {
@@ -174,7 +177,6 @@ func funcs(p *i18n.Printer, a *assets) template.FuncMap {
 		"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"int64":    func(n int) int64 { return int64(n) },
 		"rowOf":    func(p *Page, m *betting.Match) matchRow { return matchRow{p, m} },
-		"limits":   betLimits,
 		"authForm": newAuthForm,
 	}
 }
@@ -220,7 +222,7 @@ func (s *Web) write(w http.ResponseWriter, status int, pg *Page) error {
 // page is the viewer's part of every page.
 func (s *Web) page(w http.ResponseWriter, r *http.Request, view string, data any) *Page {
 	pg := &Page{Lang: s.lang(r), Langs: i18n.Langs, Zone: viewerZone(r), Now: s.now(), CSRF: s.edge.PageToken(w, r),
-		Here: r.URL.RequestURI(), View: view, OIDCName: s.opt.OIDCName, Data: data}
+		Here: r.URL.RequestURI(), View: view, OIDCName: s.opt.OIDCName, Limits: s.opt.Limits, Data: data}
 	if sess := edge.SessionFrom(r.Context()); sess != nil {
 		pg.User = sess.User
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/klauspost/compress/gzhttp"
 
 	"github.com/pointsbook/pointsbook/internal/account"
+	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/edge"
 	"github.com/pointsbook/pointsbook/internal/i18n"
 	"github.com/pointsbook/pointsbook/internal/programme"
@@ -63,6 +64,9 @@ type Options struct {
 	// Programme are the rules of top-ups and check-ins, the API's own;
 	// zero: programme.DefaultRules.
 	Programme programme.Rules
+	// Limits are the bet limits the store enforces; zero:
+	// betting.DefaultLimits.
+	Limits betting.Limits
 }
 
 // Web serves the player site.
@@ -86,6 +90,9 @@ func New(store Store, opt Options) (*Web, error) {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Limits == (betting.Limits{}) {
+		opt.Limits = betting.DefaultLimits
 	}
 	if opt.Programme == (programme.Rules{}) {
 		opt.Programme = programme.DefaultRules

@@ -500,3 +500,24 @@ func TestAccountBadInput(t *testing.T) {
 		t.Fatalf("bad requests changed the store:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
+
+// A signed-in player verifies their own address with the code alone; the
+// code alone without a session names nobody.
+func TestVerifyEmailWithTheCodeAlone(t *testing.T) {
+	t.Parallel()
+	e := newAcctEnv(t, outboxSender(t), false)
+	e.signup("park", "plum-blossom-88")
+	token := e.want(e.do("POST", "/api/v1/auth/login", "", `{"username":"park","password":"plum-blossom-88"}`, nil), 200)["token"].(string)
+	mails := e.mails()
+	if len(mails) != 1 {
+		t.Fatalf("%d mails", len(mails))
+	}
+	code := codeOf(t, mails[0])
+	if b := e.want(e.do("POST", "/api/v1/auth/verify-email", "", `{"code":"`+code+`"}`, nil), 400); errCode(b) != "invalid_code" {
+		t.Fatalf("code alone, signed out: %v", b)
+	}
+	e.want(e.do("POST", "/api/v1/auth/verify-email", token, `{"code":"`+code+`"}`, nil), 200)
+	if me := e.want(e.do("GET", "/api/v1/me", token, "", nil), 200); me["email_verified"] != true {
+		t.Fatalf("me = %v", me)
+	}
+}

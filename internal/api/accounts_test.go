@@ -521,3 +521,20 @@ func TestVerifyEmailWithTheCodeAlone(t *testing.T) {
 		t.Fatalf("me = %v", me)
 	}
 }
+
+// A username in Hangul is refused saying what a username is made of, in
+// the caller's language.
+func TestHangulUsernameIsExplained(t *testing.T) {
+	t.Parallel()
+	e := newAcctEnv(t, outboxSender(t), false)
+	body := `{"username":"김민수","password":"plum-blossom-88","email":"kim@example.com","nickname":"민수"}`
+	for lang, want := range map[string]string{
+		"en": "Usernames use Latin letters (A-Z, a-z), digits and underscores only; a name in Hangul or another script can be your nickname.",
+		"ko": "아이디에는 영문 알파벳(A-Z, a-z), 숫자, 밑줄(_)만 쓸 수 있습니다. 한글 이름은 닉네임으로 쓰세요.",
+	} {
+		b := e.want(e.do("POST", "/api/v1/auth/signup", "", body, map[string]string{"Accept-Language": lang}), 400)
+		if errCode(b) != "invalid_username" || b["error"].(map[string]any)["message"] != want {
+			t.Errorf("%s: %v", lang, b)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -84,7 +85,16 @@ var usernameRE = regexp.MustCompile(`^[A-Za-z0-9_]{3,32}$`)
 // CheckUsername validates a username's shape. Codes: invalid_username.
 func CheckUsername(u string) error {
 	if !usernameRE.MatchString(u) {
-		return fault.New(fault.Invalid, "invalid_username", "A username is 3 to 32 letters, digits or underscores.")
+		for _, r := range u {
+			if r > unicode.MaxASCII && unicode.IsLetter(r) {
+				// A Korean player's first try is often their name in
+				// Hangul: say what a username is made of, and where the
+				// name can go.
+				return fault.New(fault.Invalid, "invalid_username",
+					"Usernames use Latin letters (A-Z, a-z), digits and underscores only; a name in Hangul or another script can be your nickname.")
+			}
+		}
+		return fault.New(fault.Invalid, "invalid_username", "A username is 3 to 32 Latin letters (A-Z, a-z), digits or underscores.")
 	}
 	return nil
 }

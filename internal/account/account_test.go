@@ -45,6 +45,7 @@ func TestSignupCheck(t *testing.T) {
 		{"ok", func(*Signup) {}, ""},
 		{"short username", func(s *Signup) { s.Username = "ab" }, "invalid_username"},
 		{"username with space", func(s *Signup) { s.Username = "kim lee" }, "invalid_username"},
+		{"username in Hangul", func(s *Signup) { s.Username = "김민수" }, "invalid_username"},
 		{"nickname too short", func(s *Signup) { s.Nickname = "k" }, "invalid_nickname"},
 		{"nickname with markup", func(s *Signup) { s.Nickname = "<b>kim" }, "invalid_nickname"},
 		{"bad email", func(s *Signup) { s.Email = "kim" }, "invalid_email"},

@@ -23,6 +23,11 @@ func (a *API) handleVerifyEmail(w http.ResponseWriter, r *http.Request) error {
 	if err := a.readJSON(w, r, &req); err != nil {
 		return err
 	}
+	// A signed-in player is verifying their own address: the code is
+	// enough.
+	if sess := edge.SessionFrom(r.Context()); req.Username == "" && sess != nil {
+		req.Username = sess.User.Username
+	}
 	if err := a.auth.VerifyEmail(r.Context(), req.Username, req.Code, a.client(r)); err != nil {
 		return err
 	}

@@ -500,3 +500,41 @@ func TestAccountBadInput(t *testing.T) {
 		t.Fatalf("bad requests changed the store:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
+
+// A signed-in player verifies their own address with the code alone; the
+// code alone without a session names nobody.
+func TestVerifyEmailWithTheCodeAlone(t *testing.T) {
+	t.Parallel()
+	e := newAcctEnv(t, outboxSender(t), false)
+	e.signup("park", "plum-blossom-88")
+	token := e.want(e.do("POST", "/api/v1/auth/login", "", `{"username":"park","password":"plum-blossom-88"}`, nil), 200)["token"].(string)
+	mails := e.mails()
+	if len(mails) != 1 {
+		t.Fatalf("%d mails", len(mails))
+	}
+	code := codeOf(t, mails[0])
+	if b := e.want(e.do("POST", "/api/v1/auth/verify-email", "", `{"code":"`+code+`"}`, nil), 400); errCode(b) != "invalid_code" {
+		t.Fatalf("code alone, signed out: %v", b)
+	}
+	e.want(e.do("POST", "/api/v1/auth/verify-email", token, `{"code":"`+code+`"}`, nil), 200)
+	if me := e.want(e.do("GET", "/api/v1/me", token, "", nil), 200); me["email_verified"] != true {
+		t.Fatalf("me = %v", me)
+	}
+}
+
+// A username in Hangul is refused saying what a username is made of, in
+// the caller's language.
+func TestHangulUsernameIsExplained(t *testing.T) {
+	t.Parallel()
+	e := newAcctEnv(t, outboxSender(t), false)
+	body := `{"username":"김민수","password":"plum-blossom-88","email":"kim@example.com","nickname":"민수"}`
+	for lang, want := range map[string]string{
+		"en": "Usernames use Latin letters (A-Z, a-z), digits and underscores only; a name in Hangul or another script can be your nickname.",
+		"ko": "아이디에는 영문 알파벳(A-Z, a-z), 숫자, 밑줄(_)만 쓸 수 있습니다. 한글 이름은 닉네임으로 쓰세요.",
+	} {
+		b := e.want(e.do("POST", "/api/v1/auth/signup", "", body, map[string]string{"Accept-Language": lang}), 400)
+		if errCode(b) != "invalid_username" || b["error"].(map[string]any)["message"] != want {
+			t.Errorf("%s: %v", lang, b)
+		}
+	}
+}

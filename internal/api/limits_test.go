@@ -109,7 +109,7 @@ func TestPlayLimitsAPI(t *testing.T) {
 
 	// Activity statement.
 	act := e.want(e.do("GET", "/api/v1/me/statement/activity", e.player, "", nil), 200)
-	if act["bets"].(float64) != 2 || act["staked"].(float64) != 1500 || act["returns"].(float64) != 0 || act["net"].(float64) != -1500 || act["sessions"].(float64) != 1 {
+	if act["bets"].(float64) != 2 || act["staked"].(float64) != 1500 || act["returns"].(float64) != 0 || act["pending"].(float64) != 1500 || act["net"].(float64) != 0 || act["sessions"].(float64) != 1 {
 		t.Fatalf("activity = %v", act)
 	}
 	today := time.Now().In(time.FixedZone("KST", 9*3600)).Format("2006-01-02")

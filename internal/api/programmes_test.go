@@ -87,10 +87,15 @@ func (e *progEnv) snapshot() map[string]int64 {
 func TestTopupAndCheckin(t *testing.T) {
 	t.Parallel()
 	e := newProgEnv(t, nil)
-	// At the target: refused with the reason.
-	b := e.want(e.do("POST", "/api/v1/me/topup", e.player, "", nil), 422)
-	if errCode(b) != "topup_not_allowed" || b["error"].(map[string]any)["details"].(map[string]any)["reason"] != "balance_too_high" {
+	// At the target: refused, saying so.
+	b := e.want(e.do("POST", "/api/v1/me/topup", e.player, "", map[string]string{"Accept-Language": "en"}), 422)
+	if errCode(b) != "topup_not_allowed" || b["error"].(map[string]any)["details"].(map[string]any)["reason"] != "at_target" ||
+		b["error"].(map[string]any)["message"] != "Your balance is already at the top-up target of 50,000 points." {
 		t.Fatalf("at target: %v", b)
+	}
+	b = e.want(e.do("POST", "/api/v1/me/topup", e.player, "", nil), 422)
+	if msg := b["error"].(map[string]any)["message"]; msg != "잔액이 이미 충전 목표인 50,000 포인트입니다." {
+		t.Fatalf("at target, in Korean: %v", msg)
 	}
 	// Spend some, then top up (with a key, retried).
 	e.want(e.do("POST", "/api/v1/admin/grants", e.admin, `{"username":"kim","points":1,"reason":"test"}`, nil), 201)

@@ -80,6 +80,7 @@ func login(t *testing.T, srv *httptest.Server, user, pw, xff string) loginResult
 func attempt(t *testing.T, srv *httptest.Server, path, body, xff string) loginResult {
 	t.Helper()
 	req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
+	req.Header.Set("Accept-Language", "en") // the messages asserted are the English ones
 	if xff != "" {
 		req.Header.Set("X-Forwarded-For", xff)
 	}

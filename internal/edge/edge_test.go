@@ -65,6 +65,7 @@ func newSessions(t *testing.T) *sessions {
 
 type request struct {
 	method, accept, bearer, cookie, csrf string
+	lang                                 string // Accept-Language
 }
 
 func serve(h http.Handler, q request) *httptest.ResponseRecorder {
@@ -80,6 +81,9 @@ func serve(h http.Handler, q request) *httptest.ResponseRecorder {
 	}
 	if q.csrf != "" {
 		r.Header.Set("X-CSRF-Token", q.csrf)
+	}
+	if q.lang != "" {
+		r.Header.Set("Accept-Language", q.lang)
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, r)
@@ -196,7 +200,7 @@ func TestErrorRendering(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			logs := &logtest.Buffer{}
 			e := edge.New(edge.Config{Format: c.surface, Log: slog.New(slog.NewJSONHandler(logs, nil))})
-			rec := serve(e.Wrap(edge.Public, func(http.ResponseWriter, *http.Request) error { return c.err }), request{method: "GET", accept: c.accept})
+			rec := serve(e.Wrap(edge.Public, func(http.ResponseWriter, *http.Request) error { return c.err }), request{method: "GET", accept: c.accept, lang: "en"})
 			body := rec.Body.String()
 			if rec.Code != c.status || rec.Header().Get("Content-Type") != c.contentType || rec.Header().Get("Retry-After") != c.retryAfter {
 				t.Fatalf("answered %d %q Retry-After %q, want %d %q %q", rec.Code, rec.Header().Get("Content-Type"), rec.Header().Get("Retry-After"),

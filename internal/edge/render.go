@@ -78,7 +78,8 @@ var status = map[fault.Kind]int{
 
 // Internal is what a client is told of an error that is not its own:
 // driver and SQL text never reach it.
-var Internal = &fault.Error{Kind: fault.Internal, Code: "internal", Message: "Something went wrong on our side; it has been logged."}
+var Internal = &fault.Error{Kind: fault.Internal, Code: "internal", Message: "Something went wrong on our side; it has been logged.",
+	Format: "Something went wrong on our side; it has been logged."}
 
 type errorBody struct {
 	Error errorDetail `json:"error"`
@@ -118,12 +119,13 @@ func envelope(fe *fault.Error) []byte {
 }
 
 // WriteError answers r with err, in the format the surface and the
-// request call for.
+// request call for, and in the caller's language (see Caller).
 func (e *Edge) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	f, fe := FormatFor(r, e.cfg.Format), Fault(r.Context(), e.cfg.Log, r.URL.Path, err)
 	if f == HTML && e.cfg.ErrorPage != nil {
 		setRetryAfter(w, fe)
-		e.cfg.ErrorPage(w, r, status[fe.Kind], fe)
+		lang, loc := Caller(r)
+		e.cfg.ErrorPage(w, r, status[fe.Kind], Localize(fe, lang, loc))
 		return
 	}
 	WriteFault(w, r, f, fe)
@@ -132,9 +134,11 @@ func (e *Edge) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 // Status is the HTTP status of an error kind.
 func Status(k fault.Kind) int { return status[k] }
 
-// WriteFault answers with fe, already logged if it needed to be. A 429 or
-// 503 says when to retry: the retry_after detail of a limiter that knows
-// the wait, else a handler's own Retry-After header, else 1 second.
+// WriteFault answers with fe, already logged if it needed to be, its
+// message in the caller's language and zone (Caller), which the
+// Content-Language header names. A 429 or 503 says when to retry: the
+// retry_after detail of a limiter that knows the wait, else a handler's
+// own Retry-After header, else 1 second.
 func WriteFault(w http.ResponseWriter, r *http.Request, f Format, fe *fault.Error) {
 	code := status[fe.Kind]
 	setRetryAfter(w, fe)
@@ -142,7 +146,9 @@ func WriteFault(w http.ResponseWriter, r *http.Request, f Format, fe *fault.Erro
 		WriteHTMLError(w, code)
 		return
 	}
-	WriteRaw(w, code, envelope(fe))
+	lang, loc := Caller(r)
+	w.Header().Set("Content-Language", string(lang))
+	WriteRaw(w, code, envelope(Localize(fe, lang, loc)))
 }
 
 func setRetryAfter(w http.ResponseWriter, fe *fault.Error) {

@@ -7,6 +7,7 @@ package fault
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error by what the caller can do about it.
@@ -33,13 +34,30 @@ type Error struct {
 	// Details carries structured, user-safe data (e.g. the new odds on
 	// odds_changed) that the API adds to the error envelope.
 	Details map[string]any
+	// Format and Args are Message before it was formatted: the edge looks
+	// Format up in the message catalogue (under fault.<Code>) and prints
+	// Args in the caller's language and zone, so a time is passed as a
+	// time.Time, never as text. Message is the English fallback.
+	Format string
+	Args   []any
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
-// New returns an *Error with a formatted message.
+// New returns an *Error with a formatted message. A time.Time argument
+// is written in Message as an RFC 3339 UTC instant; the edge prints it in
+// the caller's zone instead.
 func New(kind Kind, code, format string, args ...any) *Error {
-	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
+	plain := args
+	for i, a := range args {
+		if t, ok := a.(time.Time); ok {
+			if &plain[0] == &args[0] {
+				plain = append([]any(nil), args...)
+			}
+			plain[i] = t.UTC().Format(time.RFC3339)
+		}
+	}
+	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, plain...), Format: format, Args: args}
 }
 
 // With returns a copy of e carrying detail key=value.
@@ -73,4 +91,4 @@ func Code(err error) string {
 }
 
 // ErrUnavailable is returned (wrapped) when the database cannot be reached.
-var ErrUnavailable = &Error{Kind: Unavailable, Code: "database_unavailable", Message: "The service is temporarily unavailable; please retry shortly."}
+var ErrUnavailable = New(Unavailable, "database_unavailable", "The service is temporarily unavailable; please retry shortly.")

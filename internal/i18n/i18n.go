@@ -80,6 +80,7 @@ func (l Lang) Tag() string { return tags[l].String() }
 // Catalog is the loaded message catalogue.
 type Catalog struct {
 	keys     map[string]bool
+	texts    map[Lang]map[string]string
 	printers map[Lang]*Printer
 }
 
@@ -155,7 +156,7 @@ func load(fsys fs.FS, root string) (*Catalog, error) {
 		sort.Strings(problems)
 		return nil, fmt.Errorf("i18n: the catalogue's languages disagree: %s", strings.Join(problems, "; "))
 	}
-	c := &Catalog{keys: map[string]bool{}, printers: map[Lang]*Printer{}}
+	c := &Catalog{keys: map[string]bool{}, texts: texts, printers: map[Lang]*Printer{}}
 	for key := range texts[Korean] {
 		c.keys[key] = true
 	}
@@ -208,6 +209,16 @@ func (c *Catalog) Keys() []string {
 	sort.Strings(out)
 	return out
 }
+
+// Source is the text of key in l as the catalogue has it, before any
+// argument is printed (one form of a plural), and whether it exists.
+func (c *Catalog) Source(l Lang, key string) (string, bool) {
+	t, ok := c.texts[l][key]
+	return t, ok
+}
+
+// Args is the number of arguments key takes.
+func (c *Catalog) Args(key string) int { return args(c.texts[Korean][key]) }
 
 // For is the printer of l (Korean for an unknown l).
 func (c *Catalog) For(l Lang) *Printer {

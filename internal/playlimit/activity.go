@@ -71,7 +71,8 @@ func parseBound(s string, loc *time.Location, end bool) (time.Time, error) {
 // Activity is a player's activity statement for a period. Returns are
 // payouts and refunds of voided bets (less any reversal after a result
 // correction) posted in the period, whenever their bets were placed; a
-// voided bet's stake still counts as staked.
+// voided bet's stake still counts as staked. The stakes of bets still
+// open are pending: neither lost nor won yet, so Net leaves them out.
 type Activity struct {
 	From     time.Time `json:"from"`
 	To       time.Time `json:"to"`
@@ -79,7 +80,10 @@ type Activity struct {
 	Bets     int64     `json:"bets"`
 	Staked   int64     `json:"staked"`
 	Returns  int64     `json:"returns"`
-	// Net is Returns minus Staked: negative when the player lost points.
+	// Pending is the part of Staked on bets not settled yet.
+	Pending int64 `json:"pending"`
+	// Net is Returns minus the settled stakes (Staked less Pending):
+	// negative when the player lost points.
 	Net      int64 `json:"net"`
 	Sessions int64 `json:"sessions"`
 }

@@ -128,6 +128,11 @@ func Replace(current, next *Block, now time.Time) error {
 	if !current.Active(now) || next.EndsAt.After(current.EndsAt) {
 		return nil
 	}
-	return fault.New(fault.Conflict, CodeBlockActive, "Your %s runs until %s and cannot be shortened or lifted early; a new one must end later.",
-		current.Kind.label(), current.EndsAt.UTC().Format(time.RFC3339)).With("ends_at", current.EndsAt.UTC())
+	end := current.EndsAt.UTC()
+	if current.Kind == SelfExclusion {
+		return fault.New(fault.Conflict, CodeBlockActive, "Your self-exclusion runs until %s and cannot be shortened or lifted early; a new one must end later.", end).
+			With("ends_at", end)
+	}
+	return fault.New(fault.Conflict, CodeBlockActive, "Your cool-off runs until %s and cannot be shortened or lifted early; a new one must end later.", end).
+		With("ends_at", end)
 }

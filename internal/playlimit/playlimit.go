@@ -141,9 +141,9 @@ const (
 func Blocked(kind Kind, end time.Time) *fault.Error {
 	end = end.UTC()
 	if kind == SelfExclusion {
-		return fault.New(fault.Refused, CodeSelfExcluded, "You have excluded yourself from play until %s.", end.Format(time.RFC3339)).
+		return fault.New(fault.Refused, CodeSelfExcluded, "You have excluded yourself from play until %s.", end).
 			With("ends_at", end)
 	}
-	return fault.New(fault.Refused, CodeCoolOff, "You are taking a break from play until %s.", end.Format(time.RFC3339)).
+	return fault.New(fault.Refused, CodeCoolOff, "You are taking a break from play until %s.", end).
 		With("ends_at", end)
 }

@@ -74,17 +74,22 @@ func (r Rules) Check() error {
 // It returns the amount to credit and when the next top-up may happen
 // after this one.
 //
-// Codes: topup_not_allowed (details: reason balance_too_high or
-// too_soon, balance, target, next_allowed_at).
+// Codes: topup_not_allowed (details: reason at_target, balance_too_high
+// or too_soon, balance, target, next_allowed_at).
 func (r Rules) TopupAmount(balance int64, last *time.Time, now time.Time) (amount int64, next time.Time, err error) {
 	if last != nil {
 		if next := last.Add(r.TopupInterval); now.Before(next) {
 			return 0, next, fault.New(fault.Refused, "topup_not_allowed",
-				"You can top up once every %s; the next top-up is possible at %s.", human(r.TopupInterval), next.UTC().Format(time.RFC3339)).
+				"You can top up once every %s; the next top-up is possible on %s.", human(r.TopupInterval), next.UTC()).
 				With("reason", "too_soon").With("balance", balance).With("target", r.TopupTarget).With("next_allowed_at", next.UTC())
 		}
 	}
-	if balance >= r.TopupTarget {
+	if balance == r.TopupTarget {
+		return 0, time.Time{}, fault.New(fault.Refused, "topup_not_allowed",
+			"Your balance is already at the top-up target of %s points.", ledger.FormatPoints(r.TopupTarget)).
+			With("reason", "at_target").With("balance", balance).With("target", r.TopupTarget)
+	}
+	if balance > r.TopupTarget {
 		return 0, time.Time{}, fault.New(fault.Refused, "topup_not_allowed",
 			"Your balance is %s points; a top-up is only possible below %s.", ledger.FormatPoints(balance), ledger.FormatPoints(r.TopupTarget)).
 			With("reason", "balance_too_high").With("balance", balance).With("target", r.TopupTarget)
@@ -167,13 +172,13 @@ func (r Rules) Checkin(last Day, streak int, today Day, nextAt time.Time) (newSt
 	switch {
 	case last == today:
 		return streak, 0, fault.New(fault.Conflict, "already_checked_in",
-			"You have already checked in today (%s); the next check-in opens at %s.", today, nextAt.UTC().Format(time.RFC3339)).
+			"You have already checked in today (%s); the next check-in opens on %s.", today, nextAt.UTC()).
 			With("day", string(today)).With("streak", streak).With("next_at", nextAt.UTC())
 	case last != "" && last > today:
 		// The player moved to a zone where it is still "yesterday"
 		// compared with the last check-in: that day is done too.
 		return streak, 0, fault.New(fault.Conflict, "already_checked_in",
-			"You have already checked in for %s; the next check-in opens at %s.", last, nextAt.UTC().Format(time.RFC3339)).
+			"You have already checked in for %s; the next check-in opens on %s.", last, nextAt.UTC()).
 			With("day", string(last)).With("streak", streak).With("next_at", nextAt.UTC())
 	case last != "" && last.next() == today:
 		newStreak = streak + 1

@@ -31,7 +31,7 @@ func TestTopupAmount(t *testing.T) {
 		{"never topped up, below target", 1200, nil, 48800, ""},
 		{"empty wallet", 0, nil, 50000, ""},
 		{"one point short", 49999, nil, 1, ""},
-		{"at target", 50000, nil, 0, "balance_too_high"},
+		{"at target", 50000, nil, 0, "at_target"},
 		{"above target", 120000, nil, 0, "balance_too_high"},
 		{"debt is covered", -700, nil, 50700, ""},
 		{"within the interval", 100, ago(23*time.Hour + 59*time.Minute), 0, "too_soon"},

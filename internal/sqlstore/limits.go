@@ -421,11 +421,13 @@ func (db *DB) ActivityStatement(ctx context.Context, userID string, r playlimit.
 	err := db.rw.QueryRowContext(ctx, `SELECT u.time_zone,
 			(SELECT COUNT(*) FROM bets b WHERE b.user_id = u.id AND b.placed_at >= $2 AND b.placed_at < $3),
 			(SELECT CAST(COALESCE(SUM(b.stake), 0) AS BIGINT) FROM bets b WHERE b.user_id = u.id AND b.placed_at >= $2 AND b.placed_at < $3),
+			(SELECT CAST(COALESCE(SUM(b.stake), 0) AS BIGINT) FROM bets b WHERE b.user_id = u.id AND b.placed_at >= $2 AND b.placed_at < $3
+				AND b.state = 'open'),
 			(SELECT CAST(COALESCE(SUM(p.amount), 0) AS BIGINT) FROM postings p JOIN ledger_tx t ON t.id = p.tx_id
 				WHERE p.account_id = (SELECT id FROM accounts WHERE user_id = u.id) AND t.kind IN ('payout', 'refund', 'reversal')
 				AND p.created_at >= $2 AND p.created_at < $3),
 			(SELECT COUNT(*) FROM login_events e WHERE e.user_id = u.id AND e.at >= $2 AND e.at < $3)
-		FROM users u WHERE u.id = $1`, uid, from, to).Scan(&a.TimeZone, &a.Bets, &a.Staked, &a.Returns, &a.Sessions)
+		FROM users u WHERE u.id = $1`, uid, from, to).Scan(&a.TimeZone, &a.Bets, &a.Staked, &a.Pending, &a.Returns, &a.Sessions)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errNoUser()
 	}
@@ -433,6 +435,6 @@ func (db *DB) ActivityStatement(ctx context.Context, userID string, r playlimit.
 		return nil, classify(err)
 	}
 	a.TimeZone = playlimit.Location(a.TimeZone).String()
-	a.Net = a.Returns - a.Staked
+	a.Net = a.Returns - (a.Staked - a.Pending)
 	return a, nil
 }

@@ -338,18 +338,31 @@ func testActivityStatement(t *testing.T, open Opener) {
 			t.Fatal(err)
 		}
 	}
-	c.advance(2 * time.Hour)
-	if _, err := db.RecordResult(ctx, m.ID, result(2, 1, 2, 1), false); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.VoidMatch(ctx, m2.ID, sport.Evidence{Source: "operator", Status: "void", Reason: "floodlights"}, true); err != nil {
-		t.Fatal(err)
-	}
+	// Before the results: every stake is pending, none lost.
 	a, err := db.ActivityStatement(ctx, u.ID, playlimit.Range{From: start, To: c.now().Add(time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Bets != 3 || a.Staked != 1800 || a.Returns != 2300 || a.Net != 500 || a.Sessions != 3 || a.TimeZone != "Asia/Seoul" {
+	if a.Bets != 3 || a.Staked != 1800 || a.Pending != 1800 || a.Returns != 0 || a.Net != 0 {
+		t.Fatalf("statement with open bets = %+v", a)
+	}
+	c.advance(2 * time.Hour)
+	if _, err := db.RecordResult(ctx, m.ID, result(2, 1, 2, 1), false); err != nil {
+		t.Fatal(err)
+	}
+	// One match settled, the other still open: its stake is pending.
+	a, _ = db.ActivityStatement(ctx, u.ID, playlimit.Range{From: start, To: c.now().Add(time.Second)})
+	if a.Staked != 1800 || a.Pending != 300 || a.Returns != 2000 || a.Net != 500 {
+		t.Fatalf("statement with one bet open = %+v", a)
+	}
+	if _, err := db.VoidMatch(ctx, m2.ID, sport.Evidence{Source: "operator", Status: "void", Reason: "floodlights"}, true); err != nil {
+		t.Fatal(err)
+	}
+	a, err = db.ActivityStatement(ctx, u.ID, playlimit.Range{From: start, To: c.now().Add(time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Bets != 3 || a.Staked != 1800 || a.Pending != 0 || a.Returns != 2300 || a.Net != 500 || a.Sessions != 3 || a.TimeZone != "Asia/Seoul" {
 		t.Fatalf("statement = %+v", a)
 	}
 	// The void still counts as staked in the day's tally.

@@ -149,7 +149,7 @@ func testTopup(t *testing.T, db *sqlstore.DB) {
 	}
 	// At the target: refused, with the reason and nothing moved.
 	before := programmeBalances(t, db)
-	if _, err := topup(); topupCode(err) != "topup_not_allowed/balance_too_high" {
+	if _, err := topup(); topupCode(err) != "topup_not_allowed/at_target" {
 		t.Fatalf("at target: %v", err)
 	}
 	sameBalances(t, programmeBalances(t, db), before)

@@ -24,7 +24,7 @@ func testTopupStatus(t *testing.T, open Opener) {
 		}
 		return st
 	}
-	if st := status(); st.Allowed || st.Reason != "balance_too_high" || st.Balance != 50000 || st.Target != 50000 || st.NextAllowedAt != nil {
+	if st := status(); st.Allowed || st.Reason != "at_target" || st.Balance != 50000 || st.Target != 50000 || st.NextAllowedAt != nil {
 		t.Fatalf("at the target: %+v", st)
 	}
 	adjust(t, db, u, "adj:s1", -30000, false)

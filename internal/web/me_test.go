@@ -270,7 +270,7 @@ func TestMeTopup(t *testing.T) {
 	if p.Status != 422 {
 		t.Fatalf("refused top-up: %d", p.Status)
 	}
-	wantIn(t, "refused top-up", p.Body, `role="alert"`, "충전할 수 없습니다.", "보유 포인트가 50,000 P 미만일 때만 충전할 수 있습니다")
+	wantIn(t, "refused top-up", p.Body, `role="alert"`, "충전할 수 없습니다.", "보유 포인트가 이미 충전 목표인 50,000 P입니다")
 	if got := s.balance(u); got != 50000 || s.entries(u) != before {
 		t.Fatalf("a refused top-up moved points: %d", got)
 	}

@@ -104,11 +104,11 @@ func TestMePageNewPlayer(t *testing.T) {
 		want         []string
 	}{
 		{"", "<script>x()</script>", []string{`lang="ko"`, "마이페이지", "50,000 P", "아이디", "kim1", "kim1@example.com", "인증 전",
-			"Asia/Seoul", "한국어", `href="/me/settings"`, "포인트 충전", "지금은 충전할 수 없습니다", "보유 포인트가 50,000 P 미만일 때만 충전할 수 있습니다",
+			"Asia/Seoul", "한국어", `href="/me/settings"`, "포인트 충전", "지금은 충전할 수 없습니다", "보유 포인트가 이미 충전 목표인 50,000 P입니다",
 			"출석 체크하고 500 P 받기", "연속 출석 0일", "결과를 기다리는 베팅이 없습니다", `href="/me?tab=won"`, "적중 특례", `href="/me/statement"`,
 			"&lt;script&gt;x()&lt;/script&gt;"}},
 		{"en", `<img src=x onerror=a()>`, []string{`lang="en"`, "My page", "50,000 P", "Username", "kim2", "not verified", "English",
-			"Top-up not available now", "A top-up is only possible while your balance is below 50,000 P", "Check in and get 500 P",
+			"Top-up not available now", "Your balance is already at the top-up target of 50,000 P", "Check in and get 500 P",
 			"Streak: 0 days", "No bets waiting for a result.", "&lt;img src=x onerror=a()&gt;"}},
 	} {
 		b := s.browser(tt.accept)

@@ -3,6 +3,7 @@ package simulator_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -137,5 +138,41 @@ func TestIngestAndSettle(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), `"level":"ERROR"`) {
 		t.Fatalf("errors logged:\n%s", logs.String())
+	}
+}
+
+// BenchmarkFirstStartHistory is what a first start does before its first
+// poll: the simulator's history, imported into a fresh SQLite database.
+func BenchmarkFirstStartHistory(b *testing.B) {
+	ctx := context.Background()
+	until := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	var generate time.Duration // of the op, the simulator's share
+	for i := range b.N {
+		b.StopTimer()
+		db, err := sqlstore.Open(ctx, sqlstore.Config{URL: filepath.Join(b.TempDir(), fmt.Sprintf("pb%d.db", i))})
+		if err != nil {
+			b.Fatal(err)
+		}
+		sim, err := simulator.New(simulator.Config{Seed: 1, Now: func() time.Time { return until }, Margin: odds.DefaultMargin})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		past, err := sim.History(ctx, until)
+		if err != nil {
+			b.Fatal(err)
+		}
+		made := time.Now()
+		n, err := db.ImportHistory(ctx, sim.Name(), past)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		generate += made.Sub(start)
+		b.ReportMetric(float64(n), "matches")
+		b.ReportMetric(generate.Seconds()/float64(i+1), "s-generate/op")
+		db.Close()
+		b.StartTimer()
 	}
 }

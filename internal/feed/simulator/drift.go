@@ -17,8 +17,10 @@ import (
 // match's prices on a fixed grid of reviews (every moveEvery, the same
 // instants for every match). At a review its estimate of the sides'
 // strength may move (news, line-ups): a random walk of each side's
-// scoring rate, capped well inside the sport's spread of team strengths,
-// so the estimate stays close to the hidden truth the match is played on.
+// scoring rate, capped at a small share of the sport's score noise
+// (driftLimit), which is well inside its spread of team strengths: prices
+// stay near the model's and the estimate close to the hidden truth the
+// match is played on.
 // It also leans against the points staked on each selection before the
 // review, shortening what players back and lengthening the rest, by a
 // bounded amount that grows with the points at stake. Lines stay the ones
@@ -37,10 +39,11 @@ const (
 	openBefore = 48 * time.Hour
 	// moveShare is the chance that a review moves the strength estimate.
 	moveShare = 0.6
-	// driftShare caps the walk of a side's log scoring rate at this share
-	// of the sport's spread of attack strengths; stepShare is one move's
-	// standard deviation as a share of the cap.
-	driftShare = 0.25
+	// driftShare caps the walk of the estimate where it moves an average
+	// match's expected margin, or total, by this share of the margin's
+	// standard deviation (driftLimit); stepShare is one move's standard
+	// deviation as a share of the cap.
+	driftShare = 0.09
 	stepShare  = 0.4
 	// stakeScale is the points at which the stake reaction reaches half
 	// its strength; stakeGain its full strength; stakeCap bounds how far
@@ -69,7 +72,7 @@ func (s *Simulator) walk(g game, at time.Time) (dh, da float64) {
 	if !at.Before(kick) {
 		return 0, 0
 	}
-	limit := sports[g.sport].attack * driftShare
+	limit := driftLimit()[g.sport]
 	step := limit * stepShare
 	from := review(kick.Add(-openBefore)).Unix() / int64(moveEvery.Seconds())
 	to := review(at).Unix() / int64(moveEvery.Seconds())
@@ -99,6 +102,38 @@ func (s *Simulator) walk(g game, at time.Time) (dh, da float64) {
 	}
 	return dh, da
 }
+
+// driftLimit is each sport's cap on the walk of a side's log scoring
+// rate: the move of both rates that shifts an average match's expected
+// margin, or total, by driftShare of the model's standard deviation of
+// its margin. A share of the score's noise moves every sport's prices by
+// about as much (TestDriftWithinModel).
+//
+// A share of the sport's spread of team strengths, as the cap was, does
+// not: what a rate's move does to a price depends on how dispersed scores
+// are beside it, and handball's goals (odds.HandballSD, a level score
+// weighted by odds.LevelWeight) spread little beside its teams'
+// strengths, so a quarter of that spread moved a near-even handball
+// handicap by 0.17 of probability where basketball's moved by 0.07.
+// Computed from the model, the cap follows a recalibration.
+var driftLimit = sync.OnceValue(func() [sportsCount]float64 {
+	var out [sportsCount]float64
+	for sp, d := range sports {
+		home, away := d.base*d.home, d.base*d.away
+		o, err := odds.Distribution(d.slug, home, away)
+		if err != nil {
+			panic(fmt.Sprintf("simulator: the average %s match has no model: %v", d.slug, err))
+		}
+		mean, sq := 0.0, 0.0
+		for i, p := range o.Margin.P {
+			k := float64(o.Margin.Lo + i)
+			mean += k * p
+			sq += k * k * p
+		}
+		out[sp] = driftShare * math.Sqrt(sq-mean*mean) / (home + away)
+	}
+	return out
+})
 
 func clamp(v, limit float64) float64 { return max(-limit, min(limit, v)) }
 
@@ -232,19 +267,8 @@ func (s *Simulator) movedFair(sp int, home, away float64, base []feed.Market) ([
 	}
 	f = make([][]float64, len(base))
 	for i, m := range base {
-		switch m.Kind {
-		case betting.OneXTwo:
-			f[i] = normalise(o.RegHome, o.RegDraw, o.RegAway)
-		case betting.Moneyline:
-			f[i] = normalise(o.Home, o.Away)
-		case betting.Total:
-			over, under, _ := o.Over(*m.Line)
-			f[i] = normalise(over, under)
-		case betting.Handicap:
-			h, a, _ := o.Cover(*m.Line)
-			f[i] = normalise(h, a)
-		default:
-			return nil, fmt.Errorf("simulator: cannot move a %s market", m.Kind)
+		if f[i], err = fairOf(o, m.Kind, m.Line); err != nil {
+			return nil, err
 		}
 	}
 	s.drift.mu.Lock()
@@ -254,6 +278,24 @@ func (s *Simulator) movedFair(sp int, home, away float64, base []feed.Market) ([
 	s.drift.fair[key] = f
 	s.drift.mu.Unlock()
 	return f, nil
+}
+
+// fairOf is the margin-free probabilities of a market of o, selections
+// in betting.SelectionNames order.
+func fairOf(o *odds.Outcomes, kind betting.MarketKind, line *odds.Line) ([]float64, error) {
+	switch kind {
+	case betting.OneXTwo:
+		return normalise(o.RegHome, o.RegDraw, o.RegAway), nil
+	case betting.Moneyline:
+		return normalise(o.Home, o.Away), nil
+	case betting.Total:
+		over, under, _ := o.Over(*line)
+		return normalise(over, under), nil
+	case betting.Handicap:
+		h, a, _ := o.Cover(*line)
+		return normalise(h, a), nil
+	}
+	return nil, fmt.Errorf("simulator: cannot move a %s market", kind)
 }
 
 // normalise scales probabilities to sum to one (pushes set aside, as the

@@ -3,7 +3,9 @@ package simulator_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +19,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/feed"
 	"github.com/pointsbook/pointsbook/internal/feed/simulator"
 	"github.com/pointsbook/pointsbook/internal/odds"
+	"github.com/pointsbook/pointsbook/internal/pgtest"
 	"github.com/pointsbook/pointsbook/internal/sport"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
 )
@@ -137,5 +140,54 @@ func TestIngestAndSettle(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), `"level":"ERROR"`) {
 		t.Fatalf("errors logged:\n%s", logs.String())
+	}
+}
+
+// BenchmarkFirstStartHistory is what a first start does before its first
+// poll: the simulator's history, imported into a fresh SQLite database,
+// and into a fresh PostgreSQL one when PB_TEST_POSTGRES_URL is set.
+func BenchmarkFirstStartHistory(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
+		firstStartHistory(b, func(i int) string { return filepath.Join(b.TempDir(), fmt.Sprintf("pb%d.db", i)) })
+	})
+	b.Run("postgres", func(b *testing.B) {
+		if os.Getenv("PB_TEST_POSTGRES_URL") == "" {
+			b.Skip("PB_TEST_POSTGRES_URL is not set")
+		}
+		firstStartHistory(b, func(int) string { return pgtest.NewDatabase(b) })
+	})
+}
+
+func firstStartHistory(b *testing.B, newURL func(i int) string) {
+	ctx := context.Background()
+	until := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	var generate time.Duration // of the op, the simulator's share
+	for i := range b.N {
+		b.StopTimer()
+		db, err := sqlstore.Open(ctx, sqlstore.Config{URL: newURL(i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		sim, err := simulator.New(simulator.Config{Seed: 1, Now: func() time.Time { return until }, Margin: odds.DefaultMargin})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		past, err := sim.History(ctx, until)
+		if err != nil {
+			b.Fatal(err)
+		}
+		made := time.Now()
+		n, err := db.ImportHistory(ctx, sim.Name(), past)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		generate += made.Sub(start)
+		b.ReportMetric(float64(n), "matches")
+		b.ReportMetric(generate.Seconds()/float64(i+1), "s-generate/op")
+		db.Close()
+		b.StartTimer()
 	}
 }

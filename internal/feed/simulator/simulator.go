@@ -142,12 +142,16 @@ func (s *Simulator) Match(ctx context.Context, ref string) (*feed.Fixture, error
 	return &fs[0], nil
 }
 
-// historyDays of finished matches before until's day are history: three
-// full cycles of a league's pairings (a pair meets once in any 19
-// consecutive rounds of a double round robin), so that nearly every pair
-// of teams has three past meetings for head-to-head, and a day more, as a
-// country's local rounds straddle UTC days.
-const historyDays = 3*(teamsPerLeague-1) + 1
+// historyDays of finished matches before until's day are history: five
+// times the 19 rounds in which every pair of a league's teams meets once
+// (a double round robin is two of them), so that every pair has the five
+// past meetings head-to-head shows (some 94 % have all five played: a few
+// matches are postponed, cancelled or abandoned), and a day more, as a
+// country's local rounds straddle UTC days. No choice of fewer rounds would do: a round
+// is ten of a league's 190 pairs, so five meetings of each take 95
+// rounds, and any 95 consecutive ones are such a choice that also gives
+// form and season records their recent results.
+const historyDays = 5*(teamsPerLeague-1) + 1
 
 // History replays the schedule before until, so that form, season records
 // and head-to-head exist from the first start: every finished match of the

@@ -106,13 +106,19 @@ func (m *Main) teamRates(provider string) feed.RateSource {
 	}
 }
 
-// run warms the catalogue up (first start: past seasons and today's
-// matches), marks the instance warm, then polls until ctx ends.
+// run warms the catalogue up (today's matches), marks the instance warm,
+// imports past seasons on a first start, then polls until ctx ends.
 func (r *feedRunner) run(ctx context.Context, m *Main) {
-	if err := r.ingester.Warm(ctx); err != nil && ctx.Err() == nil {
+	leader, err := r.ingester.Warm(ctx)
+	if err != nil && ctx.Err() == nil {
 		m.Log.Warn("feed warm-up", "provider", r.provider.Name(), "err", err)
 	}
 	r.warm.Store(true)
+	if leader {
+		if err := r.ingester.Backfill(ctx); err != nil && ctx.Err() == nil {
+			m.Log.Warn("feed history", "provider", r.provider.Name(), "err", err)
+		}
+	}
 	r.ingester.Run(ctx)
 }
 

@@ -111,35 +111,51 @@ func (in *Ingester) now() time.Time {
 	return time.Now().UTC()
 }
 
-// Warm prepares a starting instance: if it wins the lease, it imports the
-// provider's past seasons (when it has them and they are not stored yet)
-// and runs one cycle, so today's matches exist before the instance reports
-// ready. If another instance holds the lease, that one keeps the
-// catalogue current and there is nothing to wait for.
-func (in *Ingester) Warm(ctx context.Context) error {
+// Warm prepares a starting instance: if it wins the lease, it runs one
+// cycle, so today's matches exist before the instance reports ready. If
+// another instance holds the lease, that one keeps the catalogue current
+// and there is nothing to wait for. It reports whether this instance is
+// the leader, which then imports the past seasons (Backfill).
+func (in *Ingester) Warm(ctx context.Context) (bool, error) {
 	leader, err := in.Store.AcquireLease(ctx, leaseName, in.Holder, leaseTTL)
 	if err != nil || !leader {
-		return err
+		return false, err
 	}
 	in.mu.Lock()
 	in.status.Leader = true
 	in.mu.Unlock()
-	if h, ok := in.Provider.(Historian); ok {
-		past, err := h.History(ctx, in.now())
-		cleanAll(past)
-		if err != nil {
-			in.Log.Warn("feed history", "provider", in.Provider.Name(), "err", err)
-		} else if n, err := in.Store.ImportHistory(ctx, in.Provider.Name(), past); err != nil {
-			return fmt.Errorf("import history: %w", err)
-		} else if n > 0 {
-			in.Log.Info("imported past seasons", "provider", in.Provider.Name(), "matches", n)
-		}
-	}
 	st, err := in.Cycle(ctx)
 	if err == nil {
 		in.Log.Info("feed ready", "provider", in.Provider.Name(), "fixtures", st.Fixtures, "created", st.Created)
 	}
-	return err
+	return true, err
+}
+
+// Backfill imports the provider's past seasons when it has them and they
+// are not stored yet. It runs after the instance reports ready: today's
+// matches do not need them (their prices come with them or from the
+// model's ratings), only the pages' form and head-to-head do, and a first
+// start that imported some 30,000 past matches before taking traffic
+// would be that much later ready.
+func (in *Ingester) Backfill(ctx context.Context) error {
+	h, ok := in.Provider.(Historian)
+	if !ok {
+		return nil
+	}
+	past, err := h.History(ctx, in.now())
+	cleanAll(past)
+	if err != nil {
+		in.Log.Warn("feed history", "provider", in.Provider.Name(), "err", err)
+		return nil
+	}
+	n, err := in.Store.ImportHistory(ctx, in.Provider.Name(), past)
+	if err != nil {
+		return fmt.Errorf("import history: %w", err)
+	}
+	if n > 0 {
+		in.Log.Info("imported past seasons", "provider", in.Provider.Name(), "matches", n)
+	}
+	return nil
 }
 
 // CycleStats counts what one cycle did.

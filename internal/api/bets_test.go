@@ -13,6 +13,7 @@ import (
 // the document writeList writes for it, with and without a next page and
 // for an empty page.
 func TestAppendBetList(t *testing.T) {
+	t.Parallel()
 	at := time.Date(2026, 12, 8, 1, 0, 0, 0, time.UTC)
 	bets := []*betting.Bet{
 		{ID: "b_2", State: betting.Open, Stake: 100, Odds: "2.05", PotentialPayout: 205, OddsPolicy: "reject", PlacedAt: at,

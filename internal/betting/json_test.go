@@ -20,6 +20,7 @@ type plainBet Bet
 // with and without every optional part, names that need escaping, and
 // random values.
 func TestBetJSON(t *testing.T) {
+	t.Parallel()
 	kst := time.FixedZone("KST", 9*3600)
 	placed := time.Date(2026, 12, 8, 1, 2, 3, 450_000_000, time.UTC)
 	settled := placed.Add(3*time.Hour + 7*time.Nanosecond)

@@ -156,7 +156,7 @@ func (db *DB) loadReceipt(ctx context.Context, q *sql.DB, b *betting.Bet, id int
 	if err != nil {
 		return classify(err)
 	}
-	vals := newRowValues(legColCount + 11)
+	vals := newRowValues(legColCount + 11) // the rule and the ten columns of the result graded on
 	for rows.Next() {
 		if err := vals.scan(rows); err != nil {
 			rows.Close()

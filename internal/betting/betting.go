@@ -399,9 +399,10 @@ func TotalOf(prices []odds.Odds) TotalOdds {
 	return TotalOdds(whole + "." + frac)
 }
 
-// productDigits returns the decimal digits of the product of prices: in
-// uint64 arithmetic while it fits, as it does for any real slip, which a
-// list of bets works out for every bet it shows; else with big.Int.
+// productDigits returns the decimal digits of the product of prices. A
+// list works it out for every bet it shows, mostly singles and short
+// accumulators, so it multiplies in uint64 while the product fits (eight
+// legs at 2.00 do) and with big.Int past that.
 func productDigits(prices []odds.Odds) string {
 	n := uint64(1)
 	for _, p := range prices {

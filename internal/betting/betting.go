@@ -7,6 +7,8 @@ package betting
 import (
 	"fmt"
 	"math/big"
+	"math/bits"
+	"strconv"
 	"strings"
 	"time"
 
@@ -385,11 +387,7 @@ func TotalOf(prices []odds.Odds) TotalOdds {
 	if len(prices) == 0 {
 		return ""
 	}
-	n := big.NewInt(1)
-	for _, p := range prices {
-		n.Mul(n, big.NewInt(int64(p)))
-	}
-	digits := n.String()
+	digits := productDigits(prices)
 	decimals := 2 * len(prices)
 	if len(digits) <= decimals {
 		digits = strings.Repeat("0", decimals-len(digits)+1) + digits
@@ -399,6 +397,30 @@ func TotalOf(prices []odds.Odds) TotalOdds {
 		frac += "0"
 	}
 	return TotalOdds(whole + "." + frac)
+}
+
+// productDigits returns the decimal digits of the product of prices. A
+// list works it out for every bet it shows, mostly singles and short
+// accumulators, so it multiplies in uint64 while the product fits (eight
+// legs at 2.00 do) and with big.Int past that.
+func productDigits(prices []odds.Odds) string {
+	n := uint64(1)
+	for _, p := range prices {
+		hi, lo := bits.Mul64(n, uint64(p))
+		if p <= 0 || hi != 0 {
+			return bigProduct(prices).String()
+		}
+		n = lo
+	}
+	return strconv.FormatUint(n, 10)
+}
+
+func bigProduct(prices []odds.Odds) *big.Int {
+	n := big.NewInt(1)
+	for _, p := range prices {
+		n.Mul(n, big.NewInt(int64(p)))
+	}
+	return n
 }
 
 // Payout returns stake × t rounded down to whole points; ok is false when

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/fault"
@@ -27,6 +26,9 @@ const legCols = `l.match_id, l.market_id, l.selection_id, l.market_kind, l.selec
 	m.sport, m.league_id, lg.name, m.home_id, h.name, m.away_id, a.name, m.kickoff_at, m.state,
 	` + scoreCols
 
+// legColCount is how many columns legCols has.
+var legColCount = strings.Count(legCols, ",") + 1
+
 // scoreCols are currentScore's choice made in SQL, in four columns
 // instead of seven: the result's score once there is one, the running
 // score while in play (its regulation score is the running one), else
@@ -47,63 +49,59 @@ const legFrom = ` JOIN matches m ON m.id = l.match_id
 // settlement reads from; never a replica that may lag).
 func (db *DB) betReader() *sql.DB { return db.settlementReader() }
 
-// betDest is where scanBet's columns go.
-type betDest struct {
-	b           betting.Bet
-	id, payout  int64
-	destination []any
-}
+// betColCount is how many columns betCols has.
+var betColCount = strings.Count(betCols, ",") + 1
 
-func newBetDest(userID string) *betDest {
-	d := &betDest{}
-	d.b.UserID = userID
-	d.destination = []any{&d.id, &d.b.State, &d.b.Stake, &d.b.PotentialPayout, &d.payout, &d.b.OddsPolicy, scanTime{&d.b.PlacedAt}, scanNullTime{&d.b.SettledAt}, &d.b.Version}
-	return d
-}
-
-// bet returns the scanned bet.
-func (d *betDest) bet() *betting.Bet {
-	b := d.b
-	b.ID = fmtID(pBet, d.id)
+// readBet reads betCols after the id, which the caller has read.
+func readBet(r *rowValues, id int64, userID string) *betting.Bet {
+	b := &betting.Bet{ID: fmtID(pBet, id), UserID: userID}
+	b.State = betting.State(r.str())
+	b.Stake = r.int()
+	b.PotentialPayout = r.int()
+	payout := r.int()
+	b.OddsPolicy = betting.OddsPolicy(r.str())
+	b.PlacedAt = r.time()
+	b.SettledAt = r.nullTime()
+	b.Version = int(r.int())
 	if b.State != betting.Open {
-		payout := d.payout
 		b.Payout = &payout
 	}
-	return &b
+	return b
 }
 
-// legDest is where legCols go.
-type legDest struct {
-	l                                          betting.Leg
-	m                                          betting.LegMatch
-	mid, mkid, sid, price, implied, lg, hm, aw int64
-	line, h, a, rh, ra                         sql.NullInt64
-	destination                                []any
+// legRead is a leg with its match and score: one allocation for the three.
+type legRead struct {
+	l betting.Leg
+	m betting.LegMatch
+	s sport.Score
 }
 
-func newLegDest() *legDest {
-	d := &legDest{}
-	d.destination = []any{&d.mid, &d.mkid, &d.sid, &d.l.MarketKind, &d.l.Selection, &d.line, &d.price, &d.implied, &d.l.State,
-		&d.m.Sport, &d.lg, &d.m.League.Name, &d.hm, &d.m.Home.Name, &d.aw, &d.m.Away.Name, scanTime{&d.m.KickoffAt}, &d.m.State,
-		&d.h, &d.a, &d.rh, &d.ra}
-	return d
-}
-
-// leg returns the scanned leg with its match.
-func (d *legDest) leg() *betting.Leg {
-	l, m := d.l, d.m
-	l.MatchID, l.MarketID, l.SelectionID = fmtID(pMatch, d.mid), fmtID(pMarket, d.mkid), fmtID(pSelection, d.sid)
-	l.Odds, l.ImpliedPPM = odds.Odds(d.price), betting.PPM(d.implied)
-	if d.line.Valid {
-		v := odds.Line(d.line.Int64)
+// readLeg reads legCols: a leg with its match.
+func readLeg(r *rowValues) *betting.Leg {
+	x := &legRead{}
+	l, m := &x.l, &x.m
+	l.MatchID, l.MarketID, l.SelectionID = fmtID(pMatch, r.int()), fmtID(pMarket, r.int()), fmtID(pSelection, r.int())
+	l.MarketKind, l.Selection = betting.MarketKind(r.str()), r.str()
+	if line, ok := r.nullInt(); ok {
+		v := odds.Line(line)
 		l.Line = &v
 	}
-	m.League.ID, m.Home.ID, m.Away.ID = fmtID(pLeague, d.lg), fmtID(pTeam, d.hm), fmtID(pTeam, d.aw)
-	if d.h.Valid && d.a.Valid {
-		m.Score = &sport.Score{Home: int(d.h.Int64), Away: int(d.a.Int64), Regulation: sport.Pair{Home: int(d.rh.Int64), Away: int(d.ra.Int64)}}
+	l.Odds, l.ImpliedPPM, l.State = odds.Odds(r.int()), betting.PPM(r.int()), betting.LegState(r.str())
+	m.Sport = r.str()
+	m.League = sport.Ref{ID: fmtID(pLeague, r.int()), Name: r.str()}
+	m.Home = sport.Ref{ID: fmtID(pTeam, r.int()), Name: r.str()}
+	m.Away = sport.Ref{ID: fmtID(pTeam, r.int()), Name: r.str()}
+	m.KickoffAt, m.State = r.time(), sport.State(r.str())
+	h, ok1 := r.nullInt()
+	a, ok2 := r.nullInt()
+	rh, _ := r.nullInt()
+	ra, _ := r.nullInt()
+	if ok1 && ok2 {
+		x.s = sport.Score{Home: int(h), Away: int(a), Regulation: sport.Pair{Home: int(rh), Away: int(ra)}}
+		m.Score = &x.s
 	}
-	l.Match = &m
-	return &l
+	l.Match = m
+	return l
 }
 
 // setTotal sets a bet's total odds from its legs.
@@ -129,15 +127,18 @@ func (db *DB) FindBet(ctx context.Context, userID, betID string) (*betting.Bet, 
 		return nil, notFound
 	}
 	q := db.betReader()
-	bd := newBetDest(userID)
-	err := q.QueryRowContext(ctx, `SELECT `+betCols+` FROM bets WHERE id = $1 AND user_id = $2`, id, uid).Scan(bd.destination...)
+	vals := newRowValues(betColCount)
+	err := vals.scan(q.QueryRowContext(ctx, `SELECT `+betCols+` FROM bets WHERE id = $1 AND user_id = $2`, id, uid))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound
 	}
 	if err != nil {
 		return nil, classify(err)
 	}
-	b := bd.bet()
+	b := readBet(vals, vals.int(), userID)
+	if vals.err != nil {
+		return nil, vals.err
+	}
 	if err := db.loadReceipt(ctx, q, b, id); err != nil {
 		return nil, err
 	}
@@ -155,29 +156,39 @@ func (db *DB) loadReceipt(ctx context.Context, q *sql.DB, b *betting.Bet, id int
 	if err != nil {
 		return classify(err)
 	}
+	vals := newRowValues(legColCount + 11) // the rule and the ten columns of the result graded on
 	for rows.Next() {
-		ld := newLegDest()
-		var rule, pmid, reason string
-		var h, a, rh, ra sql.NullInt64
-		var outcome, source, status sql.NullString
-		var fetched *time.Time
-		if err := rows.Scan(append(ld.destination, &rule, &outcome, &h, &a, &rh, &ra, &source, &pmid, &status, scanNullTime{&fetched}, &reason)...); err != nil {
+		if err := vals.scan(rows); err != nil {
 			rows.Close()
 			return err
 		}
-		l := ld.leg()
-		l.Rule = rule
+		l := readLeg(vals)
+		l.Rule = vals.str()
 		b.Legs = append(b.Legs, l)
-		if !outcome.Valid {
+		outcome, graded := vals.nullStr()
+		h, _ := vals.nullInt()
+		a, _ := vals.nullInt()
+		rh, _ := vals.nullInt()
+		ra, _ := vals.nullInt()
+		source, _ := vals.nullStr()
+		pmid := vals.str()
+		status, _ := vals.nullStr()
+		fetched := vals.nullTime()
+		reason := vals.str()
+		if vals.err != nil {
+			rows.Close()
+			return vals.err
+		}
+		if !graded {
 			continue
 		}
-		ev := betting.LegEvidence{SelectionID: l.SelectionID, MatchID: l.MatchID, State: l.State, Outcome: outcome.String,
-			Source: source.String, ProviderMatchID: pmid, Status: status.String, Rule: l.Rule, Reason: reason}
+		ev := betting.LegEvidence{SelectionID: l.SelectionID, MatchID: l.MatchID, State: l.State, Outcome: outcome,
+			Source: source, ProviderMatchID: pmid, Status: status, Rule: l.Rule, Reason: reason}
 		if fetched != nil {
 			ev.FetchedAt = *fetched
 		}
-		if outcome.String == "result" {
-			ev.Score = &sport.Score{Home: int(h.Int64), Away: int(a.Int64), Regulation: sport.Pair{Home: int(rh.Int64), Away: int(ra.Int64)}}
+		if outcome == "result" {
+			ev.Score = &sport.Score{Home: int(h), Away: int(a), Regulation: sport.Pair{Home: int(rh), Away: int(ra)}}
 		}
 		if b.Settlement == nil {
 			b.Settlement = &betting.Settlement{}
@@ -267,15 +278,14 @@ func (db *DB) FindBets(ctx context.Context, userID string, f betting.BetFilter) 
 	}
 	defer rows.Close()
 	var out []*betting.Bet
-	bd, ld := newBetDest(userID), newLegDest()
-	dest := append(bd.destination[:len(bd.destination):len(bd.destination)], ld.destination...)
+	vals := newRowValues(betColCount + legColCount)
 	var cur *betting.Bet
 	var curID int64
 	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
+		if err := vals.scan(rows); err != nil {
 			return nil, "", err
 		}
-		if cur == nil || bd.id != curID {
+		if id := vals.int(); cur == nil || id != curID {
 			if len(out) == f.Limit {
 				// The first leg of the bet after the page: there is a
 				// next page.
@@ -285,10 +295,15 @@ func (db *DB) FindBets(ctx context.Context, userID string, f betting.BetFilter) 
 			if cur != nil {
 				setTotal(cur)
 			}
-			cur, curID = bd.bet(), bd.id
+			cur, curID = readBet(vals, id, userID), id
 			out = append(out, cur)
+		} else {
+			vals.next = betColCount // the bet's columns again, read with its first leg
 		}
-		cur.Legs = append(cur.Legs, ld.leg())
+		cur.Legs = append(cur.Legs, readLeg(vals))
+		if vals.err != nil {
+			return nil, "", vals.err
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", classify(err)

@@ -1,0 +1,480 @@
+// Package redisbus is live.Bus and live.Presence over Redis, so that the
+// events published on one instance reach the subscribers of every instance
+// and a room's head-count is the same everywhere.
+//
+// An instance subscribes in Redis only to the channels its own subscribers
+// watch: one pub/sub connection carries all of them (one per shard on a
+// Redis Cluster), SUBSCRIBE is sent when a channel's first local subscriber
+// comes and UNSUBSCRIBE when its last one goes. Events travel as their JSON
+// (live.Event), encoded once per publish and decoded once per instance.
+//
+// On a Redis Cluster the bus uses sharded pub/sub (SPUBLISH / SSUBSCRIBE):
+// a channel lives on the shard that owns its slot, so publishing costs one
+// shard, not the whole cluster, and the bus keeps one connection per shard
+// it has subscribers on.
+//
+// Pub/sub is fire-and-forget: what is published while an instance's
+// connection to Redis is down never reaches that instance. The connection
+// is re-established and its channels subscribed again on its own; events
+// published after that arrive as before.
+package redisbus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pointsbook/pointsbook/internal/live"
+)
+
+// DefaultPrefix starts every channel and key this package uses in Redis, so
+// a Redis shared with other uses (or environments) never mixes them up.
+const DefaultPrefix = "pb:live:"
+
+// ErrLocalOnly wraps a Publish error when Redis could not take the event:
+// it was delivered to this instance's subscribers only. Do not publish it
+// again: they would see it twice.
+var ErrLocalOnly = errors.New("redisbus: Redis unreachable; delivered on this instance only")
+
+// Options tune a Bus; the zero value is usable.
+type Options struct {
+	// Prefix starts every channel name in Redis ("": DefaultPrefix).
+	Prefix string
+	// Buffer is how many events a subscription holds before its subscriber
+	// counts as unable to keep up and is dropped (≤ 0: live.DefaultBuffer).
+	Buffer int
+	// PublishTimeout bounds a Publish, so that a Redis that is down or
+	// unreachable costs a caller at most this long (0: one second).
+	PublishTimeout time.Duration
+	// SubscribeTimeout bounds how long Subscribe waits for Redis to confirm
+	// a new channel (0: five seconds). When it passes, or when the
+	// connection is down, the subscription is returned anyway and starts
+	// receiving once Redis is back.
+	SubscribeTimeout time.Duration
+	// Log receives the bus's warnings (nil: discarded).
+	Log *slog.Logger
+}
+
+// Bus is a live.Bus over Redis pub/sub.
+type Bus struct {
+	client  redis.UniversalClient
+	cluster *redis.ClusterClient // non-nil: sharded pub/sub
+	owned   bool                 // Close closes client
+	prefix  string
+	buffer  int
+	pubWait time.Duration
+	subWait time.Duration
+	log     *slog.Logger
+
+	// ctl orders the decisions to subscribe or unsubscribe a channel in
+	// Redis with the commands that carry them out, so that a channel
+	// left and joined at once ends subscribed. It is taken before mu and
+	// may be held across a round trip to Redis; mu never is.
+	ctl sync.Mutex
+
+	mu     sync.Mutex
+	chans  map[string]*channelState // by channel name without the prefix
+	shards map[string]*shard        // by node address ("" without a cluster)
+	closed bool
+
+	dispatchers sync.WaitGroup
+}
+
+// channelState is one channel this instance is subscribed to in Redis.
+type channelState struct {
+	subs      map[*subscription]struct{}
+	shard     *shard
+	confirmed chan struct{} // closed when Redis confirms the subscription
+	done      bool          // confirmed is closed (under Bus.mu)
+}
+
+// shard is one pub/sub connection: the only one on a single Redis, one per
+// node on a cluster.
+type shard struct {
+	addr    string
+	ps      *redis.PubSub
+	sharded bool
+}
+
+func (s *shard) subscribe(ctx context.Context, channel string) error {
+	if s.sharded {
+		return s.ps.SSubscribe(ctx, channel)
+	}
+	return s.ps.Subscribe(ctx, channel)
+}
+
+func (s *shard) unsubscribe(ctx context.Context, channel string) error {
+	if s.sharded {
+		return s.ps.SUnsubscribe(ctx, channel)
+	}
+	return s.ps.Unsubscribe(ctx, channel)
+}
+
+// New returns a bus over client: a *redis.ClusterClient makes it use
+// sharded pub/sub, anything else plain pub/sub. The caller keeps client
+// and closes it after the bus. For Publish to fail within PublishTimeout,
+// client needs ContextTimeoutEnabled (NewClient sets it).
+func New(client redis.UniversalClient, opt Options) *Bus {
+	b := &Bus{
+		client:  client,
+		prefix:  opt.Prefix,
+		buffer:  opt.Buffer,
+		pubWait: opt.PublishTimeout,
+		subWait: opt.SubscribeTimeout,
+		log:     opt.Log,
+		chans:   make(map[string]*channelState),
+		shards:  make(map[string]*shard),
+	}
+	b.cluster, _ = client.(*redis.ClusterClient)
+	if b.prefix == "" {
+		b.prefix = DefaultPrefix
+	}
+	if b.buffer <= 0 {
+		b.buffer = live.DefaultBuffer
+	}
+	if b.pubWait <= 0 {
+		b.pubWait = time.Second
+	}
+	if b.subWait <= 0 {
+		b.subWait = 5 * time.Second
+	}
+	if b.log == nil {
+		b.log = slog.New(slog.DiscardHandler)
+	}
+	return b
+}
+
+// Open returns a bus over a client of rawURL (see NewClient), which the
+// bus closes with itself.
+func Open(rawURL string, opt Options) (*Bus, error) {
+	client, err := NewClient(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	b := New(client, opt)
+	b.owned = true
+	return b, nil
+}
+
+// Publish sends ev to every subscriber of its channel on every instance.
+// When Redis cannot take it within PublishTimeout, the error wraps
+// ErrLocalOnly: this instance's subscribers have it, the others' do not.
+func (b *Bus) Publish(ctx context.Context, ev live.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return live.ErrClosed
+	}
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("redisbus: encode %s event: %w", ev.Type, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.pubWait)
+	defer cancel()
+	if b.cluster != nil {
+		err = b.cluster.SPublish(ctx, b.prefix+ev.Channel, payload).Err()
+	} else {
+		err = b.client.Publish(ctx, b.prefix+ev.Channel, payload).Err()
+	}
+	if err != nil {
+		b.mu.Lock()
+		b.deliverLocked(ev.Channel, ev)
+		b.mu.Unlock()
+		return fmt.Errorf("%w: publish on %s: %w", ErrLocalOnly, ev.Channel, err)
+	}
+	return nil
+}
+
+// Subscribe starts receiving channel's events: every event published after
+// it returns, while Redis is reachable. It waits for Redis to confirm a
+// channel new to this instance (up to SubscribeTimeout); when the
+// connection is down it returns at once, and the subscription receives
+// once the connection is back.
+func (b *Bus) Subscribe(ctx context.Context, channel string) (live.Subscription, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s := &subscription{b: b, channel: channel, c: make(chan live.Event, b.buffer)}
+	b.ctl.Lock()
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		b.ctl.Unlock()
+		return nil, live.ErrClosed
+	}
+	st := b.chans[channel]
+	fresh := st == nil
+	if fresh {
+		st = &channelState{subs: make(map[*subscription]struct{}), confirmed: make(chan struct{})}
+		b.chans[channel] = st
+	}
+	st.subs[s] = struct{}{}
+	b.mu.Unlock()
+	wait := true
+	if fresh {
+		sh, err := b.shardFor(ctx, channel)
+		if err != nil {
+			// Not even the node is known: nothing would ever subscribe it.
+			b.mu.Lock()
+			delete(b.chans, channel)
+			b.mu.Unlock()
+			b.ctl.Unlock()
+			return nil, fmt.Errorf("redisbus: subscribe %s: %w", channel, err)
+		}
+		b.mu.Lock()
+		st.shard = sh
+		b.mu.Unlock()
+		sctx, cancel := context.WithTimeout(ctx, b.subWait)
+		if err := sh.subscribe(sctx, b.prefix+channel); err != nil {
+			// go-redis keeps the channel and subscribes it again when it
+			// reconnects; waiting now would only hold the caller.
+			b.log.Warn("redis bus: subscribe while Redis is unreachable; it will follow once Redis is back", "channel", channel, "err", err)
+			wait = false
+		}
+		cancel()
+	}
+	b.ctl.Unlock()
+	if wait {
+		timer := time.NewTimer(b.subWait)
+		defer timer.Stop()
+		select {
+		case <-st.confirmed:
+		case <-timer.C:
+		case <-ctx.Done():
+			s.Close()
+			return nil, ctx.Err()
+		}
+	}
+	return s, nil
+}
+
+// shardFor returns the connection that carries channel, opening it if
+// needed. The caller holds ctl.
+func (b *Bus) shardFor(ctx context.Context, channel string) (*shard, error) {
+	addr := ""
+	var node *redis.Client
+	if b.cluster != nil {
+		ctx, cancel := context.WithTimeout(ctx, b.subWait)
+		defer cancel()
+		var err error
+		if node, err = b.cluster.MasterForKey(ctx, b.prefix+channel); err != nil {
+			return nil, err
+		}
+		addr = node.Options().Addr
+	}
+	b.mu.Lock()
+	sh := b.shards[addr]
+	b.mu.Unlock()
+	if sh != nil {
+		return sh, nil
+	}
+	sh = &shard{addr: addr, sharded: node != nil}
+	if node != nil {
+		sh.ps = node.SSubscribe(ctx)
+	} else {
+		sh.ps = b.client.Subscribe(ctx)
+	}
+	// The channel's buffer lets a burst wait while the dispatcher fans
+	// out; go-redis pings an idle connection every few seconds and
+	// reconnects when the ping fails, which catches half-open connections.
+	in := sh.ps.ChannelWithSubscriptions(redis.WithChannelSize(4096))
+	b.mu.Lock()
+	b.shards[addr] = sh
+	b.mu.Unlock()
+	b.dispatchers.Add(1)
+	go b.dispatch(sh, in)
+	return sh, nil
+}
+
+// dispatch hands what arrives on one connection to the local subscribers.
+func (b *Bus) dispatch(sh *shard, in <-chan any) {
+	defer b.dispatchers.Done()
+	for m := range in {
+		switch m := m.(type) {
+		case *redis.Message:
+			channel, ok := strings.CutPrefix(m.Channel, b.prefix)
+			if !ok {
+				continue
+			}
+			var ev live.Event
+			if err := json.Unmarshal([]byte(m.Payload), &ev); err != nil {
+				b.log.Warn("redis bus: undecodable event dropped", "channel", channel, "err", err)
+				continue
+			}
+			// The Redis channel is the authority on where it goes.
+			ev.Channel = channel
+			b.mu.Lock()
+			b.deliverLocked(channel, ev)
+			b.mu.Unlock()
+		case *redis.Subscription:
+			channel, ok := strings.CutPrefix(m.Channel, b.prefix)
+			if !ok {
+				continue
+			}
+			switch m.Kind {
+			case "subscribe", "ssubscribe":
+				b.mu.Lock()
+				if st := b.chans[channel]; st != nil && st.shard == sh && !st.done {
+					st.done = true
+					close(st.confirmed)
+				}
+				b.mu.Unlock()
+			case "sunsubscribe":
+				// Redis unsubscribes a shard channel itself when its slot
+				// moves to another node; follow it there.
+				go b.reshard(channel, sh)
+			}
+		}
+	}
+}
+
+// deliverLocked hands ev to channel's subscribers without waiting: one
+// whose buffer is full is dropped. The caller holds mu.
+func (b *Bus) deliverLocked(channel string, ev live.Event) {
+	st := b.chans[channel]
+	if st == nil {
+		return
+	}
+	for s := range st.subs {
+		select {
+		case s.c <- ev:
+		default:
+			delete(st.subs, s)
+			close(s.c)
+			s.closed = true
+			if len(st.subs) == 0 {
+				go b.release(channel)
+			}
+		}
+	}
+}
+
+// release unsubscribes channel in Redis when it has no local subscriber
+// left.
+func (b *Bus) release(channel string) {
+	b.ctl.Lock()
+	defer b.ctl.Unlock()
+	b.mu.Lock()
+	st := b.chans[channel]
+	if b.closed || st == nil || len(st.subs) > 0 {
+		b.mu.Unlock()
+		return
+	}
+	delete(b.chans, channel)
+	b.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), b.pubWait)
+	defer cancel()
+	// A failure needs nothing more: go-redis has forgotten the channel, so
+	// a reconnection does not subscribe it again, and until then its
+	// events find no subscriber and are ignored.
+	_ = st.shard.unsubscribe(ctx, b.prefix+channel)
+}
+
+// reshard moves channel to the node that owns its slot now, when Redis
+// unsubscribed it on from (a slot migration). An unsubscription of ours
+// finds the channel gone or still on the same node, and does nothing.
+func (b *Bus) reshard(channel string, from *shard) {
+	b.ctl.Lock()
+	defer b.ctl.Unlock()
+	b.mu.Lock()
+	st := b.chans[channel]
+	if b.closed || st == nil || st.shard != from {
+		b.mu.Unlock()
+		return
+	}
+	b.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), b.subWait)
+	defer cancel()
+	b.cluster.ReloadState(ctx)
+	to, err := b.shardFor(ctx, channel)
+	if err != nil || to == from {
+		return
+	}
+	_ = from.unsubscribe(ctx, b.prefix+channel)
+	b.mu.Lock()
+	st.shard = to
+	b.mu.Unlock()
+	if err := to.subscribe(ctx, b.prefix+channel); err != nil {
+		b.log.Warn("redis bus: resubscribe after a slot moved", "channel", channel, "err", err)
+	}
+}
+
+// Close ends every subscription and the connections to Redis. Later calls
+// to Publish and Subscribe fail with live.ErrClosed.
+func (b *Bus) Close() error {
+	b.ctl.Lock()
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		b.ctl.Unlock()
+		return nil
+	}
+	b.closed = true
+	for _, st := range b.chans {
+		for s := range st.subs {
+			close(s.c)
+			s.closed = true
+		}
+	}
+	b.chans = nil
+	shards := b.shards
+	b.shards = nil
+	b.mu.Unlock()
+	b.ctl.Unlock()
+	var errs []error
+	for _, sh := range shards {
+		if err := sh.ps.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	b.dispatchers.Wait()
+	if b.owned {
+		errs = append(errs, b.client.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// subscription is one subscriber's view of a channel.
+type subscription struct {
+	b       *Bus
+	channel string
+	c       chan live.Event
+	closed  bool // c is closed (under Bus.mu)
+}
+
+func (s *subscription) C() <-chan live.Event { return s.c }
+
+// Close ends the subscription; the channel's last one also unsubscribes
+// the instance in Redis.
+func (s *subscription) Close() {
+	b := s.b
+	b.mu.Lock()
+	if s.closed {
+		b.mu.Unlock()
+		return
+	}
+	s.closed = true
+	close(s.c)
+	last := false
+	if st := b.chans[s.channel]; st != nil {
+		delete(st.subs, s)
+		last = len(st.subs) == 0
+	}
+	b.mu.Unlock()
+	if last {
+		b.release(s.channel)
+	}
+}
+
+var _ live.Bus = (*Bus)(nil)

@@ -155,6 +155,9 @@ type Main struct {
 	// connState, when set, is told of each connection's state changes
 	// (http.Server.ConnState): tests learn when a request is in flight.
 	connState func(net.Conn, http.ConnState)
+
+	// bus carries real-time events and room presence (see liveBus).
+	bus *liveBus
 }
 
 func (m *Main) now() time.Time {
@@ -257,6 +260,15 @@ func (m *Main) Open(ctx context.Context) error {
 		m.DB.Close()
 		return fmt.Errorf("feed: %w", err)
 	}
+	busPrefix := ""
+	if m.RedisPrefix != "" {
+		busPrefix = m.RedisPrefix + "live:"
+	}
+	if m.bus, err = newLiveBus(cfg, busPrefix, m.Log); err != nil {
+		m.limiter.Close()
+		m.DB.Close()
+		return err
+	}
 	ready := server.Readiness{DB: m.DB}
 	met := metrics.New()
 	var feedDetails func() map[string]any
@@ -270,11 +282,13 @@ func (m *Main) Open(ctx context.Context) error {
 			d = feedDetails()
 		}
 		d["rate_limiter"] = m.limiter.details()
+		d["live_bus"] = m.bus.details()
 		return d
 	}
 	m.limiter.register(met)
 	m.listener, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
+		m.bus.close()
 		m.limiter.Close()
 		m.DB.Close()
 		return err
@@ -299,12 +313,14 @@ func (m *Main) Open(ctx context.Context) error {
 // start runs the background work as workers of one group, each after
 // what it needs: the store's workers (the SQLite checkpointer, then the
 // bet writers, which placement and SQLite's settlement wait for), the
+// live bus (settlements, the feed and requests publish on it), the
 // sweeper (it settles through the writers), the feed (its results start
 // settlements), and HTTP last, once everything a request may need runs.
 // Close stops them in the reverse order.
 func (m *Main) start(ctx context.Context) {
 	m.workers = &worker.Group{Log: m.Log}
 	m.workers.Start(ctx, m.DB.Workers()...)
+	m.workers.Start(ctx, m.bus)
 	m.workers.Start(ctx, worker.Func("sweeper", m.sweep))
 	if m.feed != nil {
 		m.workers.Start(ctx, worker.Func("feed", func(ctx context.Context) error {

@@ -85,7 +85,7 @@ type Config struct {
 	AdminUsername string `env:"PB_ADMIN_USERNAME" help:"Creates (or resets) this operator account at start when set with PB_ADMIN_PASSWORD."`
 	AdminPassword string `env:"PB_ADMIN_PASSWORD" secret:"true" help:"Password of PB_ADMIN_USERNAME."`
 
-	RedisURL       string `env:"PB_REDIS_URL" secret:"url" help:"redis:// or rediss:// URL of the Redis that shares login and code-entry limits between instances; empty: each instance counts alone."`
+	RedisURL       string `env:"PB_REDIS_URL" secret:"url" help:"redis:// or rediss:// URL of the Redis that instances share: login and code-entry limits, real-time events and room presence; redis+cluster://host:port?addr=host:port&addr=… (or rediss+cluster://) for a Redis Cluster, with sharded pub/sub. Empty: each instance counts alone and real-time events stay in the instance."`
 	TrustedProxies string `env:"PB_TRUSTED_PROXIES" help:"Comma-separated CIDR prefixes of the reverse proxies whose X-Forwarded-For names the client (empty: trust none)."`
 }
 
@@ -204,6 +204,10 @@ func set(f reflect.Value, raw string) error {
 	}
 	return nil
 }
+
+// redisSchemes are PB_REDIS_URL's schemes: one Redis, or a Redis Cluster
+// (each plain or TLS).
+var redisSchemes = map[string]bool{"redis": true, "rediss": true, "redis+cluster": true, "rediss+cluster": true}
 
 // Validate checks the configuration as a whole.
 func (c Config) Validate() error {
@@ -327,8 +331,8 @@ func (c Config) Validate() error {
 		bad("PB_ADMIN_PASSWORD needs at least 10 characters")
 	}
 	if c.RedisURL != "" {
-		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-			bad("PB_REDIS_URL must be a redis:// or rediss:// URL")
+		if u, err := url.Parse(c.RedisURL); err != nil || !redisSchemes[u.Scheme] || u.Host == "" {
+			bad("PB_REDIS_URL must be a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL")
 		}
 	}
 	if _, err := clientip.ParsePrefixes(c.TrustedProxies); err != nil {

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -58,6 +59,12 @@ type Options struct {
 	// connection is down, the subscription is returned anyway and starts
 	// receiving once Redis is back.
 	SubscribeTimeout time.Duration
+	// HealthInterval is how long a subscription connection may stay quiet
+	// before the bus pings Redis on it; when a second interval passes
+	// without even the answer, the connection is replaced (0: two
+	// seconds). This catches a connection whose far end vanished without
+	// a reset, which reading alone would wait on forever.
+	HealthInterval time.Duration
 	// Log receives the bus's warnings (nil: discarded).
 	Log *slog.Logger
 }
@@ -71,7 +78,9 @@ type Bus struct {
 	buffer  int
 	pubWait time.Duration
 	subWait time.Duration
+	health  time.Duration
 	log     *slog.Logger
+	done    chan struct{} // closed by Close
 
 	// ctl orders the decisions to subscribe or unsubscribe a channel in
 	// Redis with the commands that carry them out, so that a channel
@@ -96,25 +105,35 @@ type channelState struct {
 }
 
 // shard is one pub/sub connection: the only one on a single Redis, one per
-// node on a cluster.
+// node on a cluster. go-redis reconnects it after an error and subscribes
+// its channels again; the bus replaces it (open) when it goes silent.
 type shard struct {
 	addr    string
-	ps      *redis.PubSub
 	sharded bool
+	open    func() *redis.PubSub
+
+	mu sync.Mutex
+	ps *redis.PubSub
 }
 
-func (s *shard) subscribe(ctx context.Context, channel string) error {
+func (s *shard) pubsub() *redis.PubSub {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ps
+}
+
+func (s *shard) subscribe(ctx context.Context, channels ...string) error {
 	if s.sharded {
-		return s.ps.SSubscribe(ctx, channel)
+		return s.pubsub().SSubscribe(ctx, channels...)
 	}
-	return s.ps.Subscribe(ctx, channel)
+	return s.pubsub().Subscribe(ctx, channels...)
 }
 
 func (s *shard) unsubscribe(ctx context.Context, channel string) error {
 	if s.sharded {
-		return s.ps.SUnsubscribe(ctx, channel)
+		return s.pubsub().SUnsubscribe(ctx, channel)
 	}
-	return s.ps.Unsubscribe(ctx, channel)
+	return s.pubsub().Unsubscribe(ctx, channel)
 }
 
 // New returns a bus over client: a *redis.ClusterClient makes it use
@@ -128,7 +147,9 @@ func New(client redis.UniversalClient, opt Options) *Bus {
 		buffer:  opt.Buffer,
 		pubWait: opt.PublishTimeout,
 		subWait: opt.SubscribeTimeout,
+		health:  opt.HealthInterval,
 		log:     opt.Log,
+		done:    make(chan struct{}),
 		chans:   make(map[string]*channelState),
 		shards:  make(map[string]*shard),
 	}
@@ -144,6 +165,9 @@ func New(client redis.UniversalClient, opt Options) *Bus {
 	}
 	if b.subWait <= 0 {
 		b.subWait = 5 * time.Second
+	}
+	if b.health <= 0 {
+		b.health = 2 * time.Second
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
@@ -281,62 +305,142 @@ func (b *Bus) shardFor(ctx context.Context, channel string) (*shard, error) {
 	}
 	sh = &shard{addr: addr, sharded: node != nil}
 	if node != nil {
-		sh.ps = node.SSubscribe(ctx)
+		sh.open = func() *redis.PubSub { return node.SSubscribe(context.Background()) }
 	} else {
-		sh.ps = b.client.Subscribe(ctx)
+		sh.open = func() *redis.PubSub { return b.client.Subscribe(context.Background()) }
 	}
-	// The channel's buffer lets a burst wait while the dispatcher fans
-	// out; go-redis pings an idle connection every few seconds and
-	// reconnects when the ping fails, which catches half-open connections.
-	in := sh.ps.ChannelWithSubscriptions(redis.WithChannelSize(4096))
+	sh.ps = sh.open()
 	b.mu.Lock()
 	b.shards[addr] = sh
 	b.mu.Unlock()
 	b.dispatchers.Add(1)
-	go b.dispatch(sh, in)
+	go b.receive(sh)
 	return sh, nil
 }
 
-// dispatch hands what arrives on one connection to the local subscribers.
-func (b *Bus) dispatch(sh *shard, in <-chan any) {
+// receive reads one connection and hands what arrives to the local
+// subscribers, until the bus closes. It reads itself, rather than through
+// go-redis's Go channel, to watch the connection: when it stays quiet for
+// a health interval it sends a PING, and when the interval after that
+// brings nothing either, the connection is replaced.
+func (b *Bus) receive(sh *shard) {
 	defer b.dispatchers.Done()
-	for m := range in {
-		switch m := m.(type) {
-		case *redis.Message:
-			channel, ok := strings.CutPrefix(m.Channel, b.prefix)
-			if !ok {
+	ctx := context.Background()
+	pinged := false
+	failures := 0
+	for {
+		ps := sh.pubsub()
+		msg, err := ps.ReceiveTimeout(ctx, b.health)
+		if err == nil {
+			pinged, failures = false, 0
+			b.handle(sh, msg)
+			continue
+		}
+		select {
+		case <-b.done:
+			return
+		default:
+		}
+		if isTimeout(err) {
+			if pinged {
+				b.replace(sh)
+				pinged = false
 				continue
 			}
-			var ev live.Event
-			if err := json.Unmarshal([]byte(m.Payload), &ev); err != nil {
-				b.log.Warn("redis bus: undecodable event dropped", "channel", channel, "err", err)
-				continue
-			}
-			// The Redis channel is the authority on where it goes.
-			ev.Channel = channel
-			b.mu.Lock()
-			b.deliverLocked(channel, ev)
-			b.mu.Unlock()
-		case *redis.Subscription:
-			channel, ok := strings.CutPrefix(m.Channel, b.prefix)
-			if !ok {
-				continue
-			}
-			switch m.Kind {
-			case "subscribe", "ssubscribe":
-				b.mu.Lock()
-				if st := b.chans[channel]; st != nil && st.shard == sh && !st.done {
-					st.done = true
-					close(st.confirmed)
-				}
-				b.mu.Unlock()
-			case "sunsubscribe":
-				// Redis unsubscribes a shard channel itself when its slot
-				// moves to another node; follow it there.
-				go b.reshard(channel, sh)
-			}
+			pctx, cancel := context.WithTimeout(ctx, b.health)
+			_ = ps.Ping(pctx)
+			cancel()
+			pinged = true
+			continue
+		}
+		// Redis is unreachable (go-redis dials again on the next call):
+		// pace the attempts.
+		pinged = false
+		failures++
+		pause := time.Duration(min(failures, 10)) * 50 * time.Millisecond
+		select {
+		case <-b.done:
+			return
+		case <-time.After(pause):
 		}
 	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// handle is one message from a connection.
+func (b *Bus) handle(sh *shard, msg any) {
+	switch m := msg.(type) {
+	case *redis.Message:
+		channel, ok := strings.CutPrefix(m.Channel, b.prefix)
+		if !ok {
+			return
+		}
+		var ev live.Event
+		if err := json.Unmarshal([]byte(m.Payload), &ev); err != nil {
+			b.log.Warn("redis bus: undecodable event dropped", "channel", channel, "err", err)
+			return
+		}
+		// The Redis channel is the authority on where it goes.
+		ev.Channel = channel
+		b.mu.Lock()
+		b.deliverLocked(channel, ev)
+		b.mu.Unlock()
+	case *redis.Subscription:
+		channel, ok := strings.CutPrefix(m.Channel, b.prefix)
+		if !ok {
+			return
+		}
+		switch m.Kind {
+		case "subscribe", "ssubscribe":
+			b.mu.Lock()
+			if st := b.chans[channel]; st != nil && st.shard == sh && !st.done {
+				st.done = true
+				close(st.confirmed)
+			}
+			b.mu.Unlock()
+		case "sunsubscribe":
+			// Redis unsubscribes a shard channel itself when its slot
+			// moves to another node; follow it there.
+			go b.reshard(channel, sh)
+		}
+	}
+}
+
+// replace swaps a silent connection for a new one with the same channels.
+func (b *Bus) replace(sh *shard) {
+	b.ctl.Lock()
+	defer b.ctl.Unlock()
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return
+	}
+	var channels []string
+	for name, st := range b.chans {
+		if st.shard == sh {
+			channels = append(channels, b.prefix+name)
+		}
+	}
+	b.mu.Unlock()
+	b.log.Warn("redis bus: no answer on a subscription connection; replacing it", "addr", sh.addr, "channels", len(channels))
+	fresh := sh.open()
+	sh.mu.Lock()
+	old := sh.ps
+	sh.ps = fresh
+	sh.mu.Unlock()
+	old.Close()
+	if len(channels) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.subWait)
+	defer cancel()
+	// On failure go-redis keeps the channels and subscribes them when it
+	// connects.
+	_ = sh.subscribe(ctx, channels...)
 }
 
 // deliverLocked hands ev to channel's subscribers without waiting: one
@@ -421,6 +525,7 @@ func (b *Bus) Close() error {
 		return nil
 	}
 	b.closed = true
+	close(b.done)
 	for _, st := range b.chans {
 		for s := range st.subs {
 			close(s.c)
@@ -434,7 +539,7 @@ func (b *Bus) Close() error {
 	b.ctl.Unlock()
 	var errs []error
 	for _, sh := range shards {
-		if err := sh.ps.Close(); err != nil {
+		if err := sh.pubsub().Close(); err != nil {
 			errs = append(errs, err)
 		}
 	}

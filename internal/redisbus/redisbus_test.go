@@ -306,6 +306,77 @@ func TestConnectionCutAndRestored(t *testing.T) {
 	}
 }
 
+// A subscription connection whose far end vanished without a reset (no
+// error, just silence) is replaced: the subscription receives again.
+// Without the bus's own health check the read would wait forever.
+func TestSilentConnectionReplaced(t *testing.T) {
+	t.Parallel()
+	u := testURL(t, "")
+	target, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := redistest.NewProxy(t, target.Host)
+	p := testPrefix(t)
+	const bound = 300 * time.Millisecond
+	a := newBus(t, testURL(t, proxy.Addr()), p, Options{PublishTimeout: bound, HealthInterval: 200 * time.Millisecond})
+	b := newBus(t, u, p, Options{})
+	ctx := context.Background()
+	sub, err := a.Subscribe(ctx, "match:m_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Published on a, so that a's pool holds a connection to go silent.
+	if err := a.Publish(ctx, event("match:m_1", 0)); err != nil {
+		t.Fatal(err)
+	}
+	if ev, ok := recv(t, sub, wait); !ok || seq(t, ev) != 0 {
+		t.Fatalf("before: got %+v, %v", ev, ok)
+	}
+
+	proxy.Blackhole()
+	start := time.Now()
+	if err := a.Publish(ctx, event("match:m_1", 1)); !errors.Is(err, ErrLocalOnly) {
+		t.Fatalf("publish into silence: %v, want ErrLocalOnly", err)
+	}
+	if took := time.Since(start); took > bound+time.Second {
+		t.Fatalf("publish into silence took %v, bound %v", took, bound)
+	}
+	if ev, ok := recv(t, sub, wait); !ok || seq(t, ev) != 1 {
+		t.Fatalf("the local copy: got %+v, %v", ev, ok)
+	}
+	back := false
+	for i := 0; !back && i < 100; i++ {
+		if err := b.Publish(ctx, event("match:m_1", 1000+i)); err != nil {
+			t.Fatal(err)
+		}
+		_, back = recv(t, sub, 100*time.Millisecond)
+	}
+	if !back {
+		t.Fatal("the subscription stayed on the silent connection")
+	}
+	for i := range 10 {
+		if err := b.Publish(ctx, event("match:m_1", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for next := 0; next < 10; {
+		ev, ok := recv(t, sub, wait)
+		if !ok {
+			t.Fatalf("after: only %d events of 10", next)
+		}
+		if n := seq(t, ev); n >= 1000 {
+			continue
+		} else if n != next {
+			t.Fatalf("after: event %d, want %d", n, next)
+		}
+		next++
+	}
+	if err := poll(func() bool { return a.Publish(ctx, event("match:m_3", 0)) == nil }); err != nil {
+		t.Fatal("publishing still fails on new connections")
+	}
+}
+
 // clusterURL names a cluster by its first node, the others as addr=.
 func clusterURL(addrs []string) string {
 	u := "redis+cluster://" + addrs[0]

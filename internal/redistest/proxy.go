@@ -1,9 +1,9 @@
 package redistest
 
 import (
-	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -16,8 +16,20 @@ type Proxy struct {
 
 	mu    sync.Mutex
 	cut   bool
-	conns map[net.Conn]struct{} // both ends of every open connection
+	links map[*link]struct{} // every open connection
 	wg    sync.WaitGroup
+}
+
+// link is one connection through the proxy: the client's end and the
+// server's.
+type link struct {
+	client, server net.Conn
+	silent         atomic.Bool
+}
+
+func (l *link) close() {
+	l.client.Close()
+	l.server.Close()
 }
 
 // NewProxy starts a proxy to target (host:port), stopped at the end of the
@@ -28,7 +40,7 @@ func NewProxy(tb testing.TB, target string) *Proxy {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p := &Proxy{target: target, ln: ln, conns: make(map[net.Conn]struct{})}
+	p := &Proxy{target: target, ln: ln, links: make(map[*link]struct{})}
 	p.wg.Add(1)
 	go p.accept()
 	tb.Cleanup(func() {
@@ -49,10 +61,21 @@ func (p *Proxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cut = true
-	for c := range p.conns {
-		c.Close()
+	for l := range p.links {
+		l.close()
 	}
-	clear(p.conns)
+	clear(p.links)
+}
+
+// Blackhole makes every open connection silent, as when the server's host
+// vanishes without a reset: what either side sends is dropped and nothing
+// is closed. New connections pass as usual (the server is back elsewhere).
+func (p *Proxy) Blackhole() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for l := range p.links {
+		l.silent.Store(true)
+	}
 }
 
 // Restore lets connections through again.
@@ -88,22 +111,33 @@ func (p *Proxy) accept() {
 			s.Close()
 			continue
 		}
-		p.conns[c], p.conns[s] = struct{}{}, struct{}{}
+		l := &link{client: c, server: s}
+		p.links[l] = struct{}{}
 		p.mu.Unlock()
 		p.wg.Add(2)
-		go p.pipe(c, s)
-		go p.pipe(s, c)
+		go p.pipe(l, c, s)
+		go p.pipe(l, s, c)
 	}
 }
 
-// pipe copies from one end to the other; when either side ends, both do.
-func (p *Proxy) pipe(dst, src net.Conn) {
+// pipe copies from one end to the other, dropping what arrives while the
+// link is silent; when either side ends, both do.
+func (p *Proxy) pipe(l *link, dst, src net.Conn) {
 	defer p.wg.Done()
-	io.Copy(dst, src)
-	dst.Close()
-	src.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !l.silent.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	l.close()
 	p.mu.Lock()
-	delete(p.conns, dst)
-	delete(p.conns, src)
+	delete(p.links, l)
 	p.mu.Unlock()
 }

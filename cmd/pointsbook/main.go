@@ -28,16 +28,19 @@ import (
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/api"
 	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/chat"
 	"github.com/pointsbook/pointsbook/internal/clientip"
 	"github.com/pointsbook/pointsbook/internal/config"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/i18n"
+	"github.com/pointsbook/pointsbook/internal/live"
 	"github.com/pointsbook/pointsbook/internal/metrics"
 	"github.com/pointsbook/pointsbook/internal/oidc"
 	"github.com/pointsbook/pointsbook/internal/server"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
 	"github.com/pointsbook/pointsbook/internal/web"
 	"github.com/pointsbook/pointsbook/internal/worker"
+	"github.com/pointsbook/pointsbook/internal/ws"
 )
 
 func main() {
@@ -152,6 +155,8 @@ type Main struct {
 	server      *http.Server
 	listener    net.Listener
 	workers     *worker.Group
+	bus         live.Bus
+	hub         *ws.Hub
 	// connState, when set, is told of each connection's state changes
 	// (http.Server.ConnState): tests learn when a request is in flight.
 	connState func(net.Conn, http.ConnState)
@@ -279,8 +284,17 @@ func (m *Main) Open(ctx context.Context) error {
 		m.DB.Close()
 		return err
 	}
+	// The in-process bus is the default; events reach this instance's
+	// sockets only.
+	bus := live.NewMemory(0, nil)
+	m.bus = bus
+	m.hub = ws.New(ws.Options{
+		Bus: bus, Presence: bus, Matches: m.DB, Sessions: auth, Log: m.Log,
+		Chat:           &chat.Service{Store: m.DB, Limiter: m.limiter, Bus: bus},
+		AllowedOrigins: cfg.Origins(), TrustedProxies: trusted,
+	})
 	m.server = &http.Server{
-		Handler:           server.Handler(a.Handler(), site.Handler(), ready, met, clientip.New(trusted), m.Log),
+		Handler:           server.Handler(server.API(a.Handler(), m.hub.Handler()), site.Handler(), ready, met, clientip.New(trusted), m.Log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -312,6 +326,9 @@ func (m *Main) start(ctx context.Context) {
 			return nil
 		}))
 	}
+	// The hub before HTTP: stopped after it, so no upgrade arrives once it
+	// has told its clients to reconnect elsewhere.
+	m.workers.Start(ctx, m.hub)
 	m.workers.Start(ctx, httpWorker{m.server, m.listener})
 }
 
@@ -331,6 +348,9 @@ func (m *Main) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
 	defer cancel()
 	err := m.workers.Stop(ctx)
+	if m.bus != nil {
+		err = errors.Join(err, m.bus.Close())
+	}
 	return errors.Join(err, m.limiter.Close(), m.DB.Close())
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/api"
 	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/chat"
 	"github.com/pointsbook/pointsbook/internal/clientip"
 	"github.com/pointsbook/pointsbook/internal/config"
 	"github.com/pointsbook/pointsbook/internal/fault"
@@ -38,6 +39,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
 	"github.com/pointsbook/pointsbook/internal/web"
 	"github.com/pointsbook/pointsbook/internal/worker"
+	"github.com/pointsbook/pointsbook/internal/ws"
 )
 
 func main() {
@@ -152,6 +154,7 @@ type Main struct {
 	server      *http.Server
 	listener    net.Listener
 	workers     *worker.Group
+	hub         *ws.Hub
 	// connState, when set, is told of each connection's state changes
 	// (http.Server.ConnState): tests learn when a request is in flight.
 	connState func(net.Conn, http.ConnState)
@@ -293,8 +296,15 @@ func (m *Main) Open(ctx context.Context) error {
 		m.DB.Close()
 		return err
 	}
+	// The bus is Redis with PB_REDIS_URL, so events reach the sockets of
+	// every instance; in process otherwise (newLiveBus).
+	m.hub = ws.New(ws.Options{
+		Bus: m.bus.bus, Presence: m.bus.presence, Matches: m.DB, Sessions: auth, Log: m.Log,
+		Chat:           &chat.Service{Store: m.DB, Limiter: m.limiter, Bus: m.bus.bus},
+		AllowedOrigins: cfg.Origins(), TrustedProxies: trusted,
+	})
 	m.server = &http.Server{
-		Handler:           server.Handler(a.Handler(), site.Handler(), ready, met, clientip.New(trusted), m.Log),
+		Handler:           server.Handler(server.API(a.Handler(), m.hub.Handler()), site.Handler(), ready, met, clientip.New(trusted), m.Log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -328,6 +338,9 @@ func (m *Main) start(ctx context.Context) {
 			return nil
 		}))
 	}
+	// The hub before HTTP: stopped after it, so no upgrade arrives once it
+	// has told its clients to reconnect elsewhere.
+	m.workers.Start(ctx, m.hub)
 	m.workers.Start(ctx, httpWorker{m.server, m.listener})
 }
 

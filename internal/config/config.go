@@ -87,6 +87,7 @@ type Config struct {
 
 	RedisURL       string `env:"PB_REDIS_URL" secret:"url" help:"redis:// or rediss:// URL of the Redis that instances share: login and code-entry limits, real-time events and room presence; redis+cluster://host:port?addr=host:port&addr=… (or rediss+cluster://) for a Redis Cluster, with sharded pub/sub. Empty: each instance counts alone and real-time events stay in the instance."`
 	TrustedProxies string `env:"PB_TRUSTED_PROXIES" help:"Comma-separated CIDR prefixes of the reverse proxies whose X-Forwarded-For names the client (empty: trust none)."`
+	AllowedOrigins string `env:"PB_ALLOWED_ORIGINS" help:"Comma-separated origins (https://host[:port]) whose pages may open the live WebSocket besides the site's own host (empty: same origin only)."`
 }
 
 // Default returns the configuration of a fresh laptop run.
@@ -338,6 +339,11 @@ func (c Config) Validate() error {
 	if _, err := clientip.ParsePrefixes(c.TrustedProxies); err != nil {
 		bad("PB_TRUSTED_PROXIES: %v", err)
 	}
+	for _, o := range c.Origins() {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			bad("PB_ALLOWED_ORIGINS: %q is not an origin (https://host[:port])", o)
+		}
+	}
 	switch c.RequireEmailVerification {
 	case "", "true", "false":
 	default:
@@ -465,6 +471,17 @@ func Settings() []Setting {
 	for i := 0; i < d.NumField(); i++ {
 		f := d.Type().Field(i)
 		out = append(out, Setting{Env: f.Tag.Get("env"), Default: fmt.Sprint(d.Field(i).Interface()), Help: f.Tag.Get("help"), Secret: f.Tag.Get("secret") != ""})
+	}
+	return out
+}
+
+// Origins lists PB_ALLOWED_ORIGINS.
+func (c Config) Origins() []string {
+	var out []string
+	for _, o := range strings.Split(c.AllowedOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
 	}
 	return out
 }

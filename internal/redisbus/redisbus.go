@@ -55,7 +55,7 @@ type Options struct {
 	// unreachable costs a caller at most this long (0: one second).
 	PublishTimeout time.Duration
 	// SubscribeTimeout bounds how long Subscribe waits for Redis to confirm
-	// a new channel (0: five seconds). When it passes, or when the
+	// a new channel (0: one second). When it passes, or when the
 	// connection is down, the subscription is returned anyway and starts
 	// receiving once Redis is back.
 	SubscribeTimeout time.Duration
@@ -164,7 +164,7 @@ func New(client redis.UniversalClient, opt Options) *Bus {
 		b.pubWait = time.Second
 	}
 	if b.subWait <= 0 {
-		b.subWait = 5 * time.Second
+		b.subWait = time.Second
 	}
 	if b.health <= 0 {
 		b.health = 2 * time.Second

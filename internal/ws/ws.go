@@ -9,6 +9,8 @@ package ws
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -91,6 +93,10 @@ type Hub struct {
 
 	open, overflows, delivered atomic.Int64
 	seq                        atomic.Uint64
+	// instance starts every connection id: presence members of every
+	// instance share one set per room (Redis), so ids must not repeat
+	// across instances.
+	instance string
 }
 
 // New returns a hub; Handler serves its endpoint and Run/Stop are its
@@ -117,7 +123,7 @@ func New(opt Options) *Hub {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
 	base, stop := context.WithCancel(context.Background())
-	return &Hub{
+	h := &Hub{
 		opt:     opt,
 		edge:    edge.New(edge.Config{Sessions: opt.Sessions, Log: opt.Log, Format: edge.JSON}),
 		clients: clientip.New(opt.TrustedProxies),
@@ -126,6 +132,10 @@ func New(opt Options) *Hub {
 		conns:   make(map[*conn]struct{}),
 		perAddr: make(map[string]int),
 	}
+	inst := make([]byte, 6)
+	rand.Read(inst) // never fails since Go 1.24
+	h.instance = hex.EncodeToString(inst)
+	return h
 }
 
 // Stats reads the counters.
@@ -264,7 +274,7 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithCancelCause(h.base)
 	c := &conn{
 		hub: h, ws: wc, sess: sess, addr: addr, ctx: ctx, cancel: cancel,
-		id:     "c" + strconv.FormatUint(h.seq.Add(1), 10),
+		id:     h.instance + ":c" + strconv.FormatUint(h.seq.Add(1), 10),
 		notify: make(chan struct{}, 1),
 		subs:   make(map[string]bool),
 		since:  time.Now(),

@@ -460,3 +460,54 @@ func TestCluster(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkPublishToOtherInstance is one event published on one bus and
+// received by a subscriber of another, through the test Redis: parallel
+// publishers, one channel, the receiver counting until every event is in.
+func BenchmarkPublishToOtherInstance(b *testing.B) {
+	rc := redistest.Client(b)
+	p := redistest.Prefix(b, rc)
+	u := os.Getenv(redistest.URLEnv)
+	clients := make([]redis.UniversalClient, 2)
+	for i := range clients {
+		c, err := NewClient(u)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		clients[i] = c
+	}
+	pub := New(clients[0], Options{Prefix: p})
+	sub := New(clients[1], Options{Prefix: p, Buffer: 1 << 20})
+	defer pub.Close()
+	defer sub.Close()
+	ctx := context.Background()
+	s, err := sub.Subscribe(ctx, "match:m_1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ev := live.Event{Type: "chat.message", Channel: "match:m_1", Data: json.RawMessage(`{"id":1,"match":"m_1","user_id":"u_1","nickname":"kim","text":"Great save!"}`)}
+	b.ResetTimer()
+	done := make(chan int)
+	go func() {
+		n := 0
+		for n < b.N {
+			if _, ok := <-s.C(); !ok {
+				break
+			}
+			n++
+		}
+		done <- n
+	}()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := pub.Publish(ctx, ev); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	if n := <-done; n != b.N {
+		b.Fatalf("received %d of %d", n, b.N)
+	}
+}

@@ -487,26 +487,47 @@ func (b *Bus) release(channel string) {
 
 // reshard moves channel to the node that owns its slot now, when Redis
 // unsubscribed it on from (a slot migration). An unsubscription of ours
-// finds the channel gone or still on the same node, and does nothing.
+// finds the channel gone and does nothing.
 func (b *Bus) reshard(channel string, from *shard) {
-	b.ctl.Lock()
-	defer b.ctl.Unlock()
-	b.mu.Lock()
-	st := b.chans[channel]
-	if b.closed || st == nil || st.shard != from {
-		b.mu.Unlock()
+	onFrom := func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		st := b.chans[channel]
+		return !b.closed && st != nil && st.shard == from
+	}
+	if !onFrom() {
 		return
 	}
-	b.mu.Unlock()
+	// The client learns the new owner by reloading the slot map, which it
+	// does in the background: look until the owner changes, without
+	// holding up other subscriptions.
 	ctx, cancel := context.WithTimeout(context.Background(), b.subWait)
 	defer cancel()
-	b.cluster.ReloadState(ctx)
+	for {
+		b.cluster.ReloadState(ctx)
+		node, err := b.cluster.MasterForKey(ctx, b.prefix+channel)
+		if err == nil && node.Options().Addr != from.addr {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			b.log.Warn("redis bus: a shard channel was unsubscribed and its slot did not move", "channel", channel)
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	b.ctl.Lock()
+	defer b.ctl.Unlock()
+	if !onFrom() {
+		return
+	}
 	to, err := b.shardFor(ctx, channel)
 	if err != nil || to == from {
 		return
 	}
 	_ = from.unsubscribe(ctx, b.prefix+channel)
 	b.mu.Lock()
+	st := b.chans[channel]
 	st.shard = to
 	b.mu.Unlock()
 	if err := to.subscribe(ctx, b.prefix+channel); err != nil {

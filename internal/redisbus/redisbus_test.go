@@ -459,6 +459,94 @@ func TestCluster(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a channel follows its slot to another node", func(t *testing.T) {
+		ctx := context.Background()
+		a := newBus(t, u, "pb:move:", Options{})
+		b := newBus(t, u, "pb:move:", Options{})
+		sub, err := b.Subscribe(ctx, "match:m_moved")
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes := make(map[string]*redis.Client) // by node id
+		var from, to string
+		slot := -1
+		for _, addr := range addrs {
+			c := redis.NewClient(&redis.Options{Addr: addr})
+			t.Cleanup(func() { c.Close() })
+			id, err := c.Do(ctx, "CLUSTER", "MYID").Text()
+			if err != nil {
+				t.Fatal(err)
+			}
+			nodes[id] = c
+			if slot < 0 {
+				n, err := c.ClusterKeySlot(ctx, "pb:move:match:m_moved").Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				slot = int(n)
+			}
+		}
+		shards, err := nodes[firstKey(nodes)].ClusterShards(ctx).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sh := range shards {
+			for _, r := range sh.Slots {
+				if slot >= int(r.Start) && slot <= int(r.End) {
+					from = sh.Nodes[0].ID // no replicas: the primary
+				}
+			}
+		}
+		for id := range nodes {
+			if id != from {
+				to = id
+				break
+			}
+		}
+		// The slot has no keys, so moving it is assigning it: the old owner
+		// then unsubscribes its shard channels (SUNSUBSCRIBE to the client).
+		for _, step := range [][]any{
+			{"CLUSTER", "SETSLOT", slot, "IMPORTING", from, to},
+			{"CLUSTER", "SETSLOT", slot, "MIGRATING", to, from},
+		} {
+			if err := nodes[step[5].(string)].Do(ctx, step[:5]...).Err(); err != nil {
+				t.Fatalf("%v: %v", step[:5], err)
+			}
+		}
+		for _, id := range []string{to, from} {
+			if err := nodes[id].Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", to).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for id, c := range nodes {
+			if id != to && id != from {
+				if err := c.Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", to).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		// Publish until one arrives: the publisher learns the new owner
+		// from a MOVED answer, the subscriber from its SUNSUBSCRIBE.
+		moved := false
+		for i := 0; !moved && i < 100; i++ {
+			_ = a.Publish(ctx, event("match:m_moved", 1000+i))
+			_, moved = recv(t, sub, 100*time.Millisecond)
+		}
+		if !moved {
+			t.Fatal("the subscription did not follow its slot")
+		}
+		n, err := nodes[to].PubSubShardNumSub(ctx, "pb:move:match:m_moved").Result()
+		if err != nil || n["pb:move:match:m_moved"] != 1 {
+			t.Fatalf("the new owner has %v shard subscribers (%v), want 1", n, err)
+		}
+	})
+}
+
+func firstKey[V any](m map[string]V) string {
+	for k := range m {
+		return k
+	}
+	return ""
 }
 
 // BenchmarkPublishToOtherInstance is one event published on one bus and

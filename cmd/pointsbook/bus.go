@@ -10,6 +10,7 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/config"
 	"github.com/pointsbook/pointsbook/internal/live"
+	"github.com/pointsbook/pointsbook/internal/metrics"
 	"github.com/pointsbook/pointsbook/internal/redisbus"
 )
 
@@ -51,7 +52,38 @@ func newLiveBus(cfg config.Config, prefix string, log *slog.Logger) (*liveBus, e
 	}, nil
 }
 
-func (l *liveBus) details() map[string]any { return map[string]any{"store": l.store} }
+// details is the bus's part of /readyz: shown, never failing readiness,
+// since each instance keeps serving its own clients without Redis.
+func (l *liveBus) details() map[string]any {
+	d := map[string]any{"store": l.store}
+	if rb, ok := l.bus.(*redisbus.Bus); ok {
+		d["redis"] = "up"
+		if !rb.Stats().Up {
+			d["redis"] = "unreachable: events stay on this instance"
+		}
+	}
+	return d
+}
+
+func (l *liveBus) register(met *metrics.Metrics) {
+	rb, ok := l.bus.(*redisbus.Bus)
+	if !ok {
+		return
+	}
+	met.Gauge("pointsbook_live_bus_redis_up", "1 while the real-time bus's subscription connections reach Redis; 0 while events stay on each instance.", nil,
+		func() float64 {
+			if rb.Stats().Up {
+				return 1
+			}
+			return 0
+		})
+	met.CounterFunc("pointsbook_live_bus_publish_failures_total", "Real-time events Redis did not take: delivered on the publishing instance only.", nil,
+		func() float64 { return float64(rb.Stats().PublishFailures) })
+	met.CounterFunc("pointsbook_live_bus_dropped_subscriptions_total", "Bus subscriptions dropped for not keeping up (their viewers are told to reconnect).", nil,
+		func() float64 { return float64(rb.Stats().Dropped) })
+	met.CounterFunc("pointsbook_live_bus_replaced_connections_total", "Silent Redis subscription connections replaced.", nil,
+		func() float64 { return float64(rb.Stats().Replaced) })
+}
 
 func (l *liveBus) Name() string { return "live-bus" }
 

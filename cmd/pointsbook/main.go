@@ -289,6 +289,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return d
 	}
 	m.limiter.register(met)
+	m.bus.register(met)
 	m.listener, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		m.bus.close()

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -140,6 +141,29 @@ func (lc *liveClient) presenceReaches(t *testing.T, want int) {
 	t.Fatalf("head-count never reached %d (last %v)", want, last)
 }
 
+// waitLiveBus waits until /readyz shows the bus's Redis as state and
+// /metrics has the line metric.
+func waitLiveBus(t *testing.T, base, state, metric string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		lb, _ := readyz(t, base)["live_bus"].(map[string]any)
+		resp, err := httpClient.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if lb["redis"] == state && strings.Contains(string(body), "\n"+metric+"\n") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz live_bus = %v, want redis %q; metrics:\n%s", lb, state, grepLines(string(body), "live_bus"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // Two servers on one PostgreSQL and one Redis, as behind a load balancer;
 // server A reaches Redis through a proxy the test cuts. Chat posted on B
 // reaches A's clients in order; head-counts agree; with A cut off from
@@ -211,6 +235,8 @@ func TestMultiInstance(t *testing.T) {
 			}
 		}
 		mustCall(t, "POST", baseA+"/api/v1/bets", kimToken, betSlip(100, home), http.StatusCreated)
+		// A stays ready and says why its events stay home.
+		waitLiveBus(t, baseA, "unreachable: events stay on this instance", "pointsbook_live_bus_redis_up 0")
 		proxy.Restore()
 		// Until A's subscription is back, markers published on B are lost:
 		// publish them until one arrives.
@@ -225,6 +251,7 @@ func TestMultiInstance(t *testing.T) {
 		if !back {
 			t.Fatal("A did not catch up within 10 s of Redis coming back")
 		}
+		waitLiveBus(t, baseA, "up", "pointsbook_live_bus_redis_up 1")
 		lee.send(t, `{"type":"chat.send","channel":"`+room+`","text":"after"}`)
 		for {
 			m := dataOf(t, kim.must(t, live.ChatMessage))

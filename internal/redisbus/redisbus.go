@@ -28,6 +28,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -94,6 +95,26 @@ type Bus struct {
 	closed bool
 
 	dispatchers sync.WaitGroup
+
+	publishFailures, dropped, replaced atomic.Int64
+	failing                            atomic.Int32 // connections failing to reach Redis now
+}
+
+// Stats are the bus's counters since it was made.
+type Stats struct {
+	PublishFailures int64 // publishes Redis did not take (delivered locally only)
+	Dropped         int64 // subscriptions dropped for not keeping up
+	Replaced        int64 // silent subscription connections replaced
+	// Up is false while a subscription connection cannot reach Redis.
+	Up bool
+}
+
+// Stats reads the counters.
+func (b *Bus) Stats() Stats {
+	return Stats{
+		PublishFailures: b.publishFailures.Load(), Dropped: b.dropped.Load(), Replaced: b.replaced.Load(),
+		Up: b.failing.Load() == 0,
+	}
 }
 
 // channelState is one channel this instance is subscribed to in Redis.
@@ -212,6 +233,7 @@ func (b *Bus) Publish(ctx context.Context, ev live.Event) error {
 		err = b.client.Publish(ctx, b.prefix+ev.Channel, payload).Err()
 	}
 	if err != nil {
+		b.publishFailures.Add(1)
 		b.mu.Lock()
 		b.deliverLocked(ev.Channel, ev)
 		b.mu.Unlock()
@@ -328,11 +350,21 @@ func (b *Bus) receive(sh *shard) {
 	ctx := context.Background()
 	pinged := false
 	failures := 0
+	// reached is called when the connection answers or times out waiting:
+	// either way Redis was reached.
+	reached := func() {
+		if failures > 0 {
+			b.failing.Add(-1)
+		}
+		failures = 0
+	}
+	defer reached()
 	for {
 		ps := sh.pubsub()
 		msg, err := ps.ReceiveTimeout(ctx, b.health)
 		if err == nil {
-			pinged, failures = false, 0
+			reached()
+			pinged = false
 			b.handle(sh, msg)
 			continue
 		}
@@ -342,6 +374,7 @@ func (b *Bus) receive(sh *shard) {
 		default:
 		}
 		if isTimeout(err) {
+			reached()
 			if pinged {
 				b.replace(sh)
 				pinged = false
@@ -356,6 +389,9 @@ func (b *Bus) receive(sh *shard) {
 		// Redis is unreachable (go-redis dials again on the next call):
 		// pace the attempts.
 		pinged = false
+		if failures == 0 {
+			b.failing.Add(1)
+		}
 		failures++
 		pause := time.Duration(min(failures, 10)) * 50 * time.Millisecond
 		select {
@@ -426,6 +462,7 @@ func (b *Bus) replace(sh *shard) {
 		}
 	}
 	b.mu.Unlock()
+	b.replaced.Add(1)
 	b.log.Warn("redis bus: no answer on a subscription connection; replacing it", "addr", sh.addr, "channels", len(channels))
 	fresh := sh.open()
 	sh.mu.Lock()
@@ -454,6 +491,7 @@ func (b *Bus) deliverLocked(channel string, ev live.Event) {
 		select {
 		case s.c <- ev:
 		default:
+			b.dropped.Add(1)
 			delete(st.subs, s)
 			close(s.c)
 			s.closed = true

@@ -262,6 +262,12 @@ func TestConnectionCutAndRestored(t *testing.T) {
 	if took := time.Since(start); took > bound+time.Second {
 		t.Fatalf("subscribe while cut took %v", took)
 	}
+	if err := poll(func() bool { return !a.Stats().Up }); err != nil {
+		t.Fatal("Stats().Up stays true while cut")
+	}
+	if n := a.Stats().PublishFailures; n != 1 {
+		t.Fatalf("Stats().PublishFailures = %d, want 1", n)
+	}
 
 	proxy.Restore()
 	// Events published while cut may be lost; the subscription catches up
@@ -303,6 +309,9 @@ func TestConnectionCutAndRestored(t *testing.T) {
 	// Publishing works again once the client has a connection.
 	if err := poll(func() bool { return a.Publish(ctx, event("match:m_3", 0)) == nil }); err != nil {
 		t.Fatal("publishing still fails after the restore")
+	}
+	if !a.Stats().Up {
+		t.Fatal("Stats().Up false after the restore")
 	}
 }
 
@@ -354,6 +363,9 @@ func TestSilentConnectionReplaced(t *testing.T) {
 	}
 	if !back {
 		t.Fatal("the subscription stayed on the silent connection")
+	}
+	if n := a.Stats().Replaced; n != 1 {
+		t.Fatalf("Stats().Replaced = %d, want 1", n)
 	}
 	for i := range 10 {
 		if err := b.Publish(ctx, event("match:m_1", i)); err != nil {

@@ -285,7 +285,8 @@ func (b *Bus) Subscribe(ctx context.Context, channel string) (live.Subscription,
 		if err := sh.subscribe(sctx, b.prefix+channel); err != nil {
 			// go-redis keeps the channel and subscribes it again when it
 			// reconnects; waiting now would only hold the caller.
-			b.log.Warn("redis bus: subscribe while Redis is unreachable; it will follow once Redis is back", "channel", channel, "err", err)
+			// Debug: an outage shows in Stats, not once per room joined.
+			b.log.Debug("redis bus: subscribe while Redis is unreachable; it will follow once Redis is back", "channel", channel, "err", err)
 			wait = false
 		}
 		cancel()

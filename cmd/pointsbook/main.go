@@ -28,6 +28,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/api"
 	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/chat"
 	"github.com/pointsbook/pointsbook/internal/clientip"
 	"github.com/pointsbook/pointsbook/internal/config"
 	"github.com/pointsbook/pointsbook/internal/fault"
@@ -38,6 +39,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
 	"github.com/pointsbook/pointsbook/internal/web"
 	"github.com/pointsbook/pointsbook/internal/worker"
+	"github.com/pointsbook/pointsbook/internal/ws"
 )
 
 func main() {
@@ -152,9 +154,13 @@ type Main struct {
 	server      *http.Server
 	listener    net.Listener
 	workers     *worker.Group
+	hub         *ws.Hub
 	// connState, when set, is told of each connection's state changes
 	// (http.Server.ConnState): tests learn when a request is in flight.
 	connState func(net.Conn, http.ConnState)
+
+	// bus carries real-time events and room presence (see liveBus).
+	bus *liveBus
 }
 
 func (m *Main) now() time.Time {
@@ -257,6 +263,15 @@ func (m *Main) Open(ctx context.Context) error {
 		m.DB.Close()
 		return fmt.Errorf("feed: %w", err)
 	}
+	busPrefix := ""
+	if m.RedisPrefix != "" {
+		busPrefix = m.RedisPrefix + "live:"
+	}
+	if m.bus, err = newLiveBus(cfg, busPrefix, m.Log); err != nil {
+		m.limiter.Close()
+		m.DB.Close()
+		return err
+	}
 	ready := server.Readiness{DB: m.DB}
 	met := metrics.New()
 	var feedDetails func() map[string]any
@@ -270,17 +285,27 @@ func (m *Main) Open(ctx context.Context) error {
 			d = feedDetails()
 		}
 		d["rate_limiter"] = m.limiter.details()
+		d["live_bus"] = m.bus.details()
 		return d
 	}
 	m.limiter.register(met)
+	m.bus.register(met)
 	m.listener, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
+		m.bus.close()
 		m.limiter.Close()
 		m.DB.Close()
 		return err
 	}
+	// The bus is Redis with PB_REDIS_URL, so events reach the sockets of
+	// every instance; in process otherwise (newLiveBus).
+	m.hub = ws.New(ws.Options{
+		Bus: m.bus.bus, Presence: m.bus.presence, Matches: m.DB, Sessions: auth, Log: m.Log,
+		Chat:           &chat.Service{Store: m.DB, Limiter: m.limiter, Bus: m.bus.bus},
+		AllowedOrigins: cfg.Origins(), TrustedProxies: trusted,
+	})
 	m.server = &http.Server{
-		Handler:           server.Handler(a.Handler(), site.Handler(), ready, met, clientip.New(trusted), m.Log),
+		Handler:           server.Handler(server.API(a.Handler(), m.hub.Handler()), site.Handler(), ready, met, clientip.New(trusted), m.Log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -299,12 +324,14 @@ func (m *Main) Open(ctx context.Context) error {
 // start runs the background work as workers of one group, each after
 // what it needs: the store's workers (the SQLite checkpointer, then the
 // bet writers, which placement and SQLite's settlement wait for), the
+// live bus (settlements, the feed and requests publish on it), the
 // sweeper (it settles through the writers), the feed (its results start
 // settlements), and HTTP last, once everything a request may need runs.
 // Close stops them in the reverse order.
 func (m *Main) start(ctx context.Context) {
 	m.workers = &worker.Group{Log: m.Log}
 	m.workers.Start(ctx, m.DB.Workers()...)
+	m.workers.Start(ctx, m.bus)
 	m.workers.Start(ctx, worker.Func("sweeper", m.sweep))
 	if m.feed != nil {
 		m.workers.Start(ctx, worker.Func("feed", func(ctx context.Context) error {
@@ -312,6 +339,9 @@ func (m *Main) start(ctx context.Context) {
 			return nil
 		}))
 	}
+	// The hub before HTTP: stopped after it, so no upgrade arrives once it
+	// has told its clients to reconnect elsewhere.
+	m.workers.Start(ctx, m.hub)
 	m.workers.Start(ctx, httpWorker{m.server, m.listener})
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/config"
 	"github.com/pointsbook/pointsbook/internal/metrics"
+	"github.com/pointsbook/pointsbook/internal/redisbus"
 	"github.com/pointsbook/pointsbook/internal/redisthrottle"
 	"github.com/pointsbook/pointsbook/internal/throttle"
 )
@@ -21,17 +23,10 @@ import (
 // for why neither failing closed nor open); in process otherwise.
 type attemptLimiter struct {
 	throttle.Limiter
-	client   *redis.Client      // nil without PB_REDIS_URL
-	fallback *throttle.Fallback // nil without PB_REDIS_URL
+	client   redis.UniversalClient // nil without PB_REDIS_URL
+	fallback *throttle.Fallback    // nil without PB_REDIS_URL
 	close    sync.Once
 }
-
-// Short timeouts: a login waits for the limiter, and while Redis is down
-// the fallback answers anyway, so waiting long for Redis buys nothing.
-const (
-	redisDialTimeout = 500 * time.Millisecond
-	redisIOTimeout   = 500 * time.Millisecond
-)
 
 // newAttemptLimiter builds the limiter; prefix is the Redis key prefix
 // ("": redisthrottle.DefaultPrefix; tests give each server set its own).
@@ -40,28 +35,25 @@ func newAttemptLimiter(ctx context.Context, cfg config.Config, prefix string, lo
 	if cfg.RedisURL == "" {
 		return &attemptLimiter{Limiter: local}, nil
 	}
-	opt, err := redis.ParseURL(cfg.RedisURL)
+	// The same client settings as the bus's: 500 ms dial and I/O
+	// timeouts (unless the URL sets them) and one retry.
+	client, err := redisbus.NewClient(cfg.RedisURL)
 	if err != nil {
 		// The error may quote the URL, password included: say only which
 		// setting is wrong.
 		return nil, fmt.Errorf("PB_REDIS_URL does not parse as a Redis URL")
 	}
-	if opt.DialTimeout == 0 {
-		opt.DialTimeout = redisDialTimeout
+	if redisbus.IsCluster(cfg.RedisURL) {
+		// One Take's keys (the account's, the address's) go to one script,
+		// which a cluster runs only when they share a slot: the hash tag
+		// puts every limiter key in one.
+		prefix = "{" + cmp.Or(prefix, redisthrottle.DefaultPrefix) + "}"
 	}
-	if opt.ReadTimeout == 0 {
-		opt.ReadTimeout = redisIOTimeout
-	}
-	if opt.WriteTimeout == 0 {
-		opt.WriteTimeout = redisIOTimeout
-	}
-	opt.MaxRetries = 1
 	// go-redis logs every failed dial to stderr as plain text; the
 	// fallback already logs one structured warning a minute, so the
 	// client's own lines go to the JSON log at debug level. The logger is
 	// global to go-redis: set once, never while clients may be logging.
 	setRedisLogger.Do(func() { redis.SetLogger(redisLog{log}) })
-	client := redis.NewClient(opt)
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := client.Ping(pctx).Err(); err != nil {

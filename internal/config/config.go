@@ -85,8 +85,9 @@ type Config struct {
 	AdminUsername string `env:"PB_ADMIN_USERNAME" help:"Creates (or resets) this operator account at start when set with PB_ADMIN_PASSWORD."`
 	AdminPassword string `env:"PB_ADMIN_PASSWORD" secret:"true" help:"Password of PB_ADMIN_USERNAME."`
 
-	RedisURL       string `env:"PB_REDIS_URL" secret:"url" help:"redis:// or rediss:// URL of the Redis that shares login and code-entry limits between instances; empty: each instance counts alone."`
+	RedisURL       string `env:"PB_REDIS_URL" secret:"url" help:"redis:// or rediss:// URL of the Redis that instances share: login and code-entry limits, real-time events and room presence; redis+cluster://host:port?addr=host:port&addr=… (or rediss+cluster://) for a Redis Cluster, with sharded pub/sub. Empty: each instance counts alone and real-time events stay in the instance."`
 	TrustedProxies string `env:"PB_TRUSTED_PROXIES" help:"Comma-separated CIDR prefixes of the reverse proxies whose X-Forwarded-For names the client (empty: trust none)."`
+	AllowedOrigins string `env:"PB_ALLOWED_ORIGINS" help:"Comma-separated origins (https://host[:port]) whose pages may open the live WebSocket besides the site's own host (empty: same origin only)."`
 }
 
 // Default returns the configuration of a fresh laptop run.
@@ -204,6 +205,10 @@ func set(f reflect.Value, raw string) error {
 	}
 	return nil
 }
+
+// redisSchemes are PB_REDIS_URL's schemes: one Redis, or a Redis Cluster
+// (each plain or TLS).
+var redisSchemes = map[string]bool{"redis": true, "rediss": true, "redis+cluster": true, "rediss+cluster": true}
 
 // Validate checks the configuration as a whole.
 func (c Config) Validate() error {
@@ -327,12 +332,17 @@ func (c Config) Validate() error {
 		bad("PB_ADMIN_PASSWORD needs at least 10 characters")
 	}
 	if c.RedisURL != "" {
-		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-			bad("PB_REDIS_URL must be a redis:// or rediss:// URL")
+		if u, err := url.Parse(c.RedisURL); err != nil || !redisSchemes[u.Scheme] || u.Host == "" {
+			bad("PB_REDIS_URL must be a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL")
 		}
 	}
 	if _, err := clientip.ParsePrefixes(c.TrustedProxies); err != nil {
 		bad("PB_TRUSTED_PROXIES: %v", err)
+	}
+	for _, o := range c.Origins() {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			bad("PB_ALLOWED_ORIGINS: %q is not an origin (https://host[:port])", o)
+		}
 	}
 	switch c.RequireEmailVerification {
 	case "", "true", "false":
@@ -461,6 +471,17 @@ func Settings() []Setting {
 	for i := 0; i < d.NumField(); i++ {
 		f := d.Type().Field(i)
 		out = append(out, Setting{Env: f.Tag.Get("env"), Default: fmt.Sprint(d.Field(i).Interface()), Help: f.Tag.Get("help"), Secret: f.Tag.Get("secret") != ""})
+	}
+	return out
+}
+
+// Origins lists PB_ALLOWED_ORIGINS.
+func (c Config) Origins() []string {
+	var out []string
+	for _, o := range strings.Split(c.AllowedOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
 	}
 	return out
 }

@@ -47,6 +47,7 @@ func TestLoadErrors(t *testing.T) {
 		{"log level", map[string]string{"PB_LOG_LEVEL": "loud"}, "PB_LOG_LEVEL"},
 		{"redis scheme", map[string]string{"PB_REDIS_URL": "http://cache:6379"}, "PB_REDIS_URL"},
 		{"redis without host", map[string]string{"PB_REDIS_URL": "redis://"}, "PB_REDIS_URL"},
+		{"redis cluster without host", map[string]string{"PB_REDIS_URL": "redis+cluster://"}, "PB_REDIS_URL"},
 		{"proxy not a prefix", map[string]string{"PB_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}, "PB_TRUSTED_PROXIES"},
 		{"oidc issuer alone", map[string]string{"PB_OIDC_ISSUER": "https://id.example"}, "PB_OIDC_CLIENT_ID"},
 		{"oidc without secret", map[string]string{"PB_OIDC_ISSUER": "https://id.example", "PB_OIDC_CLIENT_ID": "pb"}, "PB_OIDC_CLIENT_SECRET"},
@@ -65,6 +66,11 @@ func TestLoadErrors(t *testing.T) {
 	for _, issuer := range []string{"https://cognito-idp.ap-northeast-2.amazonaws.com/ap-northeast-2_AbC", "http://127.0.0.1:9000/realms/pb", "http://localhost:8081"} {
 		if _, err := Load(env(map[string]string{"PB_OIDC_ISSUER": issuer, "PB_OIDC_CLIENT_ID": "pb", "PB_OIDC_CLIENT_SECRET": "s"})); err != nil {
 			t.Errorf("issuer %s refused: %v", issuer, err)
+		}
+	}
+	for _, u := range []string{"redis://cache:6379/0", "rediss://u:p@cache:6380", "redis+cluster://c1:7000?addr=c2:7000&addr=c3:7000", "rediss+cluster://u:p@c1:7000"} {
+		if _, err := Load(env(map[string]string{"PB_REDIS_URL": u})); err != nil {
+			t.Errorf("PB_REDIS_URL %s refused: %v", u, err)
 		}
 	}
 	// All problems are reported together.

@@ -199,3 +199,13 @@ func surface(r *http.Request) edge.Format {
 	}
 	return edge.HTML
 }
+
+// API mounts the WebSocket endpoint beside the JSON API: GET /api/v1/ws is
+// the live hub's (behind the same edge and session as every API route),
+// everything else under /api/ the API's.
+func API(api, ws http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/v1/ws", ws)
+	mux.Handle("/api/", api)
+	return mux
+}

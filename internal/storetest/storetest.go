@@ -67,6 +67,7 @@ func Run(t *testing.T, open Opener) {
 		{"ActivityStatement", testActivityStatement},
 		{"Programmes", testProgrammes},
 		{"TopupStatus", testTopupStatus},
+		{"Chat", testChat},
 	}
 	for _, tt := range tests {
 		// Every test opens a store of its own.

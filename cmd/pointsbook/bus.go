@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pointsbook/pointsbook/internal/config"
+	"github.com/pointsbook/pointsbook/internal/live"
+	"github.com/pointsbook/pointsbook/internal/metrics"
+	"github.com/pointsbook/pointsbook/internal/redisbus"
+)
+
+// liveBus carries real-time events and counts room viewers: through Redis
+// when PB_REDIS_URL is set, so that every instance behind the load
+// balancer sees every event and the same head-counts; in process
+// otherwise, right for one instance.
+//
+// It is a worker ("live-bus") so that it closes in the shutdown order:
+// after HTTP, the feed and the sweeper, which publish, have stopped.
+type liveBus struct {
+	bus      live.Bus
+	presence live.Presence
+	store    string                // what /readyz shows
+	client   redis.UniversalClient // nil without PB_REDIS_URL
+}
+
+// newLiveBus builds the bus; prefix is the Redis prefix ("":
+// redisbus.DefaultPrefix; tests give each server set its own).
+func newLiveBus(cfg config.Config, prefix string, log *slog.Logger) (*liveBus, error) {
+	if cfg.RedisURL == "" {
+		m := live.NewMemory(0, nil)
+		return &liveBus{bus: m, presence: m, store: "in-process"}, nil
+	}
+	client, err := redisbus.NewClient(cfg.RedisURL)
+	if err != nil {
+		// The error may quote the URL, password included.
+		return nil, fmt.Errorf("PB_REDIS_URL does not parse as a Redis URL")
+	}
+	store := "redis"
+	if redisbus.IsCluster(cfg.RedisURL) {
+		store = "redis-cluster"
+	}
+	return &liveBus{
+		bus:      redisbus.New(client, redisbus.Options{Prefix: prefix, Log: log}),
+		presence: redisbus.NewPresence(client, prefix, nil),
+		store:    store,
+		client:   client,
+	}, nil
+}
+
+// details is the bus's part of /readyz: shown, never failing readiness,
+// since each instance keeps serving its own clients without Redis.
+func (l *liveBus) details() map[string]any {
+	d := map[string]any{"store": l.store}
+	if rb, ok := l.bus.(*redisbus.Bus); ok {
+		d["redis"] = "up"
+		if !rb.Stats().Up {
+			d["redis"] = "unreachable: events stay on this instance"
+		}
+	}
+	return d
+}
+
+func (l *liveBus) register(met *metrics.Metrics) {
+	rb, ok := l.bus.(*redisbus.Bus)
+	if !ok {
+		return
+	}
+	met.Gauge("pointsbook_live_bus_redis_up", "1 while the real-time bus's subscription connections reach Redis; 0 while events stay on each instance.", nil,
+		func() float64 {
+			if rb.Stats().Up {
+				return 1
+			}
+			return 0
+		})
+	met.CounterFunc("pointsbook_live_bus_publish_failures_total", "Real-time events Redis did not take: delivered on the publishing instance only.", nil,
+		func() float64 { return float64(rb.Stats().PublishFailures) })
+	met.CounterFunc("pointsbook_live_bus_dropped_subscriptions_total", "Bus subscriptions dropped for not keeping up (their viewers are told to reconnect).", nil,
+		func() float64 { return float64(rb.Stats().Dropped) })
+	met.CounterFunc("pointsbook_live_bus_replaced_connections_total", "Silent Redis subscription connections replaced.", nil,
+		func() float64 { return float64(rb.Stats().Replaced) })
+}
+
+func (l *liveBus) Name() string { return "live-bus" }
+
+// Run holds the bus open until the group stops it.
+func (l *liveBus) Run(ctx context.Context) error {
+	<-ctx.Done()
+	return nil
+}
+
+// Stop closes the bus, ending its subscriptions, then the Redis client.
+func (l *liveBus) Stop(context.Context) error { return l.close() }
+
+// close is Stop for a bus whose worker never started (Open failing).
+func (l *liveBus) close() error {
+	err := l.bus.Close()
+	if errors.Is(err, live.ErrClosed) {
+		err = nil
+	}
+	if l.client != nil {
+		err = errors.Join(err, l.client.Close())
+	}
+	return err
+}

@@ -1,0 +1,844 @@
+// Package ws is the WebSocket endpoint, GET /api/v1/ws (docs/realtime.md):
+// the upgrade behind the edge's session (cookie or bearer, never a token in
+// the URL) and an origin check, and the Hub that fans the bus's events out
+// to this instance's connections. The hub subscribes to the bus once per
+// channel any local connection watches, encodes each event once, and hands
+// the same bytes to every watcher's bounded queue; a connection whose
+// queue overflows is closed, never waited for.
+package ws
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/pointsbook/pointsbook/internal/account"
+	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/chat"
+	"github.com/pointsbook/pointsbook/internal/clientip"
+	"github.com/pointsbook/pointsbook/internal/edge"
+	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/live"
+	"github.com/pointsbook/pointsbook/internal/sport"
+)
+
+// Matches finds a match for a room's first events.
+type Matches interface {
+	FindMatch(ctx context.Context, id string) (*betting.Match, error)
+}
+
+// Chat is what the endpoint needs of the chat (chat.Service is one).
+type Chat interface {
+	Post(ctx context.Context, userID, matchID, text string) (*chat.Message, error)
+	Report(ctx context.Context, userID, matchID string, id int64, reason string) error
+	Since(ctx context.Context, matchID string, since int64, limit int) ([]*chat.Message, bool, error)
+}
+
+// Options are the hub's settings; zero values take the defaults.
+type Options struct {
+	Bus      live.Bus
+	Presence live.Presence // nil: no head-counts
+	Matches  Matches
+	Chat     Chat // nil: chat frames are refused
+	Sessions edge.Sessions
+	Log      *slog.Logger
+	// AllowedOrigins are origins ("https://partner.example") allowed
+	// besides the request's own host.
+	AllowedOrigins []string
+	TrustedProxies []netip.Prefix
+
+	Queue       int           // events queued per connection before it is dropped (256)
+	PerAddr     int           // connections per client address (32)
+	MaxSubs     int           // subscriptions per connection (32)
+	Ping        time.Duration // ping interval (30 s)
+	Idle        time.Duration // a connection watching nothing is closed after (2 min)
+	PresenceTTL time.Duration // presence entries' ttl (60 s), refreshed at a third of it
+	Resume      int           // chat messages sent on a resume before a reload hint (100)
+}
+
+// Stats are the hub's counters.
+type Stats struct {
+	Connections int64 // open now
+	Overflows   int64 // closed because their queue overflowed
+	Delivered   int64 // events queued to connections
+}
+
+// Hub serves the endpoint and fans events out to its connections.
+type Hub struct {
+	opt     Options
+	edge    *edge.Edge
+	clients *clientip.Resolver
+	base    context.Context
+	stop    context.CancelFunc
+
+	mu      sync.Mutex
+	rooms   map[string]*room
+	conns   map[*conn]struct{}
+	perAddr map[string]int
+	closing bool
+	wg      sync.WaitGroup // connections' goroutines and rooms' readers
+
+	open, overflows, delivered atomic.Int64
+	seq                        atomic.Uint64
+	// instance starts every connection id: presence members of every
+	// instance share one set per room (Redis), so ids must not repeat
+	// across instances.
+	instance string
+}
+
+// New returns a hub; Handler serves its endpoint and Run/Stop are its
+// worker's lifecycle.
+func New(opt Options) *Hub {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defd := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&opt.Queue, 256)
+	def(&opt.PerAddr, 32)
+	def(&opt.MaxSubs, 32)
+	def(&opt.Resume, 100)
+	defd(&opt.Ping, 30*time.Second)
+	defd(&opt.Idle, 2*time.Minute)
+	defd(&opt.PresenceTTL, 60*time.Second)
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	base, stop := context.WithCancel(context.Background())
+	h := &Hub{
+		opt:     opt,
+		edge:    edge.New(edge.Config{Sessions: opt.Sessions, Log: opt.Log, Format: edge.JSON}),
+		clients: clientip.New(opt.TrustedProxies),
+		base:    base, stop: stop,
+		rooms:   make(map[string]*room),
+		conns:   make(map[*conn]struct{}),
+		perAddr: make(map[string]int),
+	}
+	inst := make([]byte, 6)
+	rand.Read(inst) // never fails since Go 1.24
+	h.instance = hex.EncodeToString(inst)
+	return h
+}
+
+// Stats reads the counters.
+func (h *Hub) Stats() Stats {
+	return Stats{Connections: h.open.Load(), Overflows: h.overflows.Load(), Delivered: h.delivered.Load()}
+}
+
+// Handler is GET /api/v1/ws behind the edge: the session comes from the
+// cookie or the Authorization header like every other route's.
+func (h *Hub) Handler() http.Handler {
+	return h.edge.Wrap(edge.Public, h.serve)
+}
+
+// Name is the worker's name.
+func (h *Hub) Name() string { return "websocket" }
+
+// Run keeps presence fresh and pushes head-counts until ctx ends.
+func (h *Hub) Run(ctx context.Context) error {
+	if h.opt.Presence == nil {
+		<-ctx.Done()
+		return nil
+	}
+	count := time.NewTicker(time.Second)
+	refresh := time.NewTicker(h.opt.PresenceTTL / 3)
+	defer count.Stop()
+	defer refresh.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-count.C:
+			h.pushCounts(ctx)
+		case <-refresh.C:
+			h.refreshPresence(ctx)
+		}
+	}
+}
+
+// Stop closes every connection with "going away" so clients reconnect to
+// another instance, and waits for their writes in flight until ctx ends.
+func (h *Hub) Stop(ctx context.Context) error {
+	h.mu.Lock()
+	h.closing = true
+	conns := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		c.end(websocket.StatusGoingAway, "going away / reconnect")
+	}
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		h.stop()
+		return nil
+	case <-ctx.Done():
+		h.stop()
+		return ctx.Err()
+	}
+}
+
+var (
+	errOrigin = fault.New(fault.Forbidden, "origin_forbidden", "This origin may not open a live connection.")
+	errBusy   = fault.New(fault.RateLimited, "too_many_connections", "Too many live connections from your address.")
+	errClosed = fault.New(fault.Unavailable, "shutting_down", "The server is restarting; reconnect shortly.")
+)
+
+// originAllowed: no Origin (not a browser), the request's own host, or a
+// configured origin. Browsers always send Origin on a WebSocket upgrade,
+// so another site's page cannot ride a player's cookie.
+func (h *Hub) originAllowed(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, a := range h.opt.AllowedOrigins {
+		if strings.EqualFold(strings.TrimRight(a, "/"), u.Scheme+"://"+u.Host) {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Hub) addr(r *http.Request) string {
+	if a := h.clients.Addr(r.RemoteAddr, r.Header.Values("X-Forwarded-For")); a.IsValid() {
+		return a.String()
+	}
+	return r.RemoteAddr
+}
+
+func (h *Hub) serve(w http.ResponseWriter, r *http.Request) error {
+	if !h.originAllowed(r) {
+		return errOrigin
+	}
+	addr := h.addr(r)
+	h.mu.Lock()
+	switch {
+	case h.closing:
+		h.mu.Unlock()
+		return errClosed
+	case h.perAddr[addr] >= h.opt.PerAddr:
+		h.mu.Unlock()
+		return errBusy
+	}
+	h.perAddr[addr]++
+	h.mu.Unlock()
+	release := func() {
+		h.mu.Lock()
+		if h.perAddr[addr]--; h.perAddr[addr] <= 0 {
+			delete(h.perAddr, addr)
+		}
+		h.mu.Unlock()
+	}
+	// The server's read and write timeouts were set for this request; the
+	// socket lives on after it, with its own pings and write bounds.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	// The origin was checked above, with the configured list.
+	wc, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		release() // Accept has answered the request
+		return nil
+	}
+	wc.SetReadLimit(MaxFrame)
+	sess := edge.SessionFrom(r.Context())
+	ctx, cancel := context.WithCancelCause(h.base)
+	c := &conn{
+		hub: h, ws: wc, sess: sess, addr: addr, ctx: ctx, cancel: cancel,
+		id:     h.instance + ":c" + strconv.FormatUint(h.seq.Add(1), 10),
+		notify: make(chan struct{}, 1),
+		subs:   make(map[string]bool),
+		since:  time.Now(),
+	}
+	h.mu.Lock()
+	if h.closing {
+		h.mu.Unlock()
+		release()
+		cancel(nil)
+		wc.Close(websocket.StatusGoingAway, "going away / reconnect")
+		return nil
+	}
+	h.conns[c] = struct{}{}
+	h.wg.Add(2)
+	h.mu.Unlock()
+	h.open.Add(1)
+	go func() {
+		defer h.wg.Done()
+		c.readLoop()
+	}()
+	go func() {
+		defer h.wg.Done()
+		c.writeLoop()
+		c.leaveAll()
+		h.mu.Lock()
+		delete(h.conns, c)
+		h.mu.Unlock()
+		release()
+		h.open.Add(-1)
+	}()
+	if sess != nil {
+		// A player's own events come without asking.
+		c.subscribe(Frame{Type: Subscribe, Channel: live.UserChannel(sess.User.ID)}, false)
+	}
+	return nil
+}
+
+// item is one queued event: encoded once for every watcher. chatID is a
+// chat.message's id, so a resume does not send a message twice.
+type item struct {
+	b      []byte
+	chatID int64
+}
+
+type room struct {
+	channel string
+	sub     live.Subscription
+	mu      sync.Mutex
+	members map[*conn]*membership
+	count   int // last head-count pushed
+}
+
+type membership struct {
+	active  bool
+	pending []item // events that came while the first events were read
+}
+
+// join adds c to a channel's room, creating the room and its one bus
+// subscription if c is its first watcher. c receives nothing until
+// activate: events meanwhile wait in its membership.
+func (h *Hub) join(c *conn, channel string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return errClosed
+	}
+	rm := h.rooms[channel]
+	if rm == nil {
+		sub, err := h.opt.Bus.Subscribe(h.base, channel)
+		if err != nil {
+			h.opt.Log.Error("bus subscribe", "channel", channel, "err", err)
+			return fault.New(fault.Unavailable, "live_unavailable", "Live updates are unavailable; try again shortly.")
+		}
+		rm = &room{channel: channel, sub: sub, members: make(map[*conn]*membership)}
+		h.rooms[channel] = rm
+		h.wg.Add(1)
+		go func() {
+			defer h.wg.Done()
+			h.fanOut(rm)
+		}()
+	}
+	rm.mu.Lock()
+	rm.members[c] = &membership{}
+	rm.mu.Unlock()
+	if h.opt.Presence != nil && isMatch(channel) {
+		if err := h.opt.Presence.Join(c.ctx, channel, c.id, h.opt.PresenceTTL); err != nil {
+			h.opt.Log.Warn("presence join", "room", channel, "err", err)
+		}
+	}
+	return nil
+}
+
+func isMatch(channel string) bool { return strings.HasPrefix(channel, "match:") }
+
+// activate queues what waited and lets c receive the room's events;
+// chat messages up to skipChat were in the resume already.
+func (h *Hub) activate(c *conn, channel string, skipChat int64) {
+	h.mu.Lock()
+	rm := h.rooms[channel]
+	h.mu.Unlock()
+	if rm == nil {
+		return
+	}
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	m := rm.members[c]
+	if m == nil {
+		return
+	}
+	for _, it := range m.pending {
+		if it.chatID == 0 || it.chatID > skipChat {
+			c.enqueue(it)
+		}
+	}
+	m.pending, m.active = nil, true
+}
+
+// leave removes c from a room; the room and its bus subscription go with
+// the last watcher.
+func (h *Hub) leave(c *conn, channel string) {
+	h.mu.Lock()
+	rm := h.rooms[channel]
+	if rm == nil {
+		h.mu.Unlock()
+		return
+	}
+	rm.mu.Lock()
+	delete(rm.members, c)
+	empty := len(rm.members) == 0
+	rm.mu.Unlock()
+	if empty {
+		delete(h.rooms, channel)
+	}
+	h.mu.Unlock()
+	if empty {
+		rm.sub.Close()
+	}
+	if h.opt.Presence != nil && isMatch(channel) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := h.opt.Presence.Leave(ctx, channel, c.id); err != nil {
+			h.opt.Log.Warn("presence leave", "room", channel, "err", err)
+		}
+	}
+}
+
+// fanOut reads a room's subscription: each event is encoded once and the
+// same bytes go to every watcher.
+func (h *Hub) fanOut(rm *room) {
+	for ev := range rm.sub.C() {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			continue
+		}
+		it := item{b: b}
+		if ev.Type == live.ChatMessage {
+			var m struct{ ID int64 }
+			if json.Unmarshal(ev.Data, &m) == nil {
+				it.chatID = m.ID
+			}
+		}
+		rm.mu.Lock()
+		for c, m := range rm.members {
+			if m.active {
+				c.enqueue(it)
+			} else if len(m.pending) < h.opt.Queue {
+				m.pending = append(m.pending, it)
+			}
+		}
+		rm.mu.Unlock()
+	}
+	// The subscription ended. If watchers remain, the bus dropped it (or
+	// shut down): they may have missed events, so they reconnect and get
+	// the current state again.
+	h.mu.Lock()
+	current := h.rooms[rm.channel] == rm
+	if current {
+		delete(h.rooms, rm.channel)
+	}
+	h.mu.Unlock()
+	if !current {
+		return
+	}
+	rm.mu.Lock()
+	members := make([]*conn, 0, len(rm.members))
+	for c := range rm.members {
+		members = append(members, c)
+	}
+	rm.mu.Unlock()
+	for _, c := range members {
+		c.end(websocket.StatusTryAgainLater, "reconnect")
+	}
+}
+
+func (h *Hub) matchRooms() []*room {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []*room
+	for ch, rm := range h.rooms {
+		if isMatch(ch) {
+			out = append(out, rm)
+		}
+	}
+	return out
+}
+
+// pushCounts sends each match room's head-count to its local watchers
+// when it changed: at most once a second, however many join or leave.
+func (h *Hub) pushCounts(ctx context.Context) {
+	for _, rm := range h.matchRooms() {
+		n, err := h.opt.Presence.Count(ctx, rm.channel)
+		if err != nil {
+			continue
+		}
+		rm.mu.Lock()
+		if n != rm.count {
+			rm.count = n
+			b, _ := json.Marshal(live.New(live.PresenceCount, rm.channel, live.PresenceData{Room: rm.channel, Count: n}))
+			for c, m := range rm.members {
+				if m.active {
+					c.enqueue(item{b: b})
+				}
+			}
+		}
+		rm.mu.Unlock()
+	}
+}
+
+func (h *Hub) refreshPresence(ctx context.Context) {
+	for _, rm := range h.matchRooms() {
+		rm.mu.Lock()
+		ids := make([]string, 0, len(rm.members))
+		for c := range rm.members {
+			ids = append(ids, c.id)
+		}
+		rm.mu.Unlock()
+		for _, id := range ids {
+			if err := h.opt.Presence.Join(ctx, rm.channel, id, h.opt.PresenceTTL); err != nil {
+				h.opt.Log.Warn("presence refresh", "room", rm.channel, "err", err)
+				break
+			}
+		}
+	}
+}
+
+// conn is one client. The read and write loops share ctx: either ending
+// ends both.
+type conn struct {
+	hub    *Hub
+	ws     *websocket.Conn
+	sess   *account.Session
+	addr   string
+	id     string
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	mu     sync.Mutex
+	queue  []item
+	ended  bool
+	code   websocket.StatusCode
+	reason string
+	notify chan struct{}
+
+	subMu sync.Mutex // the read loop's; leaveAll after it ends
+	subs  map[string]bool
+	since time.Time // when the connection last watched nothing
+}
+
+// enqueue hands an event to the write loop without waiting; a full queue
+// ends the connection instead.
+func (c *conn) enqueue(it item) {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return
+	}
+	if len(c.queue) >= c.hub.opt.Queue {
+		c.mu.Unlock()
+		c.hub.overflows.Add(1)
+		c.end(websocket.StatusPolicyViolation, "too slow: send queue overflow")
+		return
+	}
+	c.queue = append(c.queue, it)
+	c.mu.Unlock()
+	c.hub.delivered.Add(1)
+	select {
+	case c.notify <- struct{}{}:
+	default:
+	}
+}
+
+// end asks the write loop to close with code and reason (the first
+// reason wins).
+func (c *conn) end(code websocket.StatusCode, reason string) {
+	c.mu.Lock()
+	if !c.ended {
+		c.ended, c.code, c.reason = true, code, reason
+	}
+	c.mu.Unlock()
+	c.cancel(errEnded)
+}
+
+var errEnded = errors.New("connection ended")
+
+func (c *conn) take() []item {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	q := c.queue
+	c.queue = nil
+	return q
+}
+
+// writeLoop writes queued events, several to a frame as one JSON array,
+// and pings; it closes the socket when the connection ends.
+func (c *conn) writeLoop() {
+	ping := time.NewTicker(c.hub.opt.Ping)
+	defer ping.Stop()
+	var buf []byte
+	for {
+		select {
+		case <-c.ctx.Done():
+			c.close()
+			return
+		case <-ping.C:
+			if c.idle() {
+				c.end(websocket.StatusNormalClosure, "idle")
+				continue
+			}
+			// The read loop takes the pong; no pong in time is a half-open
+			// connection.
+			pctx, cancel := context.WithTimeout(c.ctx, c.hub.opt.Ping/2)
+			err := c.ws.Ping(pctx)
+			cancel()
+			if err != nil {
+				c.end(websocket.StatusPolicyViolation, "no pong")
+			}
+			continue
+		case <-c.notify:
+		}
+		q := c.take()
+		if len(q) == 0 {
+			continue
+		}
+		buf = append(buf[:0], '[')
+		for i, it := range q {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, it.b...)
+		}
+		buf = append(buf, ']')
+		wctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+		err := c.ws.Write(wctx, websocket.MessageText, buf)
+		cancel()
+		if err != nil {
+			c.end(websocket.StatusPolicyViolation, "write failed")
+		}
+	}
+}
+
+func (c *conn) idle() bool {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	return len(c.subs) == 0 && time.Since(c.since) > c.hub.opt.Idle
+}
+
+// close sends the close frame with the reason and waits (bounded by the
+// library) for the client's; a peer that stopped reading was already cut
+// off when its write was cancelled.
+func (c *conn) close() {
+	c.mu.Lock()
+	code, reason := c.code, c.reason
+	c.mu.Unlock()
+	if code == 0 {
+		code = websocket.StatusNormalClosure
+	}
+	c.ws.Close(code, reason)
+}
+
+// readLoop reads frames until the connection ends; a read error (the
+// client left, a frame over 4 KiB) ends it. Its reads are not bound to
+// c.ctx: cancelling a read cuts the socket at once, and the close frame
+// the write loop sends when c.ctx ends must go out first. Closing the
+// socket is what ends a read.
+func (c *conn) readLoop() {
+	defer c.end(websocket.StatusNormalClosure, "")
+	refused := 0
+	tokens, last := 20.0, time.Now()
+	for {
+		typ, data, err := c.ws.Read(c.hub.base)
+		if err != nil {
+			return
+		}
+		// A flood is answered with errors, then a close.
+		now := time.Now()
+		tokens = min(20, tokens+now.Sub(last).Seconds()*10)
+		last = now
+		if tokens < 1 {
+			if refused++; refused > 50 {
+				c.end(websocket.StatusPolicyViolation, "flood")
+				return
+			}
+			c.sendError("", "", fault.New(fault.RateLimited, "too_many_frames", "Too many messages; slow down."))
+			continue
+		}
+		tokens--
+		if typ != websocket.MessageText {
+			c.sendError("", "", fault.New(fault.Invalid, "invalid_frame", "A frame is one JSON object of the protocol."))
+			continue
+		}
+		f, err := DecodeFrame(data)
+		if err != nil {
+			c.sendError(f.Channel, f.Ref, err)
+			continue
+		}
+		c.handle(f)
+	}
+}
+
+func (c *conn) handle(f Frame) {
+	var err error
+	switch f.Type {
+	case Subscribe:
+		err = c.subscribe(f, true)
+	case Unsubscribe:
+		c.subMu.Lock()
+		if c.subs[f.Channel] {
+			delete(c.subs, f.Channel)
+			if len(c.subs) == 0 {
+				c.since = time.Now()
+			}
+			c.hub.leave(c, f.Channel)
+		}
+		c.subMu.Unlock()
+	case ChatSend, ChatReport:
+		err = c.chat(f)
+	}
+	if err != nil {
+		c.sendError(f.Channel, f.Ref, err)
+	}
+}
+
+// SubscribedData acknowledges a subscription after its first events;
+// Reload says a resume missed more than the bound (load the history).
+type SubscribedData struct {
+	Channel string `json:"channel"`
+	Reload  bool   `json:"reload,omitempty"`
+}
+
+func (c *conn) subscribe(f Frame, ack bool) error {
+	kind, id, _ := live.SplitChannel(f.Channel)
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
+	var first []live.Event
+	switch kind {
+	case "user":
+		if c.sess == nil || c.sess.User.ID != id {
+			return fault.New(fault.Forbidden, "forbidden_channel", "You may watch only your own channel.")
+		}
+	case "lobby":
+		if _, ok := sport.Lookup(id); !ok {
+			return fault.New(fault.NotFound, "room_not_found", "No such room.")
+		}
+	}
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	if !c.subs[f.Channel] && len(c.subs) >= c.hub.opt.MaxSubs {
+		return fault.New(fault.Refused, "too_many_subscriptions", "A connection watches at most 32 channels.")
+	}
+	if kind == "match" {
+		// A room that does not exist is refused before it costs a bus
+		// subscription; its first events are read again after the join.
+		_, err := c.hub.opt.Matches.FindMatch(ctx, id)
+		if err != nil {
+			if fe, ok := errors.AsType[*fault.Error](err); ok && fe.Kind == fault.NotFound {
+				return fault.New(fault.NotFound, "room_not_found", "No such room.")
+			}
+			c.hub.opt.Log.Error("ws match", "match", id, "err", err)
+			return fault.New(fault.Unavailable, "live_unavailable", "Live updates are unavailable; try again shortly.")
+		}
+	}
+	if !c.subs[f.Channel] {
+		if err := c.hub.join(c, f.Channel); err != nil {
+			return err
+		}
+		c.subs[f.Channel] = true
+	}
+	// Joined first, read after: nothing published in between is lost, and
+	// what waited is sent after these first events.
+	var skip int64
+	reload := false
+	if kind == "match" {
+		m, err := c.hub.opt.Matches.FindMatch(ctx, id)
+		if err == nil {
+			first = live.MatchEvents(m, f.Channel)
+		}
+		if f.Since > 0 && c.hub.opt.Chat != nil {
+			ms, more, err := c.hub.opt.Chat.Since(ctx, id, f.Since, c.hub.opt.Resume)
+			switch {
+			case err != nil || more:
+				reload = true
+			default:
+				for _, m := range ms {
+					first = append(first, chat.MessageEvent(m))
+					skip = m.ID
+				}
+			}
+			if skip == 0 {
+				skip = f.Since
+			}
+		}
+	}
+	for _, ev := range first {
+		b, _ := json.Marshal(ev)
+		c.enqueue(item{b: b})
+	}
+	if ack {
+		b, _ := json.Marshal(live.New("subscribed", f.Channel, SubscribedData{Channel: f.Channel, Reload: reload}))
+		c.enqueue(item{b: b})
+	}
+	c.hub.activate(c, f.Channel, skip)
+	return nil
+}
+
+func (c *conn) chat(f Frame) error {
+	if c.sess == nil {
+		return fault.New(fault.Unauthenticated, "unauthenticated", "Please log in.")
+	}
+	if c.hub.opt.Chat == nil {
+		return fault.New(fault.Unavailable, "live_unavailable", "Live updates are unavailable; try again shortly.")
+	}
+	_, id, _ := live.SplitChannel(f.Channel)
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
+	if f.Type == ChatSend {
+		_, err := c.hub.opt.Chat.Post(ctx, c.sess.User.ID, id, f.Text)
+		return err
+	}
+	return c.hub.opt.Chat.Report(ctx, c.sess.User.ID, id, f.ID, f.Reason)
+}
+
+// ErrorData is an error event's payload.
+type ErrorData struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Ref     string `json:"ref,omitempty"`
+}
+
+func (c *conn) sendError(channel, ref string, err error) {
+	fe, ok := errors.AsType[*fault.Error](err)
+	if !ok || fe.Kind == fault.Internal {
+		c.hub.opt.Log.Error("ws", "err", err)
+		fe = fault.New(fault.Internal, "internal", "Something went wrong.")
+	}
+	b, _ := json.Marshal(live.New("error", channel, ErrorData{Code: fe.Code, Message: fe.Message, Ref: ref}))
+	c.enqueue(item{b: b})
+}
+
+// leaveAll leaves every room once the connection has ended.
+func (c *conn) leaveAll() {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	for ch := range c.subs {
+		c.hub.leave(c, ch)
+	}
+	c.subs = map[string]bool{}
+}

@@ -1,0 +1,410 @@
+package ws_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/pointsbook/pointsbook/internal/account"
+	"github.com/pointsbook/pointsbook/internal/api"
+	"github.com/pointsbook/pointsbook/internal/chat"
+	"github.com/pointsbook/pointsbook/internal/live"
+	"github.com/pointsbook/pointsbook/internal/server"
+	"github.com/pointsbook/pointsbook/internal/sqlstore"
+	"github.com/pointsbook/pointsbook/internal/throttle"
+	"github.com/pointsbook/pointsbook/internal/ws"
+)
+
+type env struct {
+	t      *testing.T
+	srv    *httptest.Server
+	bus    *live.Memory
+	hub    *ws.Hub
+	player string
+	other  string
+	admin  string
+	match  string
+	userID string
+}
+
+var fastHash = account.HashParams{MemoryKiB: 1024, Time: 1, Threads: 1}
+
+func newEnv(t *testing.T, opt ws.Options) *env {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: filepath.Join(t.TempDir(), "pb.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	log := slog.New(slog.DiscardHandler)
+	auth := account.NewAuth(db, account.AuthConfig{SignupBonus: 1000, SessionTTL: time.Hour, Hash: fastHash}, log)
+	a := api.New(db, api.Options{Auth: auth}, log)
+	bus := live.NewMemory(0, nil)
+	opt.Bus, opt.Presence, opt.Matches, opt.Sessions, opt.Log = bus, bus, db, auth, log
+	opt.Chat = &chat.Service{Store: db, Limiter: throttle.NewMemory(nil, 0), Bus: bus}
+	hub := ws.New(opt)
+	runCtx, stop := context.WithCancel(ctx)
+	go hub.Run(runCtx)
+	h := server.Handler(server.API(a.Handler(), hub.Handler()), http.NotFoundHandler(), server.Readiness{DB: db}, nil, nil, log)
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		hub.Stop(sctx)
+		stop()
+		srv.Close()
+		bus.Close()
+	})
+	e := &env{t: t, srv: srv, bus: bus, hub: hub}
+	hash, _ := account.Hash("operator-pass-1", fastHash)
+	if _, err := db.CreateUser(ctx, account.NewUser{Username: "op", Nickname: "Operator", Email: "op@example.com", PasswordHash: hash, Role: account.Admin}); err != nil {
+		t.Fatal(err)
+	}
+	e.admin = e.login("op", "operator-pass-1")
+	e.player = e.signupLogin("kim")
+	e.other = e.signupLogin("lee")
+	me := e.call("GET", "/api/v1/me", e.player, "", 200)
+	e.userID = me["id"].(string)
+	ko := time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339)
+	m := e.call("POST", "/api/v1/admin/matches", e.admin, `{"sport":"football","league":"K League 1","home":"Seoul FC","away":"Busan United","kickoff_at":"`+ko+`",
+		"markets":[{"kind":"1x2","odds":{"home":"2.05","draw":"3.30","away":"3.60"}}]}`, 201)
+	e.match = m["id"].(string)
+	return e
+}
+
+func (e *env) call(method, path, token, body string, want int) map[string]any {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		e.t.Fatalf("%s %s: %d, want %d: %s", method, path, resp.StatusCode, want, b)
+	}
+	var v map[string]any
+	json.Unmarshal(b, &v)
+	return v
+}
+
+func (e *env) signupLogin(name string) string {
+	e.t.Helper()
+	e.call("POST", "/api/v1/auth/signup", "", fmt.Sprintf(`{"username":%q,"password":"long-password-1","email":"%s@example.com","nickname":"%s-nick"}`, name, name, name), 201)
+	return e.login(name, "long-password-1")
+}
+
+func (e *env) login(user, pw string) string {
+	e.t.Helper()
+	return e.call("POST", "/api/v1/auth/login", "", fmt.Sprintf(`{"username":%q,"password":%q}`, user, pw), 200)["token"].(string)
+}
+
+type client struct {
+	t  *testing.T
+	c  *websocket.Conn
+	in []live.Event
+}
+
+// dial opens a socket; cookie says whether the token rides as the session
+// cookie (a browser, with its page's Origin) or as a bearer header.
+func (e *env) dial(token string, cookie bool) *client {
+	e.t.Helper()
+	h := http.Header{}
+	if token != "" && cookie {
+		h.Set("Cookie", "pb_session="+token)
+		h.Set("Origin", e.srv.URL)
+	} else if token != "" {
+		h.Set("Authorization", "Bearer "+token)
+	}
+	c, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(e.srv.URL, "http")+"/api/v1/ws", &websocket.DialOptions{HTTPHeader: h})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	c.SetReadLimit(1 << 20)
+	e.t.Cleanup(func() { c.CloseNow() })
+	return &client{t: e.t, c: c}
+}
+
+func (c *client) send(v string) {
+	c.t.Helper()
+	if err := c.c.Write(context.Background(), websocket.MessageText, []byte(v)); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// next is the next event, reading a frame (a JSON array) when none is
+// buffered.
+func (c *client) next() live.Event {
+	c.t.Helper()
+	for len(c.in) == 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		typ, b, err := c.c.Read(ctx)
+		cancel()
+		if err != nil {
+			c.t.Fatalf("read: %v", err)
+		}
+		if err := json.Unmarshal(b, &c.in); typ != websocket.MessageText || err != nil {
+			c.t.Fatalf("frame %q is not a JSON array of events", b)
+		}
+	}
+	ev := c.in[0]
+	c.in = c.in[1:]
+	return ev
+}
+
+// until reads events until one of type typ, returning those before it too.
+func (c *client) until(typ string) (live.Event, []live.Event) {
+	c.t.Helper()
+	var before []live.Event
+	for {
+		ev := c.next()
+		if ev.Type == typ {
+			return ev, before
+		}
+		before = append(before, ev)
+	}
+}
+
+func field(t *testing.T, ev live.Event, key string) any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(ev.Data, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m[key]
+}
+
+func TestAnonymousReadsAndNeverPosts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, ws.Options{})
+	anon := e.dial("", false)
+	anon.send(`{"type":"subscribe","channel":"match:` + e.match + `"}`)
+	_, first := anon.until("subscribed")
+	var types []string
+	for _, ev := range first {
+		types = append(types, ev.Type)
+	}
+	if strings.Join(types, ",") != "match.state,match.score,odds.changed" {
+		t.Fatalf("first events %v, want the current state, score and odds", types)
+	}
+	anon.send(`{"type":"chat.send","channel":"match:` + e.match + `","text":"hi","ref":"r1"}`)
+	ev, _ := anon.until("error")
+	if field(t, ev, "code") != "unauthenticated" || field(t, ev, "ref") != "r1" {
+		t.Fatalf("anonymous post: %s", ev.Data)
+	}
+}
+
+func TestChatBetweenRolesKeepsHTMLAsText(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, ws.Options{})
+	viewer := e.dial(e.admin, true) // an operator's browser: cookie and Origin
+	viewer.send(`{"type":"subscribe","channel":"match:` + e.match + `"}`)
+	viewer.until("subscribed")
+	poster := e.dial(e.player, false)
+	text := `<img src=x onerror=alert(1)> & "quotes"`
+	b, _ := json.Marshal(text)
+	poster.send(`{"type":"chat.send","channel":"match:` + e.match + `","text":` + string(b) + `}`)
+	ev, _ := viewer.until("chat.message")
+	if field(t, ev, "text") != text || field(t, ev, "user_id") != e.userID || field(t, ev, "nickname") != "kim-nick" {
+		t.Fatalf("chat.message %s", ev.Data)
+	}
+}
+
+func TestOriginRefusedBeforeUpgrade(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, ws.Options{AllowedOrigins: []string{"https://partner.example"}})
+	url := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/api/v1/ws"
+	for origin, want := range map[string]int{"https://evil.example": 403, "https://partner.example": 101, e.srv.URL: 101} {
+		h := http.Header{"Origin": {origin}, "Cookie": {"pb_session=" + e.player}}
+		c, resp, err := websocket.Dial(context.Background(), url, &websocket.DialOptions{HTTPHeader: h})
+		if c != nil {
+			c.CloseNow()
+		}
+		if resp == nil || resp.StatusCode != want {
+			t.Fatalf("origin %s: %v (%v), want %d", origin, resp, err, want)
+		}
+	}
+}
+
+func TestBadFramesAreErrorEvents(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, ws.Options{})
+	c := e.dial(e.player, false)
+	for frame, code := range map[string]string{
+		`not json`: "invalid_frame",
+		`{"type":"dance","channel":"match:` + e.match + `"}`: "unknown_type",
+		`{"type":"subscribe","channel":"match:m_999999"}`:    "room_not_found",
+		`{"type":"subscribe","channel":"user:u_999999"}`:     "forbidden_channel",
+		`{"type":"subscribe","channel":"lobby:curling"}`:     "room_not_found",
+	} {
+		c.send(frame)
+		ev, _ := c.until("error")
+		if field(t, ev, "code") != code {
+			t.Fatalf("%s: %s, want %s", frame, ev.Data, code)
+		}
+	}
+	// A frame over 4 KiB closes the connection.
+	c.send(`{"type":"chat.send","channel":"match:` + e.match + `","text":"` + strings.Repeat("x", 5000) + `"}`)
+	_, _, err := c.c.Read(context.Background())
+	if websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
+		t.Fatalf("after a large frame: %v, want close 1009", err)
+	}
+}
+
+func TestResumeSinceAndRateLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, ws.Options{})
+	poster := e.dial(e.player, false)
+	ch := `"channel":"match:` + e.match + `"`
+	poster.send(`{"type":"subscribe",` + ch + `}`)
+	poster.until("subscribed")
+	for i := 1; i <= 5; i++ {
+		poster.send(fmt.Sprintf(`{"type":"chat.send",%s,"text":"m%d"}`, ch, i))
+		if ev, _ := poster.until("chat.message"); field(t, ev, "id") != float64(i) {
+			t.Fatalf("message %d: %s", i, ev.Data)
+		}
+	}
+	poster.send(`{"type":"chat.send",` + ch + `,"text":"m6"}`)
+	if ev, _ := poster.until("error"); field(t, ev, "code") != "chat_rate_limited" {
+		t.Fatalf("6th message in 10 s: %s", ev.Data)
+	}
+	late := e.dial("", false)
+	late.send(`{"type":"subscribe",` + ch + `,"since":3}`)
+	ack, before := late.until("subscribed")
+	var ids []any
+	for _, ev := range before {
+		if ev.Type == "chat.message" {
+			ids = append(ids, field(t, ev, "id"))
+		}
+	}
+	if fmt.Sprint(ids) != "[4 5]" || field(t, ack, "reload") != nil {
+		t.Fatalf("resume since 3: ids %v, ack %s", ids, ack.Data)
+	}
+}
+
+func TestResumeTooFarSaysReload(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, ws.Options{Resume: 2})
+	poster := e.dial(e.player, false)
+	ch := `"channel":"match:` + e.match + `"`
+	poster.send(`{"type":"subscribe",` + ch + `}`)
+	poster.until("subscribed")
+	for i := 1; i <= 4; i++ {
+		poster.send(fmt.Sprintf(`{"type":"chat.send",%s,"text":"m%d"}`, ch, i))
+		poster.until("chat.message")
+	}
+	late := e.dial("", false)
+	late.send(`{"type":"subscribe",` + ch + `,"since":1}`)
+	ack, _ := late.until("subscribed")
+	if field(t, ack, "reload") != true {
+		t.Fatalf("resume past the bound: %s, want reload", ack.Data)
+	}
+}
+
+// A client that stops reading is closed when its queue overflows; a
+// reading client in the same room receives every event meanwhile.
+func TestSlowClientDroppedWithoutDelayingOthers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, ws.Options{Queue: 16})
+	ch := live.MatchChannel(e.match)
+	slow := e.dial("", false)
+	fast := e.dial("", false)
+	for _, c := range []*client{slow, fast} {
+		c.send(`{"type":"subscribe","channel":"` + ch + `"}`)
+		c.until("subscribed")
+	}
+	text := strings.Repeat("x", 900)
+	ctx := context.Background()
+	// Steps of 8 events, each after the fast client took the last: it never
+	// falls behind, while the slow one's socket buffers fill and its queue
+	// overflows.
+	for i := 0; e.hub.Stats().Overflows == 0; i++ {
+		if i > 20000 {
+			t.Fatal("the stalled client was never dropped")
+		}
+		for j := range 8 {
+			ev := live.New(live.Announcement, ch, live.AnnouncementData{Match: e.match, Text: fmt.Sprint(i*8+j, text)})
+			if err := e.bus.Publish(ctx, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for got := 0; got < 8; {
+			switch ev := fast.next(); ev.Type {
+			case live.Announcement:
+				got++
+			case live.PresenceCount: // the room's head-count may come between
+			default:
+				t.Fatalf("fast client got %s", ev.Type)
+			}
+		}
+	}
+	// The slow client reads what it was sent, then the close.
+	for {
+		_, _, err := slow.c.Read(ctx)
+		if err != nil {
+			st := websocket.CloseStatus(err)
+			if st != websocket.StatusPolicyViolation && st != -1 {
+				t.Fatalf("slow client closed with %v", err)
+			}
+			break
+		}
+	}
+}
+
+func TestShutdownTellsClientsToReconnect(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, ws.Options{})
+	c := e.dial(e.player, false)
+	c.send(`{"type":"subscribe","channel":"match:` + e.match + `"}`)
+	c.until("subscribed")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.hub.Stop(ctx) }()
+	for {
+		_, _, err := c.c.Read(ctx)
+		if err != nil {
+			var ce websocket.CloseError
+			if !asClose(err, &ce) || ce.Code != websocket.StatusGoingAway || ce.Reason != "going away / reconnect" {
+				t.Fatalf("close on shutdown: %v", err)
+			}
+			break
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := e.hub.Stats().Connections; n != 0 {
+		t.Fatalf("%d connections after Stop", n)
+	}
+}
+
+func asClose(err error, ce *websocket.CloseError) bool {
+	for err != nil {
+		if c, ok := err.(websocket.CloseError); ok {
+			*ce = c
+			return true
+		}
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			return false
+		}
+		err = u.Unwrap()
+	}
+	return false
+}

@@ -99,8 +99,16 @@ func Tap(t testing.TB, ctx context.Context, sel string) {
 // that the page's input handlers run.
 func Type(t testing.TB, ctx context.Context, sel, text string) {
 	t.Helper()
+	// chromedp.Clear empties the value attribute, which no longer holds
+	// what a field shows once someone has typed into it: the property is
+	// what must go.
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		t.Fatalf("browsertest: type into %s: %v", sel, err)
+	}
+	if _, err := evaluate(ctx, `document.querySelector(`+jsString(sel)+`).value = ""`, false); err != nil {
+		t.Fatalf("browsertest: empty %s: %v", sel, err)
+	}
 	if err := chromedp.Do(ctx,
-		chromedp.Clear(chromedp.CSS(sel), chromedp.NodeVisible),
 		chromedp.SendKeys(chromedp.CSS(sel), text, chromedp.NodeVisible),
 	); err != nil {
 		t.Fatalf("browsertest: type into %s: %v", sel, err)
@@ -188,4 +196,30 @@ func SetCookie(t testing.TB, ctx context.Context, pageURL, name, value string, h
 func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// DoubleClick double-clicks the first visible element matching sel, as an
+// impatient player does on a button.
+func DoubleClick(t testing.TB, ctx context.Context, sel string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.DoubleClick(chromedp.CSS(sel), chromedp.NodeVisible)); err != nil {
+		t.Fatalf("browsertest: double-click %s: %v", sel, err)
+	}
+}
+
+// Press sends keys to the focused element (kb's names for special keys:
+// kb.Tab is "\t", kb.Escape "\u001b", kb.Enter "\r").
+func Press(t testing.TB, ctx context.Context, keys string, opts ...chromedp.KeyOption) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(keys, opts...)); err != nil {
+		t.Fatalf("browsertest: press %q: %v", keys, err)
+	}
+}
+
+// Reload reloads the page in the tab and waits for its load event.
+func Reload(t testing.TB, ctx context.Context) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		t.Fatalf("browsertest: reload: %v", err)
+	}
 }

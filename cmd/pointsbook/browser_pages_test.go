@@ -46,8 +46,7 @@ func startPagesSite(t *testing.T) *pagesSite {
 	}
 	// Tomorrow (KST) always has scheduled matches; today's may all have
 	// kicked off late in the day.
-	tomorrow := time.Now().In(kst).AddDate(0, 0, 1).Format("2006-01-02")
-	mustCall(t, "GET", base+"/api/v1/matches?state=scheduled&sport=football&date="+tomorrow, "", nil, http.StatusOK).decode(t, &list)
+	mustCall(t, "GET", base+"/api/v1/matches?state=scheduled&sport=football&date="+tomorrowKST(), "", nil, http.StatusOK).decode(t, &list)
 	var open []int
 	for i, m := range list.Items {
 		if m.MainMarket != nil && len(m.MainMarket.Selections) > 0 {
@@ -97,6 +96,9 @@ func (s *pagesSite) seedPlayer(t *testing.T, user string) (token, settled string
 	waitBetState(t, s.base, token, placed, "won")
 	return token, placed
 }
+
+// tomorrowKST is tomorrow's date in Korea, as the main page's ?date=.
+func tomorrowKST() string { return time.Now().In(kst).AddDate(0, 0, 1).Format("2006-01-02") }
 
 // placeBet places a single and returns its id.
 func placeBet(t *testing.T, base, token string, stake int64, sel selectionRef) string {
@@ -207,7 +209,8 @@ const notFoundLog = "status of 404 (Not Found) ["
 // violation, nor on a desktop; with JavaScript off every page renders
 // with its heading, the sign-in links and the language switch work as
 // plain links and forms, and every link on every page leads to a page
-// (one of each kind of address). The slip's arithmetic in the browser
+// (one of each kind of address). The README's screenshots are taken on
+// the way (screenshotTour). The slip's arithmetic in the browser
 // agrees with the server's on every vector of slip-vectors.json.
 func TestBrowserPages(t *testing.T) {
 	t.Parallel()
@@ -289,6 +292,15 @@ func TestBrowserPages(t *testing.T) {
 			t.Errorf("without JavaScript the language switch left lang=%q", lang)
 		}
 		browsertest.Screenshot(t, ctx, "login-english")
+	})
+
+	t.Run("screenshots-desktop", func(t *testing.T) {
+		t.Parallel()
+		screenshotTour(t, s, "desktop", browsertest.Desktop)
+	})
+	t.Run("screenshots-phone", func(t *testing.T) {
+		t.Parallel()
+		screenshotTour(t, s, "phone", browsertest.Phone)
 	})
 }
 

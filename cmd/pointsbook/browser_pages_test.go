@@ -210,7 +210,7 @@ const notFoundLog = "status of 404 (Not Found) ["
 // with its heading, the sign-in links and the language switch work as
 // plain links and forms, and every link on every page leads to a page
 // (one of each kind of address). The README's screenshots are taken on
-// the way (screenshotTour). The slip's arithmetic in the browser
+// the way (screenshotTour, after the phone's and the desktop's rounds). The slip's arithmetic in the browser
 // agrees with the server's on every vector of slip-vectors.json.
 func TestBrowserPages(t *testing.T) {
 	t.Parallel()
@@ -225,6 +225,8 @@ func TestBrowserPages(t *testing.T) {
 			browsertest.NoHorizontalScroll(t, ctx)
 			browsertest.Axe(t, ctx)
 		})
+		// The README's pictures, in the same browser (one Chromium less).
+		screenshotTour(t, ctx, s, "phone", browsertest.Phone)
 	})
 
 	t.Run("desktop", func(t *testing.T) {
@@ -239,6 +241,7 @@ func TestBrowserPages(t *testing.T) {
 				slipVectors(t, ctx)
 			}
 		})
+		screenshotTour(t, ctx, s, "desktop", browsertest.Desktop)
 	})
 
 	t.Run("no-javascript", func(t *testing.T) {
@@ -292,15 +295,6 @@ func TestBrowserPages(t *testing.T) {
 			t.Errorf("without JavaScript the language switch left lang=%q", lang)
 		}
 		browsertest.Screenshot(t, ctx, "login-english")
-	})
-
-	t.Run("screenshots-desktop", func(t *testing.T) {
-		t.Parallel()
-		screenshotTour(t, s, "desktop", browsertest.Desktop)
-	})
-	t.Run("screenshots-phone", func(t *testing.T) {
-		t.Parallel()
-		screenshotTour(t, s, "phone", browsertest.Phone)
 	})
 }
 

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/chromedp/chromedp/kb"
+
 	"github.com/pointsbook/pointsbook/internal/browsertest"
 )
 
@@ -20,10 +22,10 @@ var updateScreenshots = flag.Bool("update-screenshots", false, "rewrite docs/scr
 // main page, a match, the slip with two legs (the drawer open on a
 // phone), My page and the statement. Each is what the viewport shows,
 // not the whole page. The tour is a test too: no console error, and
-// every step's element must appear.
-func screenshotTour(t *testing.T, s *pagesSite, kind string, vp browsertest.Viewport) {
+// every step's element must appear. It runs in the tab of ctx (whose
+// viewport is vp) as a player of its own, since it switches languages.
+func screenshotTour(t *testing.T, ctx context.Context, s *pagesSite, kind string, vp browsertest.Viewport) {
 	token, _ := s.seedPlayer(t, "tour"+kind)
-	ctx := browsertest.New(t, browsertest.WithViewport(vp), browsertest.WithLanguage("ko-KR,ko"))
 	shot := func(lang, name string) {
 		t.Helper()
 		png, _ := browsertest.ViewportScreenshot(t, ctx, lang+"-"+name)
@@ -47,6 +49,7 @@ func screenshotTour(t *testing.T, s *pagesSite, kind string, vp browsertest.View
 		browsertest.ClickNavigate(t, ctx, `form.lang button[value="`+lang+`"]`)
 	}
 
+	browsertest.SetCookie(t, ctx, s.base, "pb_session", "", true)
 	browsertest.Navigate(t, ctx, s.base+"/")
 	for _, lang := range []string{"ko", "en"} {
 		setLang(lang)
@@ -67,6 +70,16 @@ func screenshotTour(t *testing.T, s *pagesSite, kind string, vp browsertest.View
 
 		slipTour(t, ctx, s, vp)
 		shot(lang, "slip")
+		if vp.Mobile {
+			// The drawer is a dialog: Escape closes it and the focus goes
+			// back to the bar that opened it.
+			browsertest.Press(t, ctx, kb.Escape)
+			waitEval(t, ctx, "the drawer to close", `!document.getElementById("slip").classList.contains("open")`)
+			if !browsertest.Eval[bool](t, ctx, `document.activeElement === document.querySelector("[data-slip-bar]")`) {
+				t.Errorf("after Escape the focus is on %s, want the slip's bar",
+					browsertest.Eval[string](t, ctx, `document.activeElement.outerHTML.slice(0, 120)`))
+			}
+		}
 		browsertest.Eval[bool](t, ctx, `(() => { localStorage.clear(); return true })()`)
 
 		browsertest.Navigate(t, ctx, s.base+"/me")

@@ -14,6 +14,11 @@ import (
 	"github.com/pointsbook/pointsbook/internal/browsertest"
 )
 
+// browserBudget bounds each browser of these tests: a flow of a dozen
+// steps takes 15 s here under the race detector, and CI runs it beside
+// the whole suite on few cores.
+const browserBudget = 5 * time.Minute
+
 // flowMatch is a match the operator created for a flow test, with the
 // selections the player picks.
 type flowMatch struct {
@@ -144,7 +149,7 @@ func TestBrowserPlayerFlow(t *testing.T) {
 	m3 := createFlowMatch(t, base, admin, "Gwangju Foxes", "Jeonju Cranes")
 	mainURL := base + "/?sport=football&date=" + m1.Date
 
-	ctx := browsertest.New(t, browsertest.WithViewport(browsertest.Desktop), browsertest.WithLanguage("ko-KR,ko"),
+	ctx := browsertest.New(t, browsertest.WithTimeout(browserBudget), browsertest.WithViewport(browsertest.Desktop), browsertest.WithLanguage("ko-KR,ko"),
 		// The refusals the flow provokes on purpose are logged by the
 		// browser as failed loads; any other console error fails it.
 		browsertest.IgnoreConsoleErrors(
@@ -171,6 +176,7 @@ func TestBrowserPlayerFlow(t *testing.T) {
 			t.Errorf("the modal opened with the focus on %q, want the username field", id)
 		}
 		browsertest.ViewportScreenshot(t, ctx, "modal-open")
+		browsertest.Axe(t, ctx) // the page with its dialog open
 		// Forty tabs go round the dialog several times: focus never leaves it.
 		for i := 0; i < 40; i++ {
 			browsertest.Press(t, ctx, kb.Tab)
@@ -201,6 +207,7 @@ func TestBrowserPlayerFlow(t *testing.T) {
 		browsertest.Type(t, ctx, "#m-signup-password", playerPassword)
 		waitText(t, ctx, "#m-signup-username-avail", "사용할 수 있")
 		browsertest.ViewportScreenshot(t, ctx, "signup-filled")
+		browsertest.Axe(t, ctx) // with the availability and password rules marked
 		browsertest.Click(t, ctx, `#auth-modal [data-pane="signup"] button[type="submit"]`)
 		// Success reloads the page signed in: My page is in the header.
 		browsertest.WaitVisible(t, ctx, `header a[href="/me"]`)
@@ -230,6 +237,7 @@ func TestBrowserPlayerFlow(t *testing.T) {
 		browsertest.Click(t, ctx, `#auth-modal [data-pane="login"] button[type="submit"]`)
 		browsertest.WaitVisible(t, ctx, `#auth-modal [data-pane="login"] [data-error]`)
 		browsertest.Screenshot(t, ctx, "login-refused")
+		browsertest.Axe(t, ctx)
 		browsertest.Type(t, ctx, "#m-login-password", playerPassword)
 		browsertest.Click(t, ctx, `#auth-modal [data-pane="login"] button[type="submit"]`)
 		browsertest.WaitVisible(t, ctx, `header a[href="/me"]`)
@@ -269,9 +277,11 @@ func TestBrowserPlayerFlow(t *testing.T) {
 			t.Errorf("potential return shown %q, want 9,378 P", shown)
 		}
 		browsertest.Screenshot(t, ctx, "slip-two-legs")
+		browsertest.Axe(t, ctx)
 		browsertest.Click(t, ctx, "[data-slip-place]")
 		browsertest.WaitVisible(t, ctx, "[data-slip-result] .slip-done")
 		browsertest.Screenshot(t, ctx, "slip-placed")
+		browsertest.Axe(t, ctx)
 		after := readPlayer(t, base, token)
 		if len(after.Bets) != len(before.Bets)+1 {
 			t.Fatalf("bets %d → %d, want one more", len(before.Bets), len(after.Bets))
@@ -329,6 +339,7 @@ func TestBrowserPlayerFlow(t *testing.T) {
 		want := "포인트가 부족합니다. 보유 포인트는 " + group(before.Balance) + " P입니다."
 		waitText(t, ctx, "[data-slip-hint]", want)
 		browsertest.Screenshot(t, ctx, "insufficient")
+		browsertest.Axe(t, ctx)
 		after := readPlayer(t, base, token)
 		if after.Balance != before.Balance || len(after.Bets) != len(before.Bets) {
 			t.Errorf("a refused bet changed something: balance %d → %d, bets %d → %d",
@@ -375,6 +386,7 @@ func TestBrowserPlayerFlow(t *testing.T) {
 			t.Errorf("balance after the top-up %q, want 50,000 P", got)
 		}
 		browsertest.Screenshot(t, ctx, "topup-refused")
+		browsertest.Axe(t, ctx)
 	})
 
 	step("language", func(t *testing.T) {

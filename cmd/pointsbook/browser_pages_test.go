@@ -218,7 +218,7 @@ func TestBrowserPages(t *testing.T) {
 
 	t.Run("phone", func(t *testing.T) {
 		t.Parallel()
-		ctx := browsertest.New(t, browsertest.WithViewport(browsertest.Phone), browsertest.WithLanguage("ko-KR,ko"),
+		ctx := browsertest.New(t, browsertest.WithTimeout(browserBudget), browsertest.WithViewport(browsertest.Phone), browsertest.WithLanguage("ko-KR,ko"),
 			browsertest.IgnoreConsoleErrors(notFoundLog+s.base+"/matches/m_999999999"))
 		s.visit(t, ctx, func(t *testing.T, p sitePage) {
 			browsertest.Screenshot(t, ctx, p.name)
@@ -231,7 +231,7 @@ func TestBrowserPages(t *testing.T) {
 
 	t.Run("desktop", func(t *testing.T) {
 		t.Parallel()
-		ctx := browsertest.New(t, browsertest.WithViewport(browsertest.Desktop), browsertest.WithLanguage("en-US,en"),
+		ctx := browsertest.New(t, browsertest.WithTimeout(browserBudget), browsertest.WithViewport(browsertest.Desktop), browsertest.WithLanguage("en-US,en"),
 			browsertest.IgnoreConsoleErrors(notFoundLog+s.base+"/matches/m_999999999"))
 		s.visit(t, ctx, func(t *testing.T, p sitePage) {
 			browsertest.Screenshot(t, ctx, p.name)
@@ -244,9 +244,24 @@ func TestBrowserPages(t *testing.T) {
 		screenshotTour(t, ctx, s, "desktop", browsertest.Desktop)
 	})
 
+	t.Run("dark", func(t *testing.T) {
+		t.Parallel()
+		// The dark scheme has colours of its own: contrast is checked in it too.
+		ctx := browsertest.New(t, browsertest.WithTimeout(browserBudget), browsertest.WithViewport(browsertest.Phone), browsertest.WithLanguage("ko-KR,ko"),
+			browsertest.IgnoreConsoleErrors(notFoundLog+s.base+"/matches/m_999999999"))
+		browsertest.SetColorScheme(t, ctx, "dark")
+		s.visit(t, ctx, func(t *testing.T, p sitePage) {
+			if !browsertest.Eval[bool](t, ctx, `matchMedia("(prefers-color-scheme: dark)").matches`) {
+				t.Fatalf("the page does not see the dark scheme")
+			}
+			browsertest.Screenshot(t, ctx, p.name)
+			browsertest.Axe(t, ctx)
+		})
+	})
+
 	t.Run("no-javascript", func(t *testing.T) {
 		t.Parallel()
-		ctx := browsertest.New(t, browsertest.WithViewport(browsertest.Phone), browsertest.WithoutJavaScript(),
+		ctx := browsertest.New(t, browsertest.WithTimeout(browserBudget), browsertest.WithViewport(browsertest.Phone), browsertest.WithoutJavaScript(),
 			browsertest.WithLanguage("ko-KR,ko"), browsertest.IgnoreConsoleErrors(notFoundLog))
 		links := map[string]string{} // kind of address → one address, and where it was found
 		s.visit(t, ctx, func(t *testing.T, p sitePage) {

@@ -70,6 +70,7 @@ func screenshotTour(t *testing.T, ctx context.Context, s *pagesSite, kind string
 
 		slipTour(t, ctx, s, vp)
 		shot(lang, "slip")
+		browsertest.Axe(t, ctx) // the slip filled in (the drawer open on a phone)
 		if vp.Mobile {
 			// The drawer is a dialog: Escape closes it and the focus goes
 			// back to the bar that opened it.

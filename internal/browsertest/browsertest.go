@@ -429,3 +429,17 @@ func fileName(s string) string {
 		return '_'
 	}, s)
 }
+
+// SetColorScheme makes the tab's pages see prefers-color-scheme as
+// scheme ("light" or "dark"; "" follows the browser again), as a device
+// set to a dark theme does. It applies at once, without a reload.
+func SetColorScheme(t testing.TB, ctx context.Context, scheme string) {
+	t.Helper()
+	p := emulation.SetEmulatedMediaParams{}
+	if scheme != "" {
+		p.Features = []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}
+	}
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, p); err != nil {
+		t.Fatalf("browsertest: color scheme %q: %v", scheme, err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -129,11 +130,18 @@ func Value(t testing.TB, ctx context.Context, sel string) string {
 // waiting for it to be present.
 func Text(t testing.TB, ctx context.Context, sel string) string {
 	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeReady))
+	// One evaluation finds the element and reads it: scripts that redraw
+	// a part of the page (the slip, live refresh) replace elements, and
+	// a node looked up first and read later may be gone by then.
+	// The answer is an object, which is truthy even for an empty text.
+	r, err := chromedp.Run(ctx, chromedp.Poll[struct {
+		Text string `json:"text"`
+	}](`(() => { const e = document.querySelector(`+jsString(sel)+`); return e ? {text: e.innerText} : null; })()`,
+		chromedp.WithPollingInterval(20*time.Millisecond)))
 	if err != nil {
 		t.Fatalf("browsertest: text of %s: %v", sel, err)
 	}
-	return s
+	return r.Text
 }
 
 // Attribute returns the attribute name of the first element matching sel

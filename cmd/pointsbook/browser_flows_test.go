@@ -267,14 +267,14 @@ func TestBrowserPlayerFlow(t *testing.T) {
 		browsertest.Navigate(t, ctx, mainURL)
 		browsertest.Click(t, ctx, fmt.Sprintf(`li.match[data-match=%q] button.pick[data-selection=%q]`, m2.ID, m2.Sel["away"].ID))
 		waitEval(t, ctx, "two priced legs in the slip", slipReady(2))
-		browsertest.Type(t, ctx, "#slip-stake", "1234")
-		// 1,234 × 2.00 × 3.80 = 9,378.4: the server rounds down.
+		browsertest.Type(t, ctx, "#slip-stake", "1236")
+		// 1,236 × 2.00 × 3.80 = 9,393.6: the server rounds down.
 		if got := textOf(t, ctx, "[data-slip-odds]"); got != "7.60" {
 			t.Errorf("combined odds shown %q, want 7.60", got)
 		}
 		shown := textOf(t, ctx, "[data-slip-return]")
-		if shown != "9,378 P" {
-			t.Errorf("potential return shown %q, want 9,378 P", shown)
+		if shown != "9,393 P" {
+			t.Errorf("potential return shown %q, want 9,393 P", shown)
 		}
 		browsertest.Screenshot(t, ctx, "slip-two-legs")
 		browsertest.Axe(t, ctx)
@@ -288,10 +288,10 @@ func TestBrowserPlayerFlow(t *testing.T) {
 		}
 		bet := after.Bets[0]
 		accaPayout = bet.PotentialPayout
-		if bet.Stake != 1234 || len(bet.Legs) != 2 || fmt.Sprintf("%s P", group(bet.PotentialPayout)) != shown {
+		if bet.Stake != 1236 || len(bet.Legs) != 2 || fmt.Sprintf("%s P", group(bet.PotentialPayout)) != shown {
 			t.Errorf("the server took stake %d, %d legs, potential payout %d; the slip showed %s", bet.Stake, len(bet.Legs), bet.PotentialPayout, shown)
 		}
-		if after.Balance != before.Balance-1234 {
+		if after.Balance != before.Balance-1236 {
 			t.Errorf("balance %d → %d, want the stake taken", before.Balance, after.Balance)
 		}
 		if got := textOf(t, ctx, "[data-slip-result]"); !strings.Contains(got, shown) {
@@ -306,7 +306,7 @@ func TestBrowserPlayerFlow(t *testing.T) {
 			t.Errorf("My page opens on the tab %q, want 진행 중 (open)", cur)
 		}
 		card := textOf(t, ctx, ".bets li.bet")
-		for _, want := range []string{"결과 대기", m1.Home, m2.Away, "1,234 P", "9,378 P"} {
+		for _, want := range []string{"결과 대기", m1.Home, m2.Away, "1,236 P", "9,393 P"} {
 			if !strings.Contains(card, want) {
 				t.Errorf("the open bet's card lacks %q: %q", want, card)
 			}
@@ -440,7 +440,7 @@ func TestBrowserPlayerFlow(t *testing.T) {
 		}
 		browsertest.Navigate(t, ctx, base+"/me?tab=won")
 		card := textOf(t, ctx, "#bet-"+acca)
-		for _, want := range []string{"적중", "9,378 P"} {
+		for _, want := range []string{"적중", "9,393 P"} {
 			if !strings.Contains(card, want) {
 				t.Errorf("the won bet's card lacks %q: %q", want, card)
 			}
@@ -452,7 +452,7 @@ func TestBrowserPlayerFlow(t *testing.T) {
 		browsertest.Screenshot(t, ctx, "me-won")
 		browsertest.ClickNavigate(t, ctx, "#bet-"+acca+` a[href="/me/bets/`+acca+`"]`)
 		receipt := textOf(t, ctx, "main")
-		for _, want := range []string{"적중", "2 : 1", "0 : 1", "9,378 P"} {
+		for _, want := range []string{"적중", "2 : 1", "0 : 1", "9,393 P"} {
 			if !strings.Contains(receipt, want) {
 				t.Errorf("the receipt lacks %q", want)
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -99,8 +100,16 @@ func Tap(t testing.TB, ctx context.Context, sel string) {
 // that the page's input handlers run.
 func Type(t testing.TB, ctx context.Context, sel, text string) {
 	t.Helper()
+	// chromedp.Clear empties the value attribute, which no longer holds
+	// what a field shows once someone has typed into it: the property is
+	// what must go.
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		t.Fatalf("browsertest: type into %s: %v", sel, err)
+	}
+	if _, err := evaluate(ctx, `document.querySelector(`+jsString(sel)+`).value = ""`, false); err != nil {
+		t.Fatalf("browsertest: empty %s: %v", sel, err)
+	}
 	if err := chromedp.Do(ctx,
-		chromedp.Clear(chromedp.CSS(sel), chromedp.NodeVisible),
 		chromedp.SendKeys(chromedp.CSS(sel), text, chromedp.NodeVisible),
 	); err != nil {
 		t.Fatalf("browsertest: type into %s: %v", sel, err)
@@ -121,11 +130,18 @@ func Value(t testing.TB, ctx context.Context, sel string) string {
 // waiting for it to be present.
 func Text(t testing.TB, ctx context.Context, sel string) string {
 	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeReady))
+	// One evaluation finds the element and reads it: scripts that redraw
+	// a part of the page (the slip, live refresh) replace elements, and
+	// a node looked up first and read later may be gone by then.
+	// The answer is an object, which is truthy even for an empty text.
+	r, err := chromedp.Run(ctx, chromedp.Poll[struct {
+		Text string `json:"text"`
+	}](`(() => { const e = document.querySelector(`+jsString(sel)+`); return e ? {text: e.innerText} : null; })()`,
+		chromedp.WithPollingInterval(20*time.Millisecond)))
 	if err != nil {
 		t.Fatalf("browsertest: text of %s: %v", sel, err)
 	}
-	return s
+	return r.Text
 }
 
 // Attribute returns the attribute name of the first element matching sel
@@ -188,4 +204,30 @@ func SetCookie(t testing.TB, ctx context.Context, pageURL, name, value string, h
 func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// DoubleClick double-clicks the first visible element matching sel, as an
+// impatient player does on a button.
+func DoubleClick(t testing.TB, ctx context.Context, sel string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.DoubleClick(chromedp.CSS(sel), chromedp.NodeVisible)); err != nil {
+		t.Fatalf("browsertest: double-click %s: %v", sel, err)
+	}
+}
+
+// Press sends keys to the focused element (kb's names for special keys:
+// kb.Tab is "\t", kb.Escape "\u001b", kb.Enter "\r").
+func Press(t testing.TB, ctx context.Context, keys string, opts ...chromedp.KeyOption) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(keys, opts...)); err != nil {
+		t.Fatalf("browsertest: press %q: %v", keys, err)
+	}
+}
+
+// Reload reloads the page in the tab and waits for its load event.
+func Reload(t testing.TB, ctx context.Context) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		t.Fatalf("browsertest: reload: %v", err)
+	}
 }

@@ -72,6 +72,7 @@ type settings struct {
 	timeout       time.Duration
 	consoleErrors bool
 	ignore        []string
+	language      string
 }
 
 // WithViewport sets the first viewport of the page (Desktop by default).
@@ -82,6 +83,13 @@ func WithViewport(v Viewport) Option { return func(s *settings) { s.viewport = v
 // evaluations (axe, the scroll check, waits) still run: DevTools
 // evaluations are not page scripts.
 func WithoutJavaScript() Option { return func(s *settings) { s.noJavaScript = true } }
+
+// WithLanguage sets the browser's language and the Accept-Language it
+// sends (e.g. "ko-KR,ko" for a Korean player); by default it is
+// Chromium's own, American English.
+func WithLanguage(acceptLanguage string) Option {
+	return func(s *settings) { s.language = acceptLanguage }
+}
 
 // WithTimeout replaces DefaultTimeout.
 func WithTimeout(d time.Duration) Option { return func(s *settings) { s.timeout = d } }
@@ -168,6 +176,11 @@ func New(t testing.TB, opts ...Option) context.Context {
 		chromedp.NoFirstRun,
 		chromedp.WindowSize(int(s.viewport.Width), int(s.viewport.Height)),
 	)
+	if s.language != "" {
+		allocOpts = append(allocOpts,
+			chromedp.Flag("lang", strings.Split(s.language, ",")[0]),
+			chromedp.Flag("accept-lang", s.language))
+	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), allocOpts...)
 	tab, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
 	t.Cleanup(func() {
@@ -370,16 +383,39 @@ func Screenshot(t testing.TB, ctx context.Context, name string) string {
 }
 
 func saveScreenshot(ctx context.Context, t testing.TB, name string) (string, error) {
-	dir, err := ArtifactDir("screenshots")
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		return "", err
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	return writeScreenshot(t, name, png)
+}
+
+func writeScreenshot(t testing.TB, name string, png []byte) (string, error) {
+	dir, err := ArtifactDir("screenshots")
 	if err != nil {
 		return "", err
 	}
 	path := filepath.Join(dir, fileName(t.Name()+"-"+name)+".png")
 	return path, os.WriteFile(path, png, 0o644)
+}
+
+// ViewportScreenshot saves a PNG of what the viewport shows (not the whole
+// page) as Screenshot does and returns its bytes and path: the size of
+// the pictures in the documentation, where a page 20,000 px long would
+// show nothing more useful than its first screen.
+func ViewportScreenshot(t testing.TB, ctx context.Context, name string) ([]byte, string) {
+	t.Helper()
+	p := pageOf(t, ctx)
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("browsertest: screenshot %s: %v", name, err)
+	}
+	path, err := writeScreenshot(t, name, png)
+	if err != nil {
+		t.Fatalf("browsertest: screenshot %s: %v", name, err)
+	}
+	p.addScreenshot(path)
+	return png, path
 }
 
 // fileName keeps letters, digits, '-', '_' and '.' of s (subtests' '/'
@@ -392,4 +428,18 @@ func fileName(s string) string {
 		}
 		return '_'
 	}, s)
+}
+
+// SetColorScheme makes the tab's pages see prefers-color-scheme as
+// scheme ("light" or "dark"; "" follows the browser again), as a device
+// set to a dark theme does. It applies at once, without a reload.
+func SetColorScheme(t testing.TB, ctx context.Context, scheme string) {
+	t.Helper()
+	p := emulation.SetEmulatedMediaParams{}
+	if scheme != "" {
+		p.Features = []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}
+	}
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, p); err != nil {
+		t.Fatalf("browsertest: color scheme %q: %v", scheme, err)
+	}
 }

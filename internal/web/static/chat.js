@@ -17,6 +17,7 @@ function init(root, T) {
   const me = document.body.dataset.user || "";
   const q = (sel) => root.querySelector(sel);
   const log = q("[data-chat-log]");
+  const box = q("[data-chat-box]"); // the log's scrolling frame
   const empty = q("[data-chat-empty]");
   const status = q("[data-chat-status]");
   const presence = q("[data-chat-presence]");
@@ -56,7 +57,7 @@ function init(root, T) {
   }
 
   function atBottom() {
-    return log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+    return box.scrollHeight - box.scrollTop - box.clientHeight < 40;
   }
 
   function addReport(li) {
@@ -99,10 +100,10 @@ function init(root, T) {
     empty.hidden = true;
     // Keep a long evening's log bounded.
     while (log.children.length > 300) log.firstElementChild.remove();
-    if (stick) log.scrollTop = log.scrollHeight;
+    if (stick) box.scrollTop = box.scrollHeight;
   }
 
-  log.scrollTop = log.scrollHeight;
+  box.scrollTop = box.scrollHeight;
 
   // ---- Events of the room. ----
 

@@ -85,15 +85,16 @@ func TestBrowserLiveScore(t *testing.T) {
 // "log in to chat" instead of the form.
 func TestBrowserLiveChat(t *testing.T) {
 	t.Parallel()
-	_, base := startServer(t, noFeed)
+	m, base := startServer(t, noFeed)
 	admin := login(t, base, adminUser, adminPassword)
 	matchID, _ := createMatch(t, base, admin)
 	page := base + "/matches/" + matchID
+	ids := map[string]string{}
 
 	open := func(username string) context.Context {
 		ctx := browsertest.New(t, browsertest.WithViewport(browsertest.Desktop))
 		if username != "" {
-			signup(t, base, username)
+			ids[username] = signup(t, base, username)
 			browsertest.SetCookie(t, ctx, base, edge.SessionCookie, login(t, base, username, playerPassword), true)
 		}
 		if status := browsertest.Navigate(t, ctx, page); status != http.StatusOK {
@@ -136,6 +137,24 @@ func TestBrowserLiveChat(t *testing.T) {
 	}
 	browsertest.Screenshot(t, bob, "live-chat")
 	browsertest.Axe(t, bob)
+
+	// A bet settled for bob reaches his own channel on the same socket:
+	// a polite notice with the payout.
+	won := live.New(live.BetSettled, live.UserChannel(ids["bobby"]), live.BetSettledData{Bet: "b_1", State: "won", Payout: 2050, Version: 1})
+	if err := m.bus.bus.Publish(context.Background(), won); err != nil {
+		t.Fatal(err)
+	}
+	notice := `document.querySelector("[data-live-notice]")`
+	if !untilTrue(t, bob, notice+`.textContent === "Bet won +2,050 P"`, 15*time.Second, nil) {
+		t.Fatalf("bob's notice: %q", browsertest.Eval[string](t, bob, notice+`.textContent`))
+	}
+	if browsertest.Eval[string](t, bob, notice+`.getAttribute("role")`) != "status" {
+		t.Errorf("the notice is not a polite status")
+	}
+	if browsertest.Eval[string](t, alice, notice+`.textContent`) != "" {
+		t.Errorf("alice was told of bob's bet")
+	}
+	browsertest.Screenshot(t, bob, "live-notice")
 }
 
 func jsQuote(s string) string {

@@ -91,8 +91,8 @@ func TestBrowserLiveChat(t *testing.T) {
 	page := base + "/matches/" + matchID
 	ids := map[string]string{}
 
-	open := func(username string) context.Context {
-		ctx := browsertest.New(t, browsertest.WithViewport(browsertest.Desktop))
+	open := func(username string, vp browsertest.Viewport) context.Context {
+		ctx := browsertest.New(t, browsertest.WithViewport(vp))
 		if username != "" {
 			ids[username] = signup(t, base, username)
 			browsertest.SetCookie(t, ctx, base, edge.SessionCookie, login(t, base, username, playerPassword), true)
@@ -102,7 +102,7 @@ func TestBrowserLiveChat(t *testing.T) {
 		}
 		return ctx
 	}
-	alice, bob, visitor := open("alice"), open("bobby"), open("")
+	alice, bob, visitor := open("alice", browsertest.Desktop), open("bobby", browsertest.Phone), open("", browsertest.Phone)
 
 	// The form shows once the socket is open.
 	for _, ctx := range []context.Context{alice, bob} {
@@ -136,7 +136,9 @@ func TestBrowserLiveChat(t *testing.T) {
 		t.Errorf("alice may report her own message")
 	}
 	browsertest.Screenshot(t, bob, "live-chat")
+	browsertest.NoHorizontalScroll(t, bob)
 	browsertest.Axe(t, bob)
+	browsertest.Axe(t, visitor)
 
 	// A bet settled for bob reaches his own channel on the same socket:
 	// a polite notice with the payout.

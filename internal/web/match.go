@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/betting"
+	"github.com/pointsbook/pointsbook/internal/chat"
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/i18n"
 	"github.com/pointsbook/pointsbook/internal/odds"
 	"github.com/pointsbook/pointsbook/internal/sport"
 )
@@ -19,7 +21,12 @@ type matchStore interface {
 	FindOddsHistory(ctx context.Context, matchID string, f betting.OddsHistoryFilter) ([]*betting.SelectionHistory, string, error)
 	CountBySport(ctx context.Context, from, to time.Time) ([]sport.Count, error)
 	MatchResult(ctx context.Context, matchID string) (*sport.Outcome, error)
+	ChatHistory(ctx context.Context, matchID string, before, after int64, limit int) ([]*chat.Message, error)
 }
+
+// chatShown is how many of a room's latest messages the page carries: the
+// whole panel without JavaScript, and where the socket resumes from.
+const chatShown = 50
 
 // maxHistoryPages bounds the pages of odds history one match page reads
 // (betting.MaxOddsHistory versions each): a main market that moved more
@@ -82,6 +89,11 @@ type matchData struct {
 	Sides    []sideView
 	Meetings []sport.Meeting
 	Result   *resultView
+	// Chat is the room's latest messages, oldest first.
+	Chat []*chat.Message
+	// ZoneName is the viewer's zone's abbreviation ("KST"), for the times
+	// the chat script writes.
+	ZoneName string
 }
 
 // handleMatch is a match's page: the teams, state and score, the sides'
@@ -109,7 +121,11 @@ func (s *Web) handleMatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d := &matchData{Match: m, Meetings: stats.HeadToHead, Sides: []sideView{
+	msgs, err := s.store.ChatHistory(ctx, id, 0, 0, chatShown)
+	if err != nil {
+		return notFound(err)
+	}
+	d := &matchData{Match: m, Chat: msgs, ZoneName: i18n.Zone(now), Meetings: stats.HeadToHead, Sides: []sideView{
 		{Which: "home", Team: m.Home, Form: stats.Form.Home, Season: stats.Season.Home},
 		{Which: "away", Team: m.Away, Form: stats.Form.Away, Season: stats.Season.Away},
 	}}

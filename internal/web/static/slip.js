@@ -168,7 +168,11 @@ function init(root, data) {
   async function loadBalance() {
     if (!signedIn) return;
     const [me, lim] = await Promise.all([api("GET", "/api/v1/me"), api("GET", "/api/v1/me/limits")]);
-    if (me.ok && me.body && Number.isSafeInteger(me.body.balance)) balance = BigInt(me.body.balance);
+    if (me.ok && me.body && Number.isSafeInteger(me.body.balance)) {
+      balance = BigInt(me.body.balance);
+      // The other places showing the balance (My page) follow the slip's.
+      for (const b of document.querySelectorAll("[data-live-balance]")) b.textContent = pts(balance);
+    }
     remaining = null;
     if (lim.ok && lim.body) {
       for (const p of ["daily", "weekly", "monthly"]) {
@@ -618,4 +622,46 @@ function init(root, data) {
   render();
   if (legs.length) refresh();
   loadBalance();
+  if (signedIn) followLive();
+
+  // ---- The player's own channel. ----
+
+  /** A settled bet or a credit reaches the page over the live socket (the
+   * player's channel comes with every connection): the balance is read
+   * again, and a win, a refund or a credit is told in a small notice.
+   * Imported here, not at the top, so the slip's arithmetic stays
+   * importable where there is no page. */
+  async function followLive() {
+    const notice = document.querySelector("[data-live-notice]");
+    let live;
+    try {
+      live = await import("./live.js");
+    } catch {
+      return;
+    }
+    let hideTimer = 0;
+    const tell = (key, amount) => {
+      if (!notice || !Number.isSafeInteger(amount) || amount <= 0) return;
+      const text = (notice.dataset[key] || "").replace("{points}", "+" + pts(BigInt(amount)));
+      if (!text) return;
+      clearTimeout(hideTimer);
+      notice.textContent = text;
+      notice.classList.add("shown");
+      hideTimer = setTimeout(() => {
+        notice.classList.remove("shown");
+        notice.textContent = "";
+      }, 10000);
+    };
+    live.on("bet.settled", (d) => {
+      loadBalance();
+      if (d.state === "won") tell("won", d.payout);
+      else if (d.state === "void" || d.state === "push") tell("void", d.payout);
+    });
+    live.on("points.credited", (d) => {
+      loadBalance();
+      tell("credited", d.amount);
+    });
+    live.on("limit.changed", () => loadBalance());
+    live.start();
+  }
 }

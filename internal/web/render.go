@@ -68,7 +68,9 @@ func parseViews(fsys fs.FS, cat *i18n.Catalog, a *assets) (views, error) {
 	}
 	out := views{}
 	for _, l := range i18n.Langs {
+		cache := map[string]template.HTML{}
 		base, err := template.New("layout.html").Funcs(funcs(cat.For(l), a)).
+			Funcs(template.FuncMap{"cached": cachedFunc(cache)}).
 			ParseFS(fsys, "templates/layout.html", "templates/partials/*.html")
 		if err != nil {
 			return nil, fmt.Errorf("web: %w", err)
@@ -90,8 +92,39 @@ func parseViews(fsys fs.FS, cat *i18n.Catalog, a *assets) (views, error) {
 			}
 			out[l][name] = t
 		}
+		// The cached-* partials depend on nothing but the language: they
+		// are rendered here, once, after the last Clone (a template set
+		// cannot be cloned once executed).
+		for _, t := range base.Templates() {
+			if !strings.HasPrefix(t.Name(), cachedPrefix) {
+				continue
+			}
+			var buf bytes.Buffer
+			if err := base.ExecuteTemplate(&buf, t.Name(), nil); err != nil {
+				return nil, fmt.Errorf("web: %s: %w", t.Name(), err)
+			}
+			cache[t.Name()] = template.HTML(buf.String()) //nolint:gosec // html/template's own output
+		}
 	}
 	return out, nil
+}
+
+// cachedPrefix names the partials that are rendered once per language at
+// start and inserted with {{cached "cached-…"}}: the blocks of texts the
+// scripts read (hundreds of catalogue look-ups) that would otherwise be
+// rendered again on every page. A cached partial starts in HTML text
+// context (its own <script type="application/json"> element), so it is
+// escaped the same wherever it is inserted.
+const cachedPrefix = "cached-"
+
+func cachedFunc(cache map[string]template.HTML) func(string) (template.HTML, error) {
+	return func(name string) (template.HTML, error) {
+		h, ok := cache[name]
+		if !ok {
+			return "", fmt.Errorf("web: no cached partial %q", name)
+		}
+		return h, nil
+	}
 }
 
 // check walks every template of a set for constant catalogue keys ({{t
@@ -125,6 +158,8 @@ func check(set *template.Template, cat *i18n.Catalog, a *assets) error {
 					problems = append(problems, fmt.Sprintf("text %q is not in the catalogue", str.Text))
 				case id.Ident == "asset" && !a.has(str.Text):
 					problems = append(problems, fmt.Sprintf("asset %q does not exist", str.Text))
+				case id.Ident == "cached" && (set.Lookup(str.Text) == nil || !strings.HasPrefix(str.Text, cachedPrefix)):
+					problems = append(problems, fmt.Sprintf("cached partial %q is not defined (a cached-… template)", str.Text))
 				}
 			}
 			for _, c := range n.Args {

@@ -30,7 +30,10 @@ type slipData struct {
 	T        map[string]string `json:"t"`
 }
 
-var slipBlock = regexp.MustCompile(`(?s)<script type="application/json" id="slip-data">(.*?)</script>`)
+var (
+	slipBlock      = regexp.MustCompile(`(?s)<script type="application/json" id="slip-data">(.*?)</script>`)
+	slipTextsBlock = regexp.MustCompile(`(?s)<script type="application/json" id="slip-texts">(.*?)</script>`)
+)
 
 // The slip is on every page (the main page, a 404, a 400), in the
 // viewer's language, with its script, its data block and, for a player,
@@ -98,6 +101,16 @@ func TestSlipOnEveryPage(t *testing.T) {
 				dec.DisallowUnknownFields()
 				if err := dec.Decode(&d); err != nil {
 					t.Fatalf("%s: data block: %v\n%s", name, err, m[1])
+				}
+				// The texts are a second block, rendered once per language.
+				mt := slipTextsBlock.FindStringSubmatch(pg.Body)
+				if mt == nil {
+					t.Fatalf("%s: no texts block", name)
+				}
+				dec = json.NewDecoder(strings.NewReader(mt[1]))
+				dec.DisallowUnknownFields()
+				if err := dec.Decode(&d); err != nil {
+					t.Fatalf("%s: texts block: %v\n%s", name, err, mt[1])
 				}
 				if d.SignedIn != player || d.Zone != "Asia/Seoul" {
 					t.Errorf("%s: signed_in %v zone %q", name, d.SignedIn, d.Zone)

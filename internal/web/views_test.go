@@ -33,6 +33,8 @@ func TestBrokenTemplatesFailAtStart(t *testing.T) {
 		{"unknown text in a branch", `{{define "title"}}x{{end}}{{define "content"}}{{if .User}}{{range .Langs}}{{t "nope.nope"}}{{end}}{{end}}{{end}}`, `"nope.nope"`},
 		{"unknown asset", `{{define "title"}}x{{end}}{{define "content"}}<script src="{{asset "gone.js"}}"></script>{{end}}`, `asset "gone.js" does not exist`},
 		{"no content block", `{{define "title"}}x{{end}}`, `defines no "content" block`},
+		{"unknown cached partial", `{{define "title"}}x{{end}}{{define "content"}}{{cached "cached-nothing"}}{{end}}`, `cached partial "cached-nothing" is not defined`},
+		{"cached partial without the prefix", `{{define "title"}}x{{end}}{{define "content"}}{{cached "title"}}{{end}}`, `cached partial "title" is not defined`},
 		{"unknown function", `{{define "title"}}{{shout "x"}}{{end}}{{define "content"}}{{end}}`, `function "shout" not defined`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -67,7 +67,8 @@ function fmtLine(s) {
 if (typeof document !== "undefined") {
   const root = document.querySelector("[data-slip]");
   const dataEl = document.getElementById("slip-data");
-  if (root && dataEl) init(root, JSON.parse(dataEl.textContent));
+  const textsEl = document.getElementById("slip-texts");
+  if (root && dataEl && textsEl) init(root, { ...JSON.parse(textsEl.textContent), ...JSON.parse(dataEl.textContent) });
 }
 
 function init(root, data) {

@@ -272,8 +272,10 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) error {
 	wc.SetReadLimit(MaxFrame)
 	sess := edge.SessionFrom(r.Context())
 	ctx, cancel := context.WithCancelCause(h.base)
+	wctx, cut := context.WithCancel(h.base)
 	c := &conn{
 		hub: h, ws: wc, sess: sess, addr: addr, ctx: ctx, cancel: cancel,
+		wctx: wctx, cut: cut,
 		id:     h.instance + ":c" + strconv.FormatUint(h.seq.Add(1), 10),
 		notify: make(chan struct{}, 1),
 		subs:   make(map[string]bool),
@@ -284,6 +286,7 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) error {
 		h.mu.Unlock()
 		release()
 		cancel(nil)
+		cut()
 		wc.Close(websocket.StatusGoingAway, "going away / reconnect")
 		return nil
 	}
@@ -521,7 +524,11 @@ func (h *Hub) refreshPresence(ctx context.Context) {
 }
 
 // conn is one client. The read and write loops share ctx: either ending
-// ends both.
+// ends both. Writes and pings run under wctx instead: the library closes
+// the socket at once when a write's context ends, even when the frame
+// has just gone out, so a connection that ends gracefully (shutdown,
+// idle) lets its write in flight finish and then sends its close frame;
+// only cut (an overflow, the hub's deadline) interrupts a write.
 type conn struct {
 	hub    *Hub
 	ws     *websocket.Conn
@@ -530,6 +537,8 @@ type conn struct {
 	id     string
 	ctx    context.Context
 	cancel context.CancelCauseFunc
+	wctx   context.Context
+	cut    context.CancelFunc
 
 	mu     sync.Mutex
 	queue  []item
@@ -554,7 +563,10 @@ func (c *conn) enqueue(it item) {
 	if len(c.queue) >= c.hub.opt.Queue {
 		c.mu.Unlock()
 		c.hub.overflows.Add(1)
+		// A client that does not read is not waited for: its write in
+		// flight is interrupted.
 		c.end(websocket.StatusPolicyViolation, "too slow: send queue overflow")
+		c.cut()
 		return
 	}
 	c.queue = append(c.queue, it)
@@ -597,6 +609,7 @@ func (c *conn) writeLoop() {
 		select {
 		case <-c.ctx.Done():
 			c.close()
+			c.cut()
 			return
 		case <-ping.C:
 			if c.idle() {
@@ -605,7 +618,7 @@ func (c *conn) writeLoop() {
 			}
 			// The read loop takes the pong; no pong in time is a half-open
 			// connection.
-			pctx, cancel := context.WithTimeout(c.ctx, c.hub.opt.Ping/2)
+			pctx, cancel := context.WithTimeout(c.wctx, c.hub.opt.Ping/2)
 			err := c.ws.Ping(pctx)
 			cancel()
 			if err != nil {
@@ -626,7 +639,7 @@ func (c *conn) writeLoop() {
 			buf = append(buf, it.b...)
 		}
 		buf = append(buf, ']')
-		wctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+		wctx, cancel := context.WithTimeout(c.wctx, 10*time.Second)
 		err := c.ws.Write(wctx, websocket.MessageText, buf)
 		cancel()
 		if err != nil {
@@ -643,7 +656,7 @@ func (c *conn) idle() bool {
 
 // close sends the close frame with the reason and waits (bounded by the
 // library) for the client's; a peer that stopped reading was already cut
-// off when its write was cancelled.
+// off when its write was interrupted.
 func (c *conn) close() {
 	c.mu.Lock()
 	code, reason := c.code, c.reason

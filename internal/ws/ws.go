@@ -322,9 +322,14 @@ type item struct {
 	chatID int64
 }
 
+// room is a channel's local watchers and its one bus subscription. The
+// first watcher subscribes without holding the hub's lock; ready is
+// closed when sub is set or err says why it could not be.
 type room struct {
 	channel string
+	ready   chan struct{}
 	sub     live.Subscription
+	err     error
 	mu      sync.Mutex
 	members map[*conn]*membership
 	count   int // last head-count pushed
@@ -337,50 +342,75 @@ type membership struct {
 
 // join adds c to a channel's room, creating the room and its one bus
 // subscription if c is its first watcher. c receives nothing until
-// activate: events meanwhile wait in its membership.
-func (h *Hub) join(c *conn, channel string) error {
+// activate: events meanwhile wait in its membership. The bus and presence
+// calls (round trips to Redis) hold no hub-wide lock: a slow one delays
+// only the connections joining that channel.
+func (h *Hub) join(c *conn, channel string) (*room, error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.closing {
-		return errClosed
+		h.mu.Unlock()
+		return nil, errClosed
 	}
 	rm := h.rooms[channel]
-	if rm == nil {
-		sub, err := h.opt.Bus.Subscribe(h.base, channel)
-		if err != nil {
-			h.opt.Log.Error("bus subscribe", "channel", channel, "err", err)
-			return fault.New(fault.Unavailable, "live_unavailable", "Live updates are unavailable; try again shortly.")
-		}
-		rm = &room{channel: channel, sub: sub, members: make(map[*conn]*membership)}
+	first := rm == nil
+	if first {
+		rm = &room{channel: channel, ready: make(chan struct{}), members: make(map[*conn]*membership)}
 		h.rooms[channel] = rm
-		h.wg.Add(1)
-		go func() {
-			defer h.wg.Done()
-			h.fanOut(rm)
-		}()
 	}
+	// A member before the lock is released: nobody's leave removes the
+	// room while its subscription is being made.
 	rm.mu.Lock()
 	rm.members[c] = &membership{}
 	rm.mu.Unlock()
+	if first {
+		h.wg.Add(1) // the room's reader, or nothing if the subscribe fails
+	}
+	h.mu.Unlock()
+
+	if first {
+		sub, err := h.opt.Bus.Subscribe(h.base, channel)
+		if err != nil {
+			h.opt.Log.Error("bus subscribe", "channel", channel, "err", err)
+			h.mu.Lock()
+			if h.rooms[channel] == rm {
+				delete(h.rooms, channel)
+			}
+			h.mu.Unlock()
+			rm.err = errUnavailable
+			h.wg.Done()
+		} else {
+			rm.sub = sub
+			go func() {
+				defer h.wg.Done()
+				h.fanOut(rm)
+			}()
+		}
+		close(rm.ready)
+	} else {
+		// Bounded by the bus's own subscribe timeout.
+		<-rm.ready
+	}
+	if rm.err != nil {
+		rm.mu.Lock()
+		delete(rm.members, c)
+		rm.mu.Unlock()
+		return nil, rm.err
+	}
 	if h.opt.Presence != nil && isMatch(channel) {
 		if err := h.opt.Presence.Join(c.ctx, channel, c.id, h.opt.PresenceTTL); err != nil {
 			h.opt.Log.Warn("presence join", "room", channel, "err", err)
 		}
 	}
-	return nil
+	return rm, nil
 }
+
+var errUnavailable = fault.New(fault.Unavailable, "live_unavailable", "Live updates are unavailable; try again shortly.")
 
 func isMatch(channel string) bool { return strings.HasPrefix(channel, "match:") }
 
 // activate queues what waited and lets c receive the room's events;
 // chat messages up to skipChat were in the resume already.
-func (h *Hub) activate(c *conn, channel string, skipChat int64) {
-	h.mu.Lock()
-	rm := h.rooms[channel]
-	h.mu.Unlock()
-	if rm == nil {
-		return
-	}
+func (h *Hub) activate(c *conn, rm *room, skipChat int64) {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	m := rm.members[c]
@@ -405,8 +435,11 @@ func (h *Hub) leave(c *conn, channel string) {
 		return
 	}
 	rm.mu.Lock()
+	_, member := rm.members[c]
 	delete(rm.members, c)
-	empty := len(rm.members) == 0
+	// A room the bus dropped was replaced: c, a watcher of the old one,
+	// must not close the new one.
+	empty := member && len(rm.members) == 0
 	rm.mu.Unlock()
 	if empty {
 		delete(h.rooms, channel)
@@ -766,11 +799,13 @@ func (c *conn) subscribe(f Frame, ack bool) error {
 				return fault.New(fault.NotFound, "room_not_found", "No such room.")
 			}
 			c.hub.opt.Log.Error("ws match", "match", id, "err", err)
-			return fault.New(fault.Unavailable, "live_unavailable", "Live updates are unavailable; try again shortly.")
+			return errUnavailable
 		}
 	}
+	var rm *room
 	if !c.subs[f.Channel] {
-		if err := c.hub.join(c, f.Channel); err != nil {
+		var err error
+		if rm, err = c.hub.join(c, f.Channel); err != nil {
 			return err
 		}
 		c.subs[f.Channel] = true
@@ -808,7 +843,9 @@ func (c *conn) subscribe(f Frame, ack bool) error {
 		b, _ := json.Marshal(live.New("subscribed", f.Channel, SubscribedData{Channel: f.Channel, Reload: reload}))
 		c.enqueue(item{b: b})
 	}
-	c.hub.activate(c, f.Channel, skip)
+	if rm != nil {
+		c.hub.activate(c, rm, skip)
+	}
 	return nil
 }
 
@@ -817,7 +854,7 @@ func (c *conn) chat(f Frame) error {
 		return fault.New(fault.Unauthenticated, "unauthenticated", "Please log in.")
 	}
 	if c.hub.opt.Chat == nil {
-		return fault.New(fault.Unavailable, "live_unavailable", "Live updates are unavailable; try again shortly.")
+		return errUnavailable
 	}
 	_, id, _ := live.SplitChannel(f.Channel)
 	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)

@@ -308,6 +308,10 @@ func (m *Main) Open(ctx context.Context) error {
 		Chat:           chatSvc,
 		AllowedOrigins: cfg.Origins(), TrustedProxies: trusted,
 	})
+	met.Live(func() metrics.LiveStats {
+		st := m.hub.Stats()
+		return metrics.LiveStats{Connections: st.Connections, Overflows: st.Overflows, Delivered: st.Delivered, FramesIn: st.FramesIn, FramesOut: st.FramesOut}
+	})
 	m.server = &http.Server{
 		Handler:           server.Handler(server.API(a.Handler(), m.hub.Handler()), site.Handler(), ready, met, clientip.New(trusted), m.Log),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -74,6 +74,8 @@ type Stats struct {
 	Connections int64 // open now
 	Overflows   int64 // closed because their queue overflowed
 	Delivered   int64 // events queued to connections
+	FramesIn    int64 // frames read from clients
+	FramesOut   int64 // frames written to clients (each one or more events)
 }
 
 // Hub serves the endpoint and fans events out to its connections.
@@ -92,6 +94,7 @@ type Hub struct {
 	wg      sync.WaitGroup // connections' goroutines and rooms' readers
 
 	open, overflows, delivered atomic.Int64
+	framesIn, framesOut        atomic.Int64
 	seq                        atomic.Uint64
 	// instance starts every connection id: presence members of every
 	// instance share one set per room (Redis), so ids must not repeat
@@ -140,7 +143,8 @@ func New(opt Options) *Hub {
 
 // Stats reads the counters.
 func (h *Hub) Stats() Stats {
-	return Stats{Connections: h.open.Load(), Overflows: h.overflows.Load(), Delivered: h.delivered.Load()}
+	return Stats{Connections: h.open.Load(), Overflows: h.overflows.Load(), Delivered: h.delivered.Load(),
+		FramesIn: h.framesIn.Load(), FramesOut: h.framesOut.Load()}
 }
 
 // Handler is GET /api/v1/ws behind the edge: the session comes from the
@@ -675,6 +679,9 @@ func (c *conn) writeLoop() {
 		wctx, cancel := context.WithTimeout(c.wctx, 10*time.Second)
 		err := c.ws.Write(wctx, websocket.MessageText, buf)
 		cancel()
+		if err == nil {
+			c.hub.framesOut.Add(1)
+		}
 		if err != nil {
 			c.end(websocket.StatusPolicyViolation, "write failed")
 		}
@@ -714,6 +721,7 @@ func (c *conn) readLoop() {
 		if err != nil {
 			return
 		}
+		c.hub.framesIn.Add(1)
 		// A flood is answered with errors, then a close.
 		now := time.Now()
 		tokens = min(20, tokens+now.Sub(last).Seconds()*10)

@@ -218,6 +218,11 @@ func TestAnonymousReadsAndNeverPosts(t *testing.T) {
 	if field(t, ev, "code") != "unauthenticated" || field(t, ev, "ref") != "r1" {
 		t.Fatalf("anonymous post: %s", ev.Data)
 	}
+	// Two frames in; the frame before the error's was counted when its
+	// write returned, before the error's was written.
+	if st := e.hub.Stats(); st.Connections != 1 || st.FramesIn != 2 || st.FramesOut < 1 || st.Delivered < 5 {
+		t.Fatalf("stats %+v", st)
+	}
 }
 
 func TestChatBetweenRolesKeepsHTMLAsText(t *testing.T) {

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +25,24 @@ func TestLiveBusInProcess(t *testing.T) {
 	}
 	if lb, _ := readyz(t, base)["live_bus"].(map[string]any); lb["store"] != "in-process" {
 		t.Fatalf("/readyz live_bus = %v", lb)
+	}
+	// The hub's counters are scraped, and the chat routes have the chat.
+	resp, err := httpClient.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "\npointsbook_live_connections 0\n") || !strings.Contains(string(body), `pointsbook_live_frames_total{direction="in"} 0`) {
+		t.Fatalf("metrics lack the hub's counters:\n%s", grepLines(string(body), "live"))
+	}
+	resp, err = httpClient.Get(base + "/api/v1/matches/m_999999/chat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("chat history of a missing match: %d, want 404", resp.StatusCode)
 	}
 	sub, err := m.bus.bus.Subscribe(context.Background(), "all")
 	if err != nil {

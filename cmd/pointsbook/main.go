@@ -224,9 +224,12 @@ func (m *Main) Open(ctx context.Context) error {
 		Mailer: accountMailer{sender}, MailTimeout: cfg.MailTimeout, CodeKey: key, PublicURL: cfg.PublicURL,
 		RequireEmailVerification: cfg.EmailVerificationRequired(),
 	}, m.Log)
+	// One chat for the API and the live endpoint; its bus is set once the
+	// bus is made, before anything is served.
+	chatSvc := &chat.Service{Store: m.DB, Limiter: m.limiter}
 	opt := api.Options{
 		Auth: auth, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: trusted,
-		Programme: programmeRules(cfg), Secrets: sealer,
+		Programme: programmeRules(cfg), Secrets: sealer, Chat: chatSvc,
 	}
 	if cfg.OIDCIssuer != "" {
 		flow, err := oidc.New(oidc.Config{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
@@ -272,6 +275,7 @@ func (m *Main) Open(ctx context.Context) error {
 		m.DB.Close()
 		return err
 	}
+	chatSvc.Bus = m.bus.bus
 	ready := server.Readiness{DB: m.DB}
 	met := metrics.New()
 	var feedDetails func() map[string]any
@@ -301,8 +305,12 @@ func (m *Main) Open(ctx context.Context) error {
 	// every instance; in process otherwise (newLiveBus).
 	m.hub = ws.New(ws.Options{
 		Bus: m.bus.bus, Presence: m.bus.presence, Matches: m.DB, Sessions: auth, Log: m.Log,
-		Chat:           &chat.Service{Store: m.DB, Limiter: m.limiter, Bus: m.bus.bus},
+		Chat:           chatSvc,
 		AllowedOrigins: cfg.Origins(), TrustedProxies: trusted,
+	})
+	met.Live(func() metrics.LiveStats {
+		st := m.hub.Stats()
+		return metrics.LiveStats{Connections: st.Connections, Overflows: st.Overflows, Delivered: st.Delivered, FramesIn: st.FramesIn, FramesOut: st.FramesOut}
 	})
 	m.server = &http.Server{
 		Handler:           server.Handler(server.API(a.Handler(), m.hub.Handler()), site.Handler(), ready, met, clientip.New(trusted), m.Log),

@@ -75,6 +75,9 @@ type Options struct {
 	Programme programme.Rules
 	// Secrets opens partners' sealed HMAC secrets.
 	Secrets *programme.Sealer
+	// Chat is the match chat's history and moderation; nil: its routes
+	// answer live_unavailable.
+	Chat Chat
 }
 
 // API serves /api/v1.
@@ -130,6 +133,7 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/matches", Public, a.handleMatchList},
 		{"GET", "/api/v1/matches/{id}", Public, a.handleMatchGet},
 		{"GET", "/api/v1/matches/{id}/odds", Public, a.handleMatchOdds},
+		{"GET", "/api/v1/matches/{id}/chat", Public, a.handleChatHistory},
 
 		{"POST", "/api/v1/auth/signup", Public, a.handleSignup},
 		{"GET", "/api/v1/auth/availability", Public, a.handleAvailability},
@@ -167,6 +171,11 @@ func (a *API) Routes() []Route {
 		{"POST", "/api/v1/admin/matches/{id}/result", Admin, a.handleAdminResult},
 		{"POST", "/api/v1/admin/matches/{id}/void", Admin, a.handleAdminVoid},
 		{"POST", "/api/v1/admin/grants", Admin, a.handleAdminGrant},
+		{"DELETE", "/api/v1/admin/matches/{id}/chat/{msg}", Admin, a.handleAdminChatDelete},
+		{"PUT", "/api/v1/admin/matches/{id}/chat/slow-mode", Admin, a.handleAdminChatSlowMode},
+		{"POST", "/api/v1/admin/matches/{id}/announcements", Admin, a.handleAdminChatAnnounce},
+		{"POST", "/api/v1/admin/chat/mutes", Admin, a.handleAdminChatMute},
+		{"GET", "/api/v1/admin/chat/reports", Admin, a.handleAdminChatReports},
 
 		{"GET", "/api/openapi.json", Public, a.handleOpenAPI},
 	}

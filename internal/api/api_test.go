@@ -16,8 +16,11 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/api"
+	"github.com/pointsbook/pointsbook/internal/chat"
 	"github.com/pointsbook/pointsbook/internal/clocktest"
+	"github.com/pointsbook/pointsbook/internal/live"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
+	"github.com/pointsbook/pointsbook/internal/throttle"
 )
 
 // env is an API over a real SQLite store with a player and an operator.
@@ -29,6 +32,8 @@ type env struct {
 	other  string
 	admin  string
 	match  map[string]any // a match created by the operator
+	bus    *live.Memory   // the chat's bus
+	chat   *chat.Service
 }
 
 var fastHash = account.HashParams{MemoryKiB: 1024, Time: 1, Threads: 1}
@@ -46,11 +51,14 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	a := newAPI(db, account.AuthConfig{SignupBonus: 50000, SessionTTL: time.Hour, Hash: fastHash}, api.Options{},
+	bus := live.NewMemory(0, nil)
+	t.Cleanup(func() { bus.Close() })
+	cs := &chat.Service{Store: db, Limiter: throttle.NewMemory(nil, 0), Bus: bus}
+	a := newAPI(db, account.AuthConfig{SignupBonus: 50000, SessionTTL: time.Hour, Hash: fastHash}, api.Options{Chat: cs},
 		slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
-	e := &env{t: t, db: db, srv: srv}
+	e := &env{t: t, db: db, srv: srv, bus: bus, chat: cs}
 	hash, _ := account.Hash("operator-pass-1", fastHash)
 	if _, err := db.CreateUser(context.Background(), account.NewUser{Username: "op", Nickname: "Operator", Email: "op@example.com", PasswordHash: hash, Role: account.Admin}); err != nil {
 		t.Fatal(err)

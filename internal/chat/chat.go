@@ -230,6 +230,16 @@ func (s *Service) Since(ctx context.Context, matchID string, since int64, limit 
 	return ms, false, nil
 }
 
+// Reports is the reports queue, newest first, at most limit.
+//
+// Codes: invalid_limit.
+func (s *Service) Reports(ctx context.Context, limit int) ([]*Report, error) {
+	if limit < 1 || limit > MaxPage {
+		return nil, fault.New(fault.Invalid, "invalid_limit", "limit must be 1 to %d.", MaxPage)
+	}
+	return s.Store.ChatReports(ctx, limit)
+}
+
 // Delete hides a message and tells the room.
 func (s *Service) Delete(ctx context.Context, matchID string, id int64) error {
 	if err := s.Store.DeleteChat(ctx, matchID, id); err != nil {

@@ -65,3 +65,42 @@ func (m *Metrics) Handler() http.Handler {
 func (m *Metrics) CounterFunc(name, help string, labels prometheus.Labels, f func() float64) {
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels}, f))
 }
+
+// LiveStats are the WebSocket hub's counters, read at scrape time.
+type LiveStats struct {
+	Connections int64 // open now
+	Overflows   int64 // closed because they did not read their events
+	Delivered   int64 // events queued to connections
+	FramesIn    int64 // frames read from clients
+	FramesOut   int64 // frames written to clients
+}
+
+// Live registers the hub's counters; stats is read once per scrape.
+func (m *Metrics) Live(stats func() LiveStats) {
+	m.reg.MustRegister(liveCollector(stats))
+}
+
+var (
+	liveConnections = prometheus.NewDesc("pointsbook_live_connections", "Open WebSocket connections.", nil, nil)
+	liveOverflows   = prometheus.NewDesc("pointsbook_live_slow_clients_dropped_total", "Connections closed because their send queue overflowed.", nil, nil)
+	liveDelivered   = prometheus.NewDesc("pointsbook_live_events_delivered_total", "Events queued to connections (one per watcher).", nil, nil)
+	liveFrames      = prometheus.NewDesc("pointsbook_live_frames_total", "WebSocket frames by direction (in: read from clients; out: written, each one or more events).", []string{"direction"}, nil)
+)
+
+type liveCollector func() LiveStats
+
+func (liveCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- liveConnections
+	ch <- liveOverflows
+	ch <- liveDelivered
+	ch <- liveFrames
+}
+
+func (f liveCollector) Collect(ch chan<- prometheus.Metric) {
+	s := f()
+	ch <- prometheus.MustNewConstMetric(liveConnections, prometheus.GaugeValue, float64(s.Connections))
+	ch <- prometheus.MustNewConstMetric(liveOverflows, prometheus.CounterValue, float64(s.Overflows))
+	ch <- prometheus.MustNewConstMetric(liveDelivered, prometheus.CounterValue, float64(s.Delivered))
+	ch <- prometheus.MustNewConstMetric(liveFrames, prometheus.CounterValue, float64(s.FramesIn), "in")
+	ch <- prometheus.MustNewConstMetric(liveFrames, prometheus.CounterValue, float64(s.FramesOut), "out")
+}

@@ -168,9 +168,15 @@ func (db *DB) MuteChat(ctx context.Context, m chat.Mute) error {
 	if !ok {
 		return fault.New(fault.NotFound, "user_not_found", "No such user.")
 	}
-	_, err := db.rw.ExecContext(ctx, `INSERT INTO chat_mutes (user_id, until, reason, muted_by, created_at)
+	res, err := db.rw.ExecContext(ctx, `INSERT INTO chat_mutes (user_id, until, reason, muted_by, created_at)
 		SELECT id, $2, $3, $4, $5 FROM users WHERE id = $1`, uid, db.d.ts(m.Until), m.Reason, m.By, db.d.ts(m.At))
-	return classify(err)
+	if err != nil {
+		return classify(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fault.New(fault.NotFound, "user_not_found", "No such user.")
+	}
+	return nil
 }
 
 // ActiveMute is the player's mute running longest at now, or nil.

@@ -97,6 +97,7 @@ func testChat(t *testing.T, open Opener) {
 	if err := db.MuteChat(ctx, chat.Mute{UserID: u1.ID, Until: at.Add(time.Hour), Reason: "abuse", By: "op", At: at}); err != nil {
 		t.Fatal(err)
 	}
+	wantCode(t, "mute of a missing user", db.MuteChat(ctx, chat.Mute{UserID: "u_999999", Until: at.Add(time.Hour), Reason: "abuse", By: "op", At: at}), "user_not_found")
 	if m, err := db.ActiveMute(ctx, u1.ID, at.Add(59*time.Minute)); err != nil || m == nil || m.Reason != "abuse" || !m.Until.Equal(at.Add(time.Hour)) {
 		t.Fatalf("muted player: %+v, %v", m, err)
 	}

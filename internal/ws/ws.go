@@ -74,6 +74,8 @@ type Stats struct {
 	Connections int64 // open now
 	Overflows   int64 // closed because their queue overflowed
 	Delivered   int64 // events queued to connections
+	FramesIn    int64 // frames read from clients
+	FramesOut   int64 // frames written to clients (each one or more events)
 }
 
 // Hub serves the endpoint and fans events out to its connections.
@@ -92,6 +94,7 @@ type Hub struct {
 	wg      sync.WaitGroup // connections' goroutines and rooms' readers
 
 	open, overflows, delivered atomic.Int64
+	framesIn, framesOut        atomic.Int64
 	seq                        atomic.Uint64
 	// instance starts every connection id: presence members of every
 	// instance share one set per room (Redis), so ids must not repeat
@@ -140,7 +143,8 @@ func New(opt Options) *Hub {
 
 // Stats reads the counters.
 func (h *Hub) Stats() Stats {
-	return Stats{Connections: h.open.Load(), Overflows: h.overflows.Load(), Delivered: h.delivered.Load()}
+	return Stats{Connections: h.open.Load(), Overflows: h.overflows.Load(), Delivered: h.delivered.Load(),
+		FramesIn: h.framesIn.Load(), FramesOut: h.framesOut.Load()}
 }
 
 // Handler is GET /api/v1/ws behind the edge: the session comes from the
@@ -272,8 +276,10 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) error {
 	wc.SetReadLimit(MaxFrame)
 	sess := edge.SessionFrom(r.Context())
 	ctx, cancel := context.WithCancelCause(h.base)
+	wctx, cut := context.WithCancel(h.base)
 	c := &conn{
 		hub: h, ws: wc, sess: sess, addr: addr, ctx: ctx, cancel: cancel,
+		wctx: wctx, cut: cut,
 		id:     h.instance + ":c" + strconv.FormatUint(h.seq.Add(1), 10),
 		notify: make(chan struct{}, 1),
 		subs:   make(map[string]bool),
@@ -284,6 +290,7 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) error {
 		h.mu.Unlock()
 		release()
 		cancel(nil)
+		cut()
 		wc.Close(websocket.StatusGoingAway, "going away / reconnect")
 		return nil
 	}
@@ -319,9 +326,14 @@ type item struct {
 	chatID int64
 }
 
+// room is a channel's local watchers and its one bus subscription. The
+// first watcher subscribes without holding the hub's lock; ready is
+// closed when sub is set or err says why it could not be.
 type room struct {
 	channel string
+	ready   chan struct{}
 	sub     live.Subscription
+	err     error
 	mu      sync.Mutex
 	members map[*conn]*membership
 	count   int // last head-count pushed
@@ -334,50 +346,75 @@ type membership struct {
 
 // join adds c to a channel's room, creating the room and its one bus
 // subscription if c is its first watcher. c receives nothing until
-// activate: events meanwhile wait in its membership.
-func (h *Hub) join(c *conn, channel string) error {
+// activate: events meanwhile wait in its membership. The bus and presence
+// calls (round trips to Redis) hold no hub-wide lock: a slow one delays
+// only the connections joining that channel.
+func (h *Hub) join(c *conn, channel string) (*room, error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.closing {
-		return errClosed
+		h.mu.Unlock()
+		return nil, errClosed
 	}
 	rm := h.rooms[channel]
-	if rm == nil {
-		sub, err := h.opt.Bus.Subscribe(h.base, channel)
-		if err != nil {
-			h.opt.Log.Error("bus subscribe", "channel", channel, "err", err)
-			return fault.New(fault.Unavailable, "live_unavailable", "Live updates are unavailable; try again shortly.")
-		}
-		rm = &room{channel: channel, sub: sub, members: make(map[*conn]*membership)}
+	first := rm == nil
+	if first {
+		rm = &room{channel: channel, ready: make(chan struct{}), members: make(map[*conn]*membership)}
 		h.rooms[channel] = rm
-		h.wg.Add(1)
-		go func() {
-			defer h.wg.Done()
-			h.fanOut(rm)
-		}()
 	}
+	// A member before the lock is released: nobody's leave removes the
+	// room while its subscription is being made.
 	rm.mu.Lock()
 	rm.members[c] = &membership{}
 	rm.mu.Unlock()
+	if first {
+		h.wg.Add(1) // the room's reader, or nothing if the subscribe fails
+	}
+	h.mu.Unlock()
+
+	if first {
+		sub, err := h.opt.Bus.Subscribe(h.base, channel)
+		if err != nil {
+			h.opt.Log.Error("bus subscribe", "channel", channel, "err", err)
+			h.mu.Lock()
+			if h.rooms[channel] == rm {
+				delete(h.rooms, channel)
+			}
+			h.mu.Unlock()
+			rm.err = errUnavailable
+			h.wg.Done()
+		} else {
+			rm.sub = sub
+			go func() {
+				defer h.wg.Done()
+				h.fanOut(rm)
+			}()
+		}
+		close(rm.ready)
+	} else {
+		// Bounded by the bus's own subscribe timeout.
+		<-rm.ready
+	}
+	if rm.err != nil {
+		rm.mu.Lock()
+		delete(rm.members, c)
+		rm.mu.Unlock()
+		return nil, rm.err
+	}
 	if h.opt.Presence != nil && isMatch(channel) {
 		if err := h.opt.Presence.Join(c.ctx, channel, c.id, h.opt.PresenceTTL); err != nil {
 			h.opt.Log.Warn("presence join", "room", channel, "err", err)
 		}
 	}
-	return nil
+	return rm, nil
 }
+
+var errUnavailable = fault.New(fault.Unavailable, "live_unavailable", "Live updates are unavailable; try again shortly.")
 
 func isMatch(channel string) bool { return strings.HasPrefix(channel, "match:") }
 
 // activate queues what waited and lets c receive the room's events;
 // chat messages up to skipChat were in the resume already.
-func (h *Hub) activate(c *conn, channel string, skipChat int64) {
-	h.mu.Lock()
-	rm := h.rooms[channel]
-	h.mu.Unlock()
-	if rm == nil {
-		return
-	}
+func (h *Hub) activate(c *conn, rm *room, skipChat int64) {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	m := rm.members[c]
@@ -402,8 +439,11 @@ func (h *Hub) leave(c *conn, channel string) {
 		return
 	}
 	rm.mu.Lock()
+	_, member := rm.members[c]
 	delete(rm.members, c)
-	empty := len(rm.members) == 0
+	// A room the bus dropped was replaced: c, a watcher of the old one,
+	// must not close the new one.
+	empty := member && len(rm.members) == 0
 	rm.mu.Unlock()
 	if empty {
 		delete(h.rooms, channel)
@@ -521,7 +561,11 @@ func (h *Hub) refreshPresence(ctx context.Context) {
 }
 
 // conn is one client. The read and write loops share ctx: either ending
-// ends both.
+// ends both. Writes and pings run under wctx instead: the library closes
+// the socket at once when a write's context ends, even when the frame
+// has just gone out, so a connection that ends gracefully (shutdown,
+// idle) lets its write in flight finish and then sends its close frame;
+// only cut (an overflow, the hub's deadline) interrupts a write.
 type conn struct {
 	hub    *Hub
 	ws     *websocket.Conn
@@ -530,6 +574,8 @@ type conn struct {
 	id     string
 	ctx    context.Context
 	cancel context.CancelCauseFunc
+	wctx   context.Context
+	cut    context.CancelFunc
 
 	mu     sync.Mutex
 	queue  []item
@@ -554,7 +600,10 @@ func (c *conn) enqueue(it item) {
 	if len(c.queue) >= c.hub.opt.Queue {
 		c.mu.Unlock()
 		c.hub.overflows.Add(1)
+		// A client that does not read is not waited for: its write in
+		// flight is interrupted.
 		c.end(websocket.StatusPolicyViolation, "too slow: send queue overflow")
+		c.cut()
 		return
 	}
 	c.queue = append(c.queue, it)
@@ -597,6 +646,7 @@ func (c *conn) writeLoop() {
 		select {
 		case <-c.ctx.Done():
 			c.close()
+			c.cut()
 			return
 		case <-ping.C:
 			if c.idle() {
@@ -605,7 +655,7 @@ func (c *conn) writeLoop() {
 			}
 			// The read loop takes the pong; no pong in time is a half-open
 			// connection.
-			pctx, cancel := context.WithTimeout(c.ctx, c.hub.opt.Ping/2)
+			pctx, cancel := context.WithTimeout(c.wctx, c.hub.opt.Ping/2)
 			err := c.ws.Ping(pctx)
 			cancel()
 			if err != nil {
@@ -626,9 +676,12 @@ func (c *conn) writeLoop() {
 			buf = append(buf, it.b...)
 		}
 		buf = append(buf, ']')
-		wctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+		wctx, cancel := context.WithTimeout(c.wctx, 10*time.Second)
 		err := c.ws.Write(wctx, websocket.MessageText, buf)
 		cancel()
+		if err == nil {
+			c.hub.framesOut.Add(1)
+		}
 		if err != nil {
 			c.end(websocket.StatusPolicyViolation, "write failed")
 		}
@@ -643,7 +696,7 @@ func (c *conn) idle() bool {
 
 // close sends the close frame with the reason and waits (bounded by the
 // library) for the client's; a peer that stopped reading was already cut
-// off when its write was cancelled.
+// off when its write was interrupted.
 func (c *conn) close() {
 	c.mu.Lock()
 	code, reason := c.code, c.reason
@@ -668,6 +721,7 @@ func (c *conn) readLoop() {
 		if err != nil {
 			return
 		}
+		c.hub.framesIn.Add(1)
 		// A flood is answered with errors, then a close.
 		now := time.Now()
 		tokens = min(20, tokens+now.Sub(last).Seconds()*10)
@@ -753,11 +807,13 @@ func (c *conn) subscribe(f Frame, ack bool) error {
 				return fault.New(fault.NotFound, "room_not_found", "No such room.")
 			}
 			c.hub.opt.Log.Error("ws match", "match", id, "err", err)
-			return fault.New(fault.Unavailable, "live_unavailable", "Live updates are unavailable; try again shortly.")
+			return errUnavailable
 		}
 	}
+	var rm *room
 	if !c.subs[f.Channel] {
-		if err := c.hub.join(c, f.Channel); err != nil {
+		var err error
+		if rm, err = c.hub.join(c, f.Channel); err != nil {
 			return err
 		}
 		c.subs[f.Channel] = true
@@ -795,7 +851,9 @@ func (c *conn) subscribe(f Frame, ack bool) error {
 		b, _ := json.Marshal(live.New("subscribed", f.Channel, SubscribedData{Channel: f.Channel, Reload: reload}))
 		c.enqueue(item{b: b})
 	}
-	c.hub.activate(c, f.Channel, skip)
+	if rm != nil {
+		c.hub.activate(c, rm, skip)
+	}
 	return nil
 }
 
@@ -804,7 +862,7 @@ func (c *conn) chat(f Frame) error {
 		return fault.New(fault.Unauthenticated, "unauthenticated", "Please log in.")
 	}
 	if c.hub.opt.Chat == nil {
-		return fault.New(fault.Unavailable, "live_unavailable", "Live updates are unavailable; try again shortly.")
+		return errUnavailable
 	}
 	_, id, _ := live.SplitChannel(f.Channel)
 	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)

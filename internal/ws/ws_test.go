@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +42,13 @@ var fastHash = account.HashParams{MemoryKiB: 1024, Time: 1, Threads: 1}
 
 func newEnv(t *testing.T, opt ws.Options) *env {
 	t.Helper()
+	return newEnvOver(t, opt, nil)
+}
+
+// newEnvOver is newEnv with the hub's bus and presence put in front of
+// the in-process ones by wrap (nil: the in-process ones themselves).
+func newEnvOver(t *testing.T, opt ws.Options, wrap func(*live.Memory) (live.Bus, live.Presence)) *env {
+	t.Helper()
 	ctx := context.Background()
 	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: filepath.Join(t.TempDir(), "pb.db")})
 	if err != nil {
@@ -52,6 +60,9 @@ func newEnv(t *testing.T, opt ws.Options) *env {
 	a := api.New(db, api.Options{Auth: auth}, log)
 	bus := live.NewMemory(0, nil)
 	opt.Bus, opt.Presence, opt.Matches, opt.Sessions, opt.Log = bus, bus, db, auth, log
+	if wrap != nil {
+		opt.Bus, opt.Presence = wrap(bus)
+	}
 	opt.Chat = &chat.Service{Store: db, Limiter: throttle.NewMemory(nil, 0), Bus: bus}
 	hub := ws.New(opt)
 	runCtx, stop := context.WithCancel(ctx)
@@ -206,6 +217,11 @@ func TestAnonymousReadsAndNeverPosts(t *testing.T) {
 	ev, _ := anon.until("error")
 	if field(t, ev, "code") != "unauthenticated" || field(t, ev, "ref") != "r1" {
 		t.Fatalf("anonymous post: %s", ev.Data)
+	}
+	// Two frames in; the frame before the error's was counted when its
+	// write returned, before the error's was written.
+	if st := e.hub.Stats(); st.Connections != 1 || st.FramesIn != 2 || st.FramesOut < 1 || st.Delivered < 5 {
+		t.Fatalf("stats %+v", st)
 	}
 }
 
@@ -407,4 +423,90 @@ func asClose(err error, ce *websocket.CloseError) bool {
 		err = u.Unwrap()
 	}
 	return false
+}
+
+// gated holds the bus subscription or the presence join of one channel
+// until open is closed, as a Redis round trip that hangs would.
+type gated struct {
+	*live.Memory
+	channel string
+	bus     bool // gate Subscribe; else Presence.Join
+	entered chan struct{}
+	open    chan struct{}
+}
+
+func (g *gated) wait(channel string) {
+	if channel == g.channel {
+		select {
+		case g.entered <- struct{}{}:
+		default:
+		}
+		<-g.open
+	}
+}
+
+func (g *gated) Subscribe(ctx context.Context, channel string) (live.Subscription, error) {
+	if g.bus {
+		g.wait(channel)
+	}
+	return g.Memory.Subscribe(ctx, channel)
+}
+
+func (g *gated) Join(ctx context.Context, room, member string, ttl time.Duration) error {
+	if !g.bus {
+		g.wait(room)
+	}
+	return g.Memory.Join(ctx, room, member, ttl)
+}
+
+// A bus subscription or presence join that hangs delays the connections
+// joining that channel, not the hub: others subscribe, connect and leave
+// meanwhile, and the waiting watchers of the channel all get in once it
+// answers.
+func TestSlowBusDelaysOnlyItsChannel(t *testing.T) {
+	t.Parallel()
+	for _, bus := range []bool{true, false} {
+		t.Run(map[bool]string{true: "subscribe", false: "presence"}[bus], func(t *testing.T) {
+			t.Parallel()
+			var g *gated
+			var match string
+			e := newEnvOver(t, ws.Options{}, func(m *live.Memory) (live.Bus, live.Presence) {
+				g = &gated{Memory: m, bus: bus, entered: make(chan struct{}, 1), open: make(chan struct{})}
+				return g, g
+			})
+			match = live.MatchChannel(e.match)
+			g.channel = match
+			var once sync.Once
+			release := func() { once.Do(func() { close(g.open) }) }
+			t.Cleanup(release) // before the hub stops, if the test failed first
+			stuck := e.dial("", false)
+			stuck.send(`{"type":"subscribe","channel":"` + match + `"}`)
+			<-g.entered
+			second := e.dial("", false)
+			second.send(`{"type":"subscribe","channel":"` + match + `"}`)
+
+			other := e.dial(e.player, false)
+			other.send(`{"type":"subscribe","channel":"lobby:football"}`)
+			if ack, _ := other.until("subscribed"); ack.Channel != "lobby:football" {
+				t.Fatalf("ack %+v", ack)
+			}
+			other.send(`{"type":"unsubscribe","channel":"lobby:football"}`)
+			other.c.Close(websocket.StatusNormalClosure, "")
+
+			release()
+			for _, c := range []*client{stuck, second} {
+				if ack, _ := c.until("subscribed"); ack.Channel != match {
+					t.Fatalf("ack %+v", ack)
+				}
+			}
+			if err := e.bus.Publish(context.Background(), live.New(live.Announcement, match, live.AnnouncementData{Match: e.match, Text: "hello"})); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []*client{stuck, second} {
+				if ev, _ := c.until(live.Announcement); field(t, ev, "text") != "hello" {
+					t.Fatalf("announcement %s", ev.Data)
+				}
+			}
+		})
+	}
 }

@@ -68,6 +68,7 @@ func Run(t *testing.T, open Opener) {
 		{"Programmes", testProgrammes},
 		{"TopupStatus", testTopupStatus},
 		{"Chat", testChat},
+		{"Notices", testNotices},
 	}
 	for _, tt := range tests {
 		// Every test opens a store of its own.

@@ -69,6 +69,7 @@ func Run(t *testing.T, open Opener) {
 		{"TopupStatus", testTopupStatus},
 		{"Chat", testChat},
 		{"Notices", testNotices},
+		{"MatchEvents", testMatchEvents},
 	}
 	for _, tt := range tests {
 		// Every test opens a store of its own.

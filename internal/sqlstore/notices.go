@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/ledger"
 	"github.com/pointsbook/pointsbook/internal/live"
 )
 
@@ -95,4 +96,15 @@ func (db *DB) Notices(ctx context.Context, userID string, after int64, limit int
 		out = append(out, n)
 	}
 	return out, classify(rows.Err())
+}
+
+// creditNoticed is credit with the player's points.credited notice
+// (what: "topup", "checkin", "grant", "partner"), whose event it returns
+// for after the commit.
+func (db *DB) creditNoticed(ctx context.Context, tx *sql.Tx, kind ledger.Kind, what, ref string, wallet, programme, amount int64, now time.Time) ([]live.Event, error) {
+	if err := db.credit(ctx, tx, kind, ref, wallet, programme, amount, now); err != nil {
+		return nil, err
+	}
+	data := live.New(live.PointsCredited, "", live.PointsCreditedData{Kind: what, Amount: amount, Reference: ref}).Data
+	return db.addNotices(ctx, tx, live.PointsCredited, now, []noticeOf{{wallet, data}})
 }

@@ -70,6 +70,7 @@ func Run(t *testing.T, open Opener) {
 		{"Chat", testChat},
 		{"Notices", testNotices},
 		{"MatchEvents", testMatchEvents},
+		{"CreditNotices", testCreditNotices},
 	}
 	for _, tt := range tests {
 		// Every test opens a store of its own.

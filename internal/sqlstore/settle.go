@@ -49,6 +49,9 @@ func (db *DB) RecordResult(ctx context.Context, matchID string, o sport.Outcome,
 	if changed, err = db.recordOutcome(ctx, mid, o, operator); err != nil || !changed {
 		return changed, err
 	}
+	// Viewers see the final state and score and the closed markets before
+	// the bets are settled.
+	db.publishMatchChanges(ctx, []matchChange{{id: mid, state: true, score: true, odds: true}})
 	// The result is recorded; settling must not stop because the caller
 	// (an HTTP request with its own deadline) gave up waiting. If the
 	// process dies meanwhile, settle_pending makes it resume.

@@ -90,6 +90,36 @@ func testMatchEvents(t *testing.T, open Opener) {
 	if sc.Match != ing.MatchID || sc.Score == nil || sc.Score.Home != 2 || sc.Score.Away != 0 {
 		t.Fatalf("match.score %+v", sc)
 	}
+	// An operator's state, new price and result.
+	if err := db.SetMatchState(ctx, ing.MatchID, sport.Scheduled); err != nil {
+		t.Fatal(err)
+	}
+	decode(t, expect("an operator's state", live.MatchState, live.OddsChanged)[live.MatchState], &sd)
+	if sd.State != sport.Scheduled {
+		t.Fatalf("match.state %+v", sd)
+	}
+	if err := db.UpdateOdds(ctx, od.Markets[0].Selections[1].ID, 350); err != nil {
+		t.Fatal(err)
+	}
+	decode(t, expect("an operator's price", live.OddsChanged)[live.OddsChanged], &od)
+	if od.Markets[0].Selections[1].Odds != 350 || !od.Markets[0].Open {
+		t.Fatalf("odds.changed %+v", od.Markets[0])
+	}
+	if _, err := db.RecordResult(ctx, ing.MatchID, result(3, 1, 3, 1), true); err != nil {
+		t.Fatal(err)
+	}
+	evs = expect("a result", live.MatchState, live.MatchScore, live.OddsChanged)
+	decode(t, evs[live.MatchState], &sd)
+	decode(t, evs[live.MatchScore], &sc)
+	decode(t, evs[live.OddsChanged], &od)
+	if sd.State != sport.Finished || sc.Score == nil || sc.Score.Home != 3 || od.Markets[0].Open {
+		t.Fatalf("after the result: %+v %+v %+v", sd, sc.Score, od.Markets[0])
+	}
+	// A refused change sends nothing.
+	if err := db.SetMatchState(ctx, ing.MatchID, sport.Live); err == nil {
+		t.Fatal("a state change after the result was allowed")
+	}
+	expect("a refused state")
 }
 
 func decode(t testing.TB, ev live.Event, v any) {

@@ -34,6 +34,17 @@ func (c *capture) take() []live.Event {
 	return out
 }
 
+// takeOf is take keeping only the events of type typ.
+func (c *capture) takeOf(typ string) []live.Event {
+	var out []live.Event
+	for _, ev := range c.take() {
+		if ev.Type == typ {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
 // Settlement stores a bet.settled notice per bet it moves, in its own
 // transaction, and hands the same events on after commit, each on its
 // player's channel; a correction is a new notice at the next version, and
@@ -63,7 +74,7 @@ func testNotices(t *testing.T, open Opener) {
 		theirs.ID: {Bet: theirs.ID, State: string(betting.Lost), Payout: 0, Version: 1},
 	}
 	owner := map[string]string{win.ID: u.ID, lose.ID: u.ID, theirs.ID: other.ID}
-	evs := got.take()
+	evs := got.takeOf(live.BetSettled)
 	if len(evs) != 3 {
 		t.Fatalf("%d events after settlement, want 3: %+v", len(evs), evs)
 	}
@@ -111,7 +122,7 @@ func testNotices(t *testing.T, open Opener) {
 	if err := db.SettleMatch(ctx, m.ID); err != nil {
 		t.Fatal(err)
 	}
-	if evs := got.take(); len(evs) != 0 {
+	if evs := got.takeOf(live.BetSettled); len(evs) != 0 {
 		t.Fatalf("re-settling sent %+v", evs)
 	}
 	// A correction: the winner now lost, at version 2.
@@ -121,7 +132,7 @@ func testNotices(t *testing.T, open Opener) {
 	if _, err := db.RecordResult(ctx, m.ID, o, true); err != nil {
 		t.Fatal(err)
 	}
-	evs = got.take()
+	evs = got.takeOf(live.BetSettled)
 	if len(evs) != 2 { // the draw stays lost
 		t.Fatalf("%d events after the correction: %+v", len(evs), evs)
 	}

@@ -323,6 +323,11 @@ func TestMultiInstance(t *testing.T) {
 	})
 
 	t.Run("a bet settled on B reaches its player on A", func(t *testing.T) {
+		// A socket of its own: the flood above may have told kim's first
+		// one to reconnect. Subscribing to the own channel (which comes
+		// anyway) waits until the bus subscription is made.
+		kim := dialLive(t, baseA, kimToken, true)
+		kim.subscribe(t, live.UserChannel(kimID))
 		var bet struct {
 			ID string `json:"id"`
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -26,6 +27,27 @@ type liveBus struct {
 	presence live.Presence
 	store    string                // what /readyz shows
 	client   redis.UniversalClient // nil without PB_REDIS_URL
+	// relay publishes what committed transactions hand it (settlement's
+	// bet.settled, credits' points.credited) off their path; Run runs it
+	// until Stop, which lets it drain before the bus closes.
+	relay      *live.Relay
+	relayCtx   context.Context
+	stopRelay  context.CancelFunc
+	relayEnded chan struct{}
+}
+
+// relayDrain bounds how long the relay may take at shutdown to publish
+// what the last commits queued.
+const relayDrain = 2 * time.Second
+
+func (l *liveBus) withRelay(log *slog.Logger) *liveBus {
+	l.relay = live.NewRelay(l.bus, 0)
+	l.relay.OnError = func(ev live.Event, err error) {
+		log.Warn("live event not published", "type", ev.Type, "channel", ev.Channel, "err", err)
+	}
+	l.relayCtx, l.stopRelay = context.WithCancel(context.Background())
+	l.relayEnded = make(chan struct{})
+	return l
 }
 
 // newLiveBus builds the bus; prefix is the Redis prefix ("":
@@ -33,7 +55,7 @@ type liveBus struct {
 func newLiveBus(cfg config.Config, prefix string, log *slog.Logger) (*liveBus, error) {
 	if cfg.RedisURL == "" {
 		m := live.NewMemory(0, nil)
-		return &liveBus{bus: m, presence: m, store: "in-process"}, nil
+		return (&liveBus{bus: m, presence: m, store: "in-process"}).withRelay(log), nil
 	}
 	client, err := redisbus.NewClient(cfg.RedisURL)
 	if err != nil {
@@ -44,12 +66,12 @@ func newLiveBus(cfg config.Config, prefix string, log *slog.Logger) (*liveBus, e
 	if redisbus.IsCluster(cfg.RedisURL) {
 		store = "redis-cluster"
 	}
-	return &liveBus{
+	return (&liveBus{
 		bus:      redisbus.New(client, redisbus.Options{Prefix: prefix, Log: log}),
 		presence: redisbus.NewPresence(client, prefix, nil),
 		store:    store,
 		client:   client,
-	}, nil
+	}).withRelay(log), nil
 }
 
 // details is the bus's part of /readyz: shown, never failing readiness,
@@ -66,6 +88,8 @@ func (l *liveBus) details() map[string]any {
 }
 
 func (l *liveBus) register(met *metrics.Metrics) {
+	met.CounterFunc("pointsbook_live_events_dropped_total", "Events of committed changes not published because the relay's queue was full (personal ones stay in the notices).", nil,
+		func() float64 { return float64(l.relay.Stats().Dropped) })
 	rb, ok := l.bus.(*redisbus.Bus)
 	if !ok {
 		return
@@ -87,14 +111,27 @@ func (l *liveBus) register(met *metrics.Metrics) {
 
 func (l *liveBus) Name() string { return "live-bus" }
 
-// Run holds the bus open until the group stops it.
+// Run publishes the relay's events and holds the bus open until the
+// group stops it.
 func (l *liveBus) Run(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, l.stopRelay)
+	defer stop()
+	err := l.relay.Run(l.relayCtx, relayDrain)
+	close(l.relayEnded)
 	<-ctx.Done()
-	return nil
+	return err
 }
 
-// Stop closes the bus, ending its subscriptions, then the Redis client.
-func (l *liveBus) Stop(context.Context) error { return l.close() }
+// Stop lets the relay publish what is queued, then closes the bus,
+// ending its subscriptions, then the Redis client.
+func (l *liveBus) Stop(ctx context.Context) error {
+	l.stopRelay()
+	select {
+	case <-l.relayEnded:
+	case <-ctx.Done():
+	}
+	return l.close()
+}
 
 // close is Stop for a bus whose worker never started (Open failing).
 func (l *liveBus) close() error {

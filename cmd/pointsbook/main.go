@@ -276,6 +276,9 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	chatSvc.Bus = m.bus.bus
+	// Settlement and credits hand their events on after commit, never
+	// waiting on the bus.
+	m.DB.SetAfterCommit(m.bus.relay.Send)
 	ready := server.Readiness{DB: m.DB}
 	met := metrics.New()
 	var feedDetails func() map[string]any

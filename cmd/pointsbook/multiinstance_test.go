@@ -173,7 +173,8 @@ func waitLiveBus(t *testing.T, base, state, metric string) {
 // reaches A's clients in order; head-counts agree; with A cut off from
 // Redis, A keeps serving its own clients and taking bets, and catches up
 // once Redis is back; a room leaves Redis with its last viewer; a client
-// that stops reading is dropped without holding up the others.
+// that stops reading is dropped without holding up the others; a bet
+// settled by an operator's result on B reaches its player's socket on A.
 func TestMultiInstance(t *testing.T) {
 	t.Parallel()
 	pg := pgtest.NewDatabase(t)
@@ -188,7 +189,7 @@ func TestMultiInstance(t *testing.T) {
 	admin := login(t, baseB, adminUser, adminPassword)
 	matchID, home := createMatch(t, baseB, admin)
 	room := live.MatchChannel(matchID)
-	signup(t, baseA, "mi_kim")
+	kimID := signup(t, baseA, "mi_kim")
 	signup(t, baseB, "mi_lee")
 	kimToken := login(t, baseA, "mi_kim", playerPassword)
 	leeToken := login(t, baseB, "mi_lee", playerPassword)
@@ -322,6 +323,33 @@ func TestMultiInstance(t *testing.T) {
 		}
 		if st := websocket.CloseStatus(<-stalled.closed); st != websocket.StatusPolicyViolation && st != -1 {
 			t.Fatalf("the stalled client was closed with %v", st)
+		}
+	})
+
+	t.Run("a bet settled on B reaches its player on A", func(t *testing.T) {
+		// A socket of its own: the flood above may have told kim's first
+		// one to reconnect. Subscribing to the own channel (which comes
+		// anyway) waits until the bus subscription is made.
+		kim := dialLive(t, baseA, kimToken, true)
+		kim.subscribe(t, live.UserChannel(kimID))
+		var bet struct {
+			ID string `json:"id"`
+		}
+		mustCall(t, "POST", baseA+"/api/v1/bets", kimToken, betSlip(300, home), http.StatusCreated).decode(t, &bet)
+		mustCall(t, "POST", baseB+"/api/v1/admin/matches/"+matchID+"/result", admin, map[string]int{"home": 2, "away": 1}, http.StatusOK)
+		// Kim's earlier bet (placed while A was cut off) is settled too;
+		// the one placed here is looked for by id.
+		for {
+			ev := kim.must(t, live.BetSettled)
+			if ev.Channel != live.UserChannel(kimID) {
+				t.Fatalf("bet.settled on %s, want kim's channel", ev.Channel)
+			}
+			if d := dataOf(t, ev); d["bet"] == bet.ID {
+				if d["state"] != "won" || d["payout"] != 600.0 || d["version"] != 1.0 {
+					t.Fatalf("bet.settled %v", d)
+				}
+				break
+			}
 		}
 	})
 }

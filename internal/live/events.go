@@ -116,3 +116,12 @@ type PointsCreditedData struct {
 type LimitChangedData struct {
 	What string `json:"what"` // "limits", "cooloff"
 }
+
+// Stored is a personal event as the notices table keeps it: the player's
+// inbox, and what a player who was offline has missed.
+type Stored struct {
+	ID   int64           `json:"id"`
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data"`
+	At   time.Time       `json:"at"`
+}

@@ -105,8 +105,8 @@ func (db *DB) UpdateOdds(ctx context.Context, selectionID string, price odds.Odd
 		return fault.New(fault.Invalid, "invalid_odds", "Odds must be between %s and %s.", odds.Min, odds.Max)
 	}
 	now := db.Now()
-	return db.tx(ctx, func(tx *sql.Tx) error {
-		var marketID int64
+	var marketID int64
+	err := db.tx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `UPDATE selections SET odds = $1 WHERE id = $2 RETURNING market_id`, int64(price), sid).Scan(&marketID); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return fault.New(fault.NotFound, "unknown_selection", "No such selection.")
@@ -144,6 +144,13 @@ func (db *DB) UpdateOdds(ctx context.Context, selectionID string, price odds.Odd
 		}
 		return nil
 	})
+	if err == nil && db.afterCommit != nil {
+		var mid int64
+		if db.settlementReader().QueryRowContext(ctx, `SELECT match_id FROM markets WHERE id = $1`, marketID).Scan(&mid) == nil {
+			db.publishMatchChanges(ctx, []matchChange{{id: mid, odds: true}})
+		}
+	}
+	return err
 }
 
 // OddsVersion is one historical price of a selection.
@@ -435,7 +442,7 @@ func (db *DB) SetMatchState(ctx context.Context, id string, st sport.State) erro
 	if !st.Valid() || st == sport.Finished || st == sport.Cancelled || st == sport.Abandoned {
 		return fault.New(fault.Invalid, "invalid_state", "Use the result or void operations to finish or cancel a match.")
 	}
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE matches SET state = $1, updated_at = $2 WHERE id = $3 AND result_id IS NULL`, string(st), db.d.ts(db.Now()), mid)
 		if err != nil {
 			return err
@@ -446,4 +453,9 @@ func (db *DB) SetMatchState(ctx context.Context, id string, st sport.State) erro
 		_, err = tx.ExecContext(ctx, `UPDATE markets SET open = $1 WHERE match_id = $2`, st == sport.Scheduled, mid)
 		return err
 	})
+	if err == nil {
+		// The state opens or closes the markets too.
+		db.publishMatchChanges(ctx, []matchChange{{id: mid, state: true, odds: true}})
+	}
+	return err
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/input"
+	"github.com/pointsbook/pointsbook/internal/live"
 	"github.com/pointsbook/pointsbook/internal/worker"
 	"github.com/pointsbook/pointsbook/migrations"
 )
@@ -93,6 +94,9 @@ type DB struct {
 	// hooks are run at the moments of settlement that tests order
 	// (settle_race_test.go); all nil outside tests.
 	hooks settleHooks
+
+	// afterCommit receives the events of committed changes (notices.go).
+	afterCommit func(...live.Event) bool
 
 	// dailyCap is Config.DailyStakeCap, changeable at run time.
 	dailyCap atomic.Int64

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/feed"
+	"github.com/pointsbook/pointsbook/internal/live"
 	"github.com/pointsbook/pointsbook/internal/odds"
 	"github.com/pointsbook/pointsbook/internal/sport"
 )
@@ -31,23 +32,68 @@ func (db *DB) UpsertFixture(ctx context.Context, provider string, f *feed.Fixtur
 // a poll of a thousand matches costs one commit, not a thousand.
 func (db *DB) UpsertFixtures(ctx context.Context, provider string, fs []*feed.Fixture) ([]*feed.Ingested, error) {
 	var out []*feed.Ingested
+	var changes []matchChange
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		now := db.Now()
-		out = out[:0]
+		out, changes = out[:0], changes[:0]
 		for _, f := range fs {
-			ing, err := db.upsertFixture(ctx, tx, provider, f, now)
+			ing, ch, err := db.upsertFixture(ctx, tx, provider, f, now)
 			if err != nil {
 				return err
 			}
 			out = append(out, ing)
+			if ch.state || ch.score || ch.odds {
+				changes = append(changes, ch)
+			}
 		}
 		return nil
 	})
+	if err == nil {
+		db.publishMatchChanges(ctx, changes)
+	}
 	return out, err
 }
 
-func (db *DB) upsertFixture(ctx context.Context, tx *sql.Tx, provider string, f *feed.Fixture, now time.Time) (*feed.Ingested, error) {
+// matchChange is what an upsert changed of a match that viewers see live.
+type matchChange struct {
+	id                 int64
+	state, score, odds bool
+}
+
+// publishMatchChanges hands on, after the commit, each changed match's
+// new state, score or odds, for its room and its sport's lobby. Events
+// carry the full current value, read after the commit where settlement
+// reads (never a lagging replica); a match that cannot be read is left to
+// its next change.
+func (db *DB) publishMatchChanges(ctx context.Context, changes []matchChange) {
+	if db.afterCommit == nil || len(changes) == 0 {
+		return
+	}
+	q := db.settlementReader()
+	var evs []live.Event
+	for _, ch := range changes {
+		m, err := db.findMatch(ctx, q, ch.id)
+		if err != nil {
+			continue
+		}
+		for _, channel := range []string{live.MatchChannel(m.ID), live.LobbyChannel(m.Sport)} {
+			if ch.state {
+				evs = append(evs, live.New(live.MatchState, channel, live.StateData{Match: m.ID, State: m.State, KickoffAt: m.KickoffAt}))
+			}
+			if ch.score {
+				evs = append(evs, live.New(live.MatchScore, channel, live.ScoreData{Match: m.ID, Score: m.Score}))
+			}
+			if ch.odds {
+				evs = append(evs, live.New(live.OddsChanged, channel, live.OddsData{Match: m.ID, Markets: m.Markets}))
+			}
+		}
+	}
+	db.published(evs)
+}
+
+func (db *DB) upsertFixture(ctx context.Context, tx *sql.Tx, provider string, f *feed.Fixture, now time.Time) (*feed.Ingested, matchChange, error) {
 	out := &feed.Ingested{}
+	var ch matchChange
 	err := func() error {
 		ref := provider + ":" + f.Ref
 		league, err := db.upsertRef(ctx, tx, "leagues", f.Sport, provider+":"+f.Sport+":"+f.League.Ref, f.League.Name)
@@ -67,8 +113,10 @@ func (db *DB) upsertFixture(ctx context.Context, tx *sql.Tx, provider string, f 
 		var resultID sql.NullInt64
 		var locked bool
 		var original *time.Time
-		err = tx.QueryRowContext(ctx, `SELECT id, state, result_id, locked, original_kickoff_at FROM matches WHERE external_ref = $1`+db.d.forUpdate, ref).
-			Scan(&id, &state, &resultID, &locked, scanNullTime{&original})
+		var kickoff time.Time
+		var wasHome, wasAway sql.NullInt64
+		err = tx.QueryRowContext(ctx, `SELECT id, state, result_id, locked, original_kickoff_at, kickoff_at, live_home, live_away FROM matches WHERE external_ref = $1`+db.d.forUpdate, ref).
+			Scan(&id, &state, &resultID, &locked, scanNullTime{&original}, scanTime{&kickoff}, &wasHome, &wasAway)
 		preMatch := func(s sport.State) bool {
 			return s == sport.Scheduled || s == sport.Live || s == sport.Suspended || s == sport.Postponed
 		}
@@ -90,6 +138,7 @@ func (db *DB) upsertFixture(ctx context.Context, tx *sql.Tx, provider string, f 
 			out.Created, state = true, string(st)
 			t := f.KickoffAt
 			original = &t
+			ch = matchChange{id: id, state: true, score: true, odds: true}
 		case err != nil:
 			return err
 		case !resultID.Valid && preMatch(f.State):
@@ -100,6 +149,11 @@ func (db *DB) upsertFixture(ctx context.Context, tx *sql.Tx, provider string, f 
 			if _, err := tx.ExecContext(ctx, `UPDATE markets SET open = $1 WHERE match_id = $2`, f.State == sport.Scheduled, id); err != nil {
 				return err
 			}
+			// A new state opens or closes the markets too.
+			moved := state != string(f.State)
+			ch = matchChange{id: id, odds: moved,
+				state: moved || !kickoff.Equal(f.KickoffAt.UTC().Truncate(time.Microsecond)),
+				score: wasHome != liveHome || wasAway != liveAway}
 			state = string(f.State)
 		}
 		out.MatchID, out.State, out.HasResult, out.Locked = fmtID(pMatch, id), sport.State(state), resultID.Valid, locked
@@ -112,10 +166,11 @@ func (db *DB) upsertFixture(ctx context.Context, tx *sql.Tx, provider string, f 
 				return err
 			}
 			out.OddsChanged = n
+			ch.id, ch.odds = id, ch.odds || n > 0
 		}
 		return nil
 	}()
-	return out, err
+	return out, ch, err
 }
 
 // upsertRef finds a league or team by its provider reference, creating it

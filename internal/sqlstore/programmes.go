@@ -11,6 +11,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/idempotency"
 	"github.com/pointsbook/pointsbook/internal/ledger"
+	"github.com/pointsbook/pointsbook/internal/live"
 	"github.com/pointsbook/pointsbook/internal/programme"
 )
 
@@ -133,7 +134,9 @@ func (db *DB) Topup(ctx context.Context, req programme.TopupRequest) (*programme
 		return nil, nil, errNoUser()
 	}
 	src := db.systemAccount(ledger.TopupAccount)
+	var evs []live.Event
 	v, replay, err := db.programmeTx(ctx, req.Idempotency, func(tx *sql.Tx, now time.Time) (any, error, error) {
+		evs = nil
 		s, refusal, err := db.lockPlaying(ctx, tx, uid, now)
 		if refusal != nil || err != nil {
 			return nil, refusal, err
@@ -143,7 +146,7 @@ func (db *DB) Topup(ctx context.Context, req programme.TopupRequest) (*programme
 			return nil, refusal, nil
 		}
 		ref := fmt.Sprintf("topup:%d:%d", uid, s.topups+1)
-		if err := db.credit(ctx, tx, ledger.Topup, ref, s.account, src, amount, now); err != nil {
+		if evs, err = db.creditNoticed(ctx, tx, ledger.Topup, "topup", ref, s.account, src, amount, now); err != nil {
 			return nil, nil, err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE programme_state SET topups = topups + 1, last_topup_at = $1 WHERE user_id = $2`, db.d.ts(now), uid); err != nil {
@@ -154,6 +157,7 @@ func (db *DB) Topup(ctx context.Context, req programme.TopupRequest) (*programme
 	if v == nil {
 		return nil, replay, err
 	}
+	db.published(evs)
 	return v.(*programme.TopupResult), replay, err
 }
 
@@ -168,7 +172,9 @@ func (db *DB) Checkin(ctx context.Context, req programme.CheckinRequest) (*progr
 		return nil, nil, errNoUser()
 	}
 	src := db.systemAccount(ledger.CheckinAccount)
+	var evs []live.Event
 	v, replay, err := db.programmeTx(ctx, req.Idempotency, func(tx *sql.Tx, now time.Time) (any, error, error) {
+		evs = nil
 		s, refusal, err := db.lockPlaying(ctx, tx, uid, now)
 		if refusal != nil || err != nil {
 			return nil, refusal, err
@@ -180,7 +186,7 @@ func (db *DB) Checkin(ctx context.Context, req programme.CheckinRequest) (*progr
 			return nil, refusal, nil
 		}
 		ref := fmt.Sprintf("checkin:%d:%s", uid, today)
-		if err := db.credit(ctx, tx, ledger.Checkin, ref, s.account, src, points, now); err != nil {
+		if evs, err = db.creditNoticed(ctx, tx, ledger.Checkin, "checkin", ref, s.account, src, points, now); err != nil {
 			if errors.Is(err, errPosted) {
 				// Only reachable if the state row and the ledger disagree;
 				// the ledger wins: that day is done.
@@ -196,6 +202,7 @@ func (db *DB) Checkin(ctx context.Context, req programme.CheckinRequest) (*progr
 	if v == nil {
 		return nil, replay, err
 	}
+	db.published(evs)
 	return v.(*programme.CheckinResult), replay, err
 }
 
@@ -238,7 +245,9 @@ func (db *DB) Grant(ctx context.Context, req programme.GrantRequest) (*programme
 		return nil, nil, fault.New(fault.NotFound, "user_not_found", "No such operator.")
 	}
 	src := db.systemAccount(ledger.GrantAccount)
+	var evs []live.Event
 	v, replay, err := db.programmeTx(ctx, req.Idempotency, func(tx *sql.Tx, now time.Time) (any, error, error) {
+		evs = nil
 		var uid, acct int64
 		var username, adminName string
 		err := tx.QueryRowContext(ctx, `SELECT u.id, u.username, a.id FROM users u JOIN accounts a ON a.user_id = u.id WHERE u.username_key = $1`, strings.ToLower(req.Username)).
@@ -258,7 +267,7 @@ func (db *DB) Grant(ctx context.Context, req programme.GrantRequest) (*programme
 			return nil, nil, err
 		}
 		ref := fmt.Sprintf("grant:%d", id)
-		if err := db.credit(ctx, tx, ledger.Grant, ref, acct, src, req.Points, now); err != nil {
+		if evs, err = db.creditNoticed(ctx, tx, ledger.Grant, "grant", ref, acct, src, req.Points, now); err != nil {
 			return nil, nil, err
 		}
 		var bal int64
@@ -271,6 +280,7 @@ func (db *DB) Grant(ctx context.Context, req programme.GrantRequest) (*programme
 	if v == nil {
 		return nil, replay, err
 	}
+	db.published(evs)
 	return v.(*programme.Grant), replay, err
 }
 
@@ -386,8 +396,9 @@ func (db *DB) CreditPartner(ctx context.Context, req programme.PartnerCredit) (c
 	p := req.Partner
 	src := db.systemAccount(ledger.PartnerAccount)
 	kst := programme.Location(programme.DefaultZone)
+	var evs []live.Event
 	err = db.tx(ctx, func(tx *sql.Tx) error {
-		credit, replayed = nil, false
+		credit, replayed, evs = nil, false, nil
 		now := db.Now()
 		var disabled sql.NullString
 		if err := tx.QueryRowContext(ctx, `SELECT CAST(disabled_at AS TEXT) FROM partners WHERE id = $1`, p.ID).Scan(&disabled); err != nil {
@@ -448,7 +459,7 @@ func (db *DB) CreditPartner(ctx context.Context, req programme.PartnerCredit) (c
 		if err != nil {
 			return err
 		}
-		if err := db.credit(ctx, tx, ledger.Partner, "partner:"+p.ID+":"+req.PartnerTxID, s.account, src, points, now); err != nil {
+		if evs, err = db.creditNoticed(ctx, tx, ledger.Partner, "partner", "partner:"+p.ID+":"+req.PartnerTxID, s.account, src, points, now); err != nil {
 			return err
 		}
 		credit = &programme.Credit{CreditID: fmtID(pPartnerCredit, id), Points: points, PartnerTxID: req.PartnerTxID, Username: req.Username, Mileage: req.Mileage, CreditedAt: now}
@@ -457,6 +468,7 @@ func (db *DB) CreditPartner(ctx context.Context, req programme.PartnerCredit) (c
 	if err != nil {
 		return nil, false, err
 	}
+	db.published(evs)
 	return credit, replayed, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/ledger"
+	"github.com/pointsbook/pointsbook/internal/live"
 	"github.com/pointsbook/pointsbook/internal/odds"
 	"github.com/pointsbook/pointsbook/internal/sport"
 )
@@ -48,6 +49,9 @@ func (db *DB) RecordResult(ctx context.Context, matchID string, o sport.Outcome,
 	if changed, err = db.recordOutcome(ctx, mid, o, operator); err != nil || !changed {
 		return changed, err
 	}
+	// Viewers see the final state and score and the closed markets before
+	// the bets are settled.
+	db.publishMatchChanges(ctx, []matchChange{{id: mid, state: true, score: true, odds: true}})
 	// The result is recorded; settling must not stop because the caller
 	// (an HTTP request with its own deadline) gave up waiting. If the
 	// process dies meanwhile, settle_pending makes it resume.
@@ -294,9 +298,13 @@ func (db *DB) settleBets(ctx context.Context, ids []int64, reason string, write 
 	if len(singles) == 0 && len(again) == 0 {
 		return nil
 	}
+	// evs are the bet.settled events of the attempt that committed: each
+	// attempt starts them afresh, and they are handed on only after it.
+	var evs []live.Event
 	err = write(func() error {
-		return db.tx(ctx, func(tx *sql.Tx) error {
-			return db.settleIn(ctx, tx, bets, singles, again, reason)
+		return db.tx(ctx, func(tx *sql.Tx) (err error) {
+			evs, err = db.settleIn(ctx, tx, bets, singles, again, reason)
+			return err
 		})
 	})
 	if errors.Is(err, errStalePlan) {
@@ -304,13 +312,17 @@ func (db *DB) settleBets(ctx context.Context, ids []int64, reason string, write 
 		// settlement racing this one does: the batch is settled again,
 		// every bet read inside the transaction.
 		err = write(func() error {
-			return db.tx(ctx, func(tx *sql.Tx) error {
-				return db.settleIn(ctx, tx, nil, nil, ids, reason)
+			return db.tx(ctx, func(tx *sql.Tx) (err error) {
+				evs, err = db.settleIn(ctx, tx, nil, nil, ids, reason)
+				return err
 			})
 		})
 	}
 	if db.hooks.written != nil {
 		db.hooks.written()
+	}
+	if err == nil {
+		db.published(evs)
 	}
 	return err
 }
@@ -333,17 +345,19 @@ type settleHooks struct {
 var errStalePlan = errors.New("settlement plan is stale")
 
 // settleIn writes a batch inside tx: the singles graded beforehand
-// (bets, as read then), and the bets of again, read and graded here.
-func (db *DB) settleIn(ctx context.Context, tx *sql.Tx, bets map[int64]*betRow, singles []legGrade, again []int64, reason string) error {
+// (bets, as read then), and the bets of again, read and graded here. It
+// returns the bet.settled events of the bets it moved, whose notices it
+// stored.
+func (db *DB) settleIn(ctx context.Context, tx *sql.Tx, bets map[int64]*betRow, singles []legGrade, again []int64, reason string) ([]live.Event, error) {
 	now := db.Now()
 	var changed []*betRow
 	if len(singles) > 0 {
 		n, err := db.writeGrades(ctx, tx, singles)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if n != len(singles) {
-			return errStalePlan
+			return nil, errStalePlan
 		}
 		for _, g := range singles {
 			if b := bets[g.bet]; replan(b) {
@@ -354,14 +368,14 @@ func (db *DB) settleIn(ctx context.Context, tx *sql.Tx, bets map[int64]*betRow, 
 	if len(again) > 0 {
 		locked, err := db.readBets(ctx, tx, again, db.d.forUpdate)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		grades, err := db.gradeLegs(ctx, tx, again, locked)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := db.writeGrades(ctx, tx, grades); err != nil {
-			return err
+			return nil, err
 		}
 		for _, id := range again {
 			if b := locked[id]; b != nil && replan(b) {
@@ -370,9 +384,24 @@ func (db *DB) settleIn(ctx context.Context, tx *sql.Tx, bets map[int64]*betRow, 
 		}
 	}
 	if len(changed) == 0 {
-		return nil
+		return nil, nil
 	}
-	return db.applySettlements(ctx, tx, changed, reason, now)
+	if err := db.applySettlements(ctx, tx, changed, reason, now); err != nil {
+		return nil, err
+	}
+	ns := make([]noticeOf, len(changed))
+	for i, b := range changed {
+		ns[i] = noticeOf{b.account, settledData(b)}
+	}
+	return db.addNotices(ctx, tx, live.BetSettled, now, ns)
+}
+
+// settledData is the bet.settled payload of a bet moving to its next
+// version.
+func settledData(b *betRow) []byte {
+	return live.New(live.BetSettled, "", live.BetSettledData{
+		Bet: fmtID(pBet, b.id), State: string(b.newState), Payout: b.newPayout, Version: b.version + 1,
+	}).Data
 }
 
 // replan works out what a bet's legs now make of it, sets it as the

@@ -68,6 +68,9 @@ func Run(t *testing.T, open Opener) {
 		{"Programmes", testProgrammes},
 		{"TopupStatus", testTopupStatus},
 		{"Chat", testChat},
+		{"Notices", testNotices},
+		{"MatchEvents", testMatchEvents},
+		{"CreditNotices", testCreditNotices},
 	}
 	for _, tt := range tests {
 		// Every test opens a store of its own.

@@ -129,6 +129,12 @@ func withQuery(path string, kv ...string) string {
 	return path + "?" + q.Encode()
 }
 
+// formNext is a posted form's return address, as nextOf gives it.
+func formNext(r *http.Request) (string, error) {
+	v, err := formValue(r, "next", maxNext)
+	return nextOf(v), err
+}
+
 // nextOf is the return address a form or link carries, "" for the front
 // page, so that links do not repeat "?next=/".
 func nextOf(v string) string {
@@ -141,7 +147,7 @@ func nextOf(v string) string {
 // authPage reads what every sign-in page's GET takes: the return address,
 // a done message and a prefilled username.
 func authPage(r *http.Request, view string) *authData {
-	d := &authData{Next: nextOf(queryValue(r, "next", 2048)), Username: queryValue(r, "username", 64)}
+	d := &authData{Next: nextOf(queryValue(r, "next", maxNext)), Username: queryValue(r, "username", 64)}
 	if done := r.URL.Query().Get("done"); slices.Contains(authDone[view], done) {
 		d.Done = done
 	}
@@ -174,11 +180,11 @@ func (s *Web) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	next, err := formValue(r, "next", 2048)
+	next, err := formNext(r)
 	if err != nil {
 		return err
 	}
-	d := &authData{Next: nextOf(next), Username: username}
+	d := &authData{Next: next, Username: username}
 	in, err := s.opt.Auth.LogIn(r.Context(), username, password, s.client(r))
 	if err != nil {
 		d.Unverified = fault.Code(err) == "email_not_verified"
@@ -203,18 +209,19 @@ func (s *Web) handleSignupPage(w http.ResponseWriter, r *http.Request) error {
 // signs the new player in, or, when the site requires a verified address,
 // sends them to the code page.
 func (s *Web) handleSignup(w http.ResponseWriter, r *http.Request) error {
-	var f [5]string
-	for i, name := range []string{"username", "nickname", "email", "password", "next"} {
+	var f [4]string
+	for i, name := range []string{"username", "nickname", "email", "password"} {
 		v, err := formValue(r, name, maxFieldLen)
-		if name == "next" {
-			v, err = formValue(r, name, 2048)
-		}
 		if err != nil {
 			return err
 		}
 		f[i] = v
 	}
-	d := &authData{Username: f[0], Nickname: f[1], Email: f[2], Next: nextOf(f[4])}
+	next, err := formNext(r)
+	if err != nil {
+		return err
+	}
+	d := &authData{Username: f[0], Nickname: f[1], Email: f[2], Next: next}
 	if _, err := s.opt.Auth.SignUp(r.Context(), account.Signup{Username: f[0], Nickname: f[1], Email: f[2], Password: f[3]}); err != nil {
 		return s.showRefusal(w, r, "signup", d, err)
 	}
@@ -251,11 +258,11 @@ func (s *Web) handleVerify(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	next, err := formValue(r, "next", 2048)
+	next, err := formNext(r)
 	if err != nil {
 		return err
 	}
-	d := &authData{Username: username, Next: nextOf(next)}
+	d := &authData{Username: username, Next: next}
 	if err := s.opt.Auth.VerifyEmail(r.Context(), username, strings.TrimSpace(code), s.client(r)); err != nil {
 		return s.showRefusal(w, r, "verify", d, err)
 	}
@@ -269,11 +276,11 @@ func (s *Web) handleVerifyResend(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	next, err := formValue(r, "next", 2048)
+	next, err := formNext(r)
 	if err != nil {
 		return err
 	}
-	d := &authData{Username: username, Next: nextOf(next)}
+	d := &authData{Username: username, Next: next}
 	if err := s.opt.Auth.ResendCode(r.Context(), username); err != nil {
 		return s.showRefusal(w, r, "verify", d, err)
 	}

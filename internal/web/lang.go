@@ -71,10 +71,13 @@ func (s *Web) handleLang(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// maxNext bounds a return address (a path and query on this site).
+const maxNext = 2048
+
 // localPath is next if it is a path on this site, else "/": a form's
 // return address must not send the viewer to another site.
 func localPath(next string) string {
-	if next == "" || len(next) > 2048 || next[0] != '/' || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+	if next == "" || len(next) > maxNext || next[0] != '/' || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
 		strings.ContainsAny(next, "\r\n\x00") || input.QueryString(next) != nil {
 		return "/"
 	}

@@ -172,11 +172,13 @@ func (m Model) PriceOutcomes(o *Outcomes) []Priced {
 }
 
 func (m Model) market(kind string, line *Line, p []float64) Priced {
-	fair := normalise(p)
+	fair := Normalise(p...)
 	return Priced{Kind: kind, Line: line, Selections: slices.Clone(selections[kind]), Fair: fair, Odds: WithMargin(fair, m.Margin)}
 }
 
-func normalise(p []float64) []float64 {
+// Normalise scales probabilities to sum to one (equal shares when they
+// sum to nothing).
+func Normalise(p ...float64) []float64 {
 	s := 0.0
 	for _, v := range p {
 		s += v

@@ -285,35 +285,17 @@ func (s *Simulator) movedFair(sp int, home, away float64, base []feed.Market) ([
 func fairOf(o *odds.Outcomes, kind betting.MarketKind, line *odds.Line) ([]float64, error) {
 	switch kind {
 	case betting.OneXTwo:
-		return normalise(o.RegHome, o.RegDraw, o.RegAway), nil
+		return odds.Normalise(o.RegHome, o.RegDraw, o.RegAway), nil
 	case betting.Moneyline:
-		return normalise(o.Home, o.Away), nil
+		return odds.Normalise(o.Home, o.Away), nil
 	case betting.Total:
 		over, under, _ := o.Over(*line)
-		return normalise(over, under), nil
+		return odds.Normalise(over, under), nil
 	case betting.Handicap:
 		h, a, _ := o.Cover(*line)
-		return normalise(h, a), nil
+		return odds.Normalise(h, a), nil
 	}
 	return nil, fmt.Errorf("simulator: cannot move a %s market", kind)
-}
-
-// normalise scales probabilities to sum to one (pushes set aside, as the
-// model does).
-func normalise(p ...float64) []float64 {
-	sum := 0.0
-	for _, v := range p {
-		sum += v
-	}
-	out := make([]float64, len(p))
-	for i, v := range p {
-		if sum > 0 {
-			out[i] = v / sum
-		} else {
-			out[i] = 1 / float64(len(p))
-		}
-	}
-	return out
 }
 
 // lean moves fair probabilities towards the shares of the points staked
@@ -336,7 +318,7 @@ func lean(fair []float64, names []string, staked map[string]int64) []float64 {
 		share := float64(max(0, staked[n])) / float64(total)
 		out[i] = fair[i] * math.Exp(clamp(gain*(share-fair[i]), stakeCap))
 	}
-	return normalise(out...)
+	return odds.Normalise(out...)
 }
 
 // react prices again the scheduled fixtures that have stakes on them.

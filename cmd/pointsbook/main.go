@@ -32,9 +32,11 @@ import (
 	"github.com/pointsbook/pointsbook/internal/clientip"
 	"github.com/pointsbook/pointsbook/internal/config"
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/geoip"
 	"github.com/pointsbook/pointsbook/internal/i18n"
 	"github.com/pointsbook/pointsbook/internal/metrics"
 	"github.com/pointsbook/pointsbook/internal/oidc"
+	"github.com/pointsbook/pointsbook/internal/request"
 	"github.com/pointsbook/pointsbook/internal/server"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
 	"github.com/pointsbook/pointsbook/internal/web"
@@ -109,10 +111,30 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 }
 
+// newLogger is the process log: JSON lines with the Elastic Common Schema
+// names of slog's own keys, and the request and trace ids on every line
+// logged while serving a request.
 func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+	return slog.New(request.LogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l, ReplaceAttr: ecsKeys})))
+}
+
+// ecsKeys renames slog's built-in keys to their ECS names, so OpenSearch
+// and the dashboards read every line alike.
+func ecsKeys(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) > 0 {
+		return a
+	}
+	switch a.Key {
+	case slog.TimeKey:
+		a.Key = "@timestamp"
+	case slog.LevelKey:
+		a.Key = "log.level"
+	case slog.MessageKey:
+		a.Key = "message"
+	}
+	return a
 }
 
 func storeConfig(cfg config.Config) sqlstore.Config {
@@ -161,6 +183,22 @@ type Main struct {
 
 	// bus carries real-time events and room presence (see liveBus).
 	bus *liveBus
+	// geo places clients (PB_GEOIP_DB); nil without a database.
+	geo *geoip.DB
+}
+
+// geoLocator opens PB_GEOIP_DB, if set. A file that cannot be used is
+// logged by geoip and the server runs without places, watching the file
+// for a good version.
+func (m *Main) geoLocator() server.Locator {
+	if m.Config.GeoIPDB == "" {
+		return nil
+	}
+	m.geo = geoip.New(m.Config.GeoIPDB, m.Log)
+	if m.geo.Loaded() {
+		m.Log.Info("geoip database loaded", "path", m.Config.GeoIPDB)
+	}
+	return m.geo
 }
 
 func (m *Main) now() time.Time {
@@ -316,7 +354,8 @@ func (m *Main) Open(ctx context.Context) error {
 		return metrics.LiveStats{Connections: st.Connections, Overflows: st.Overflows, Delivered: st.Delivered, FramesIn: st.FramesIn, FramesOut: st.FramesOut}
 	})
 	m.server = &http.Server{
-		Handler:           server.Handler(server.API(a.Handler(), m.hub.Handler()), site.Handler(), ready, met, clientip.New(trusted), m.Log),
+		Handler: server.Handler(server.API(a.Handler(), m.hub.Handler()), site.Handler(), ready, met,
+			server.Access{Clients: clientip.New(trusted), Geo: m.geoLocator(), Probes: cfg.AccessLogProbes}, m.Log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -343,6 +382,9 @@ func (m *Main) start(ctx context.Context) {
 	m.workers = &worker.Group{Log: m.Log}
 	m.workers.Start(ctx, m.DB.Workers()...)
 	m.workers.Start(ctx, m.bus)
+	if m.geo != nil {
+		m.workers.Start(ctx, m.geo)
+	}
 	m.workers.Start(ctx, worker.Func("sweeper", m.sweep))
 	if m.feed != nil {
 		m.workers.Start(ctx, worker.Func("feed", func(ctx context.Context) error {

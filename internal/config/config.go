@@ -29,6 +29,8 @@ type Config struct {
 	PublicURL       string        `env:"PB_PUBLIC_URL" help:"Public base URL; an https URL makes session cookies Secure."`
 	ShutdownTimeout time.Duration `env:"PB_SHUTDOWN_TIMEOUT" help:"How long a graceful shutdown waits for requests in flight."`
 	LogLevel        string        `env:"PB_LOG_LEVEL" help:"debug, info, warn or error."`
+	AccessLogProbes bool          `env:"PB_ACCESS_LOG_PROBES" help:"true: the access log also has the health probes (/healthz, /readyz) and /metrics, which load balancers and Prometheus call every few seconds."`
+	GeoIPDB         string        `env:"PB_GEOIP_DB" help:"Path of a MaxMind-format city database (GeoLite2-City or compatible) that places clients in the access log and audit events (client.geo.*); reread within a minute of the file changing. A missing or corrupt file is logged and the server runs without places. Empty: no places."`
 
 	DataDir            string `env:"PB_DATA_DIR" help:"Directory of the SQLite database (and other local files)."`
 	DatabaseURL        string `env:"PB_DATABASE_URL" secret:"url" help:"postgres://… for PostgreSQL; empty for SQLite at PB_DATA_DIR/pointsbook.db."`
@@ -174,6 +176,12 @@ func set(f reflect.Value, raw string) error {
 	switch f.Kind() {
 	case reflect.String:
 		f.SetString(raw)
+	case reflect.Bool:
+		v, err := strconv.ParseBool(raw)
+		if err != nil {
+			return fmt.Errorf("not true or false: %q", raw)
+		}
+		f.SetBool(v)
 	case reflect.Int, reflect.Int64:
 		if f.Type() == reflect.TypeOf(time.Duration(0)) {
 			d, err := time.ParseDuration(raw)

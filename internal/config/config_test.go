@@ -19,12 +19,15 @@ func TestDefaultIsValid(t *testing.T) {
 }
 
 func TestLoad(t *testing.T) {
-	c, err := Load(env(map[string]string{"PB_HTTP_ADDR": "127.0.0.1:9000", "PB_BET_MAX_STAKE": "1000", "PB_SESSION_TTL": "2h"}))
+	c, err := Load(env(map[string]string{"PB_HTTP_ADDR": "127.0.0.1:9000", "PB_BET_MAX_STAKE": "1000", "PB_SESSION_TTL": "2h", "PB_ACCESS_LOG_PROBES": "true"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTPAddr != "127.0.0.1:9000" || c.MaxStake != 1000 || c.SessionTTL != 2*time.Hour || c.MinStake != 100 {
+	if c.HTTPAddr != "127.0.0.1:9000" || c.MaxStake != 1000 || c.SessionTTL != 2*time.Hour || c.MinStake != 100 || !c.AccessLogProbes {
 		t.Fatalf("loaded %+v", c)
+	}
+	if Default().AccessLogProbes {
+		t.Fatal("probes are logged by default")
 	}
 }
 
@@ -45,6 +48,7 @@ func TestLoadErrors(t *testing.T) {
 		{"daily cap negative", map[string]string{"PB_DAILY_STAKE_CAP": "-1"}, "PB_DAILY_STAKE_CAP"},
 		{"daily cap under the smallest stake", map[string]string{"PB_DAILY_STAKE_CAP": "99"}, "PB_DAILY_STAKE_CAP"},
 		{"log level", map[string]string{"PB_LOG_LEVEL": "loud"}, "PB_LOG_LEVEL"},
+		{"not a boolean", map[string]string{"PB_ACCESS_LOG_PROBES": "sometimes"}, "PB_ACCESS_LOG_PROBES"},
 		{"redis scheme", map[string]string{"PB_REDIS_URL": "http://cache:6379"}, "PB_REDIS_URL"},
 		{"redis without host", map[string]string{"PB_REDIS_URL": "redis://"}, "PB_REDIS_URL"},
 		{"redis cluster without host", map[string]string{"PB_REDIS_URL": "redis+cluster://"}, "PB_REDIS_URL"},

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/idempotency"
 	"github.com/pointsbook/pointsbook/internal/input"
+	"github.com/pointsbook/pointsbook/internal/request"
 )
 
 // Handler serves one request. An error it returns is rendered by the
@@ -128,6 +130,7 @@ func (e *Edge) Wrap(access Access, h Handler) http.Handler {
 		sess, err := e.admit(ctx, r, access)
 		if sess != nil {
 			ctx = context.WithValue(ctx, sessionKey{}, sess)
+			noteUser(ctx, sess.User)
 		}
 		r = r.WithContext(ctx)
 		if err != nil {
@@ -138,6 +141,28 @@ func (e *Edge) Wrap(access Access, h Handler) http.Handler {
 			e.WriteError(w, r, err)
 		}
 	})
+}
+
+// noteUser names the signed-in user in the request's metadata, for the
+// access line (user.id, user.name) and audit events. A refused request
+// (a player on an operator's route) still names who tried.
+func noteUser(ctx context.Context, u *account.User) {
+	info := request.From(ctx)
+	if info == nil || u == nil {
+		return
+	}
+	info.UserID, info.Username = userNumber(u.ID), u.Username
+}
+
+// userNumber is the number of a public user id ("u_45" → 45), the form
+// request.Info and the audit trail use; 0 when id has no number.
+func userNumber(id string) int64 {
+	_, digits, _ := strings.Cut(id, "_")
+	n, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // admit decides whether the caller may use a route of access, and
@@ -174,7 +199,9 @@ func (e *Edge) admit(ctx context.Context, r *http.Request, access Access) (*acco
 		access == Admin && sess == nil:
 		return nil, fault.New(fault.Unauthenticated, "unauthenticated", "Please log in.")
 	case access == Admin && sess.User.Role != account.Admin:
-		return nil, fault.New(fault.Forbidden, "forbidden", "Operators only.")
+		// The session goes with the refusal: the error is rendered in the
+		// player's language and the access line names who tried.
+		return sess, fault.New(fault.Forbidden, "forbidden", "Operators only.")
 	}
 	// A cookie is sent by the browser on cross-site requests too, so a
 	// state-changing request authenticated by cookie must also carry the

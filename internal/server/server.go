@@ -1,7 +1,7 @@
 // Package server is the root HTTP handler: it composes the API (and later
 // the web UI and WebSocket endpoint, each behind internal/edge), adds the
-// middleware every response needs (recovery, security headers, access
-// log), and answers the load balancer's /healthz and /readyz.
+// middleware every response needs (request metadata and the access log,
+// recovery, security headers), and answers the load balancer's /healthz and /readyz.
 package server
 
 import (
@@ -11,10 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
 
-	"github.com/pointsbook/pointsbook/internal/clientip"
 	"github.com/pointsbook/pointsbook/internal/edge"
 )
 
@@ -42,9 +40,12 @@ type Metrics interface {
 }
 
 // Handler builds the root handler: the API under /api/, the site (pages
-// and assets) everywhere else. metrics may be nil; clients names the
-// client behind trusted proxies in the access log (nil: the TCP peer).
-func Handler(api, site http.Handler, ready Readiness, metrics Metrics, clients *clientip.Resolver, log *slog.Logger) http.Handler {
+// and assets) everywhere else. metrics may be nil. Every request gets its
+// request.Info (id, trace, client and place, per acc) before anything
+// else runs, and one access line when it is done; log should carry
+// request.LogHandler, which puts the request and trace ids on that line
+// and every other one logged while serving the request.
+func Handler(api, site http.Handler, ready Readiness, metrics Metrics, acc Access, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	if metrics != nil {
 		mux.Handle("GET /metrics", metrics.Handler())
@@ -76,7 +77,9 @@ func Handler(api, site http.Handler, ready Readiness, metrics Metrics, clients *
 	})
 	mux.Handle("/api/", api)
 	mux.Handle("/", site)
-	return recoverer(log, securityHeaders(accessLog(log, metrics, clients, mux)))
+	// The access log outside the recoverer, so a panic's 500 is logged
+	// like any answer, and the panic's own line has the request id.
+	return accessLog(log, metrics, acc, recoverer(log, securityHeaders(mux)))
 }
 
 const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
@@ -98,7 +101,7 @@ func securityHeaders(next http.Handler) http.Handler {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
-	bytes  int
+	bytes  int64
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -113,66 +116,13 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 		w.status = http.StatusOK
 	}
 	n, err := w.ResponseWriter.Write(b)
-	w.bytes += n
+	w.bytes += int64(n)
 	return n, err
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer (for
 // flushing and, later, WebSocket hijacking).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-var requestSeq atomic.Uint64
-
-func accessLog(log *slog.Logger, metrics Metrics, clients *clientip.Resolver, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		if sw.status == 0 {
-			sw.status = http.StatusOK // a handler that writes nothing answers 200
-		}
-		if metrics != nil {
-			// The muxes set r.Pattern on this request as they route it, so it
-			// names the API route ("GET /api/v1/bets/{id}"), not the raw path.
-			metrics.ObserveRequest(r.Method, r.Pattern, sw.status, time.Since(start))
-		}
-		if r.URL.Path == "/healthz" || r.URL.Path == "/metrics" {
-			return // probed every few seconds; logging it drowns the rest
-		}
-		log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
-			slog.Uint64("request_id", requestSeq.Add(1)),
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status),
-			slog.Int("bytes", sw.bytes),
-			slog.Duration("duration", time.Since(start)),
-			slog.String("remote", remote(clients, r)),
-			slog.String("user_agent", truncate(r.UserAgent(), 200)),
-		)
-	})
-}
-
-// remote is the client's address for the access log: the one the rate
-// limits count, so an operator reading the log sees who was limited.
-func remote(clients *clientip.Resolver, r *http.Request) string {
-	if clients != nil {
-		if a := clients.Addr(r.RemoteAddr, r.Header.Values("X-Forwarded-For")); a.IsValid() {
-			return a.String()
-		}
-	}
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
-	}
-	return strings.Trim(host, "[]")
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
 
 // recoverer answers a panic with a 500 in the format of the surface it
 // happened on (the edge's error page or the JSON envelope), and logs it.

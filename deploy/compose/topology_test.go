@@ -238,7 +238,7 @@ func TestTopology(t *testing.T) {
 	// headers; together all of them.
 	total := 0
 	for _, in := range ins {
-		got := countLines(t, in.log, `"path":"/api/v1/sports"`, `"user_agent":"topology-test/`)
+		got := countLines(t, in.log, `"url.path":"/api/v1/sports"`, `"user_agent.original":"topology-test/`)
 		if got == 0 {
 			b, _ := os.ReadFile(in.log)
 			t.Errorf("instance %s served none of the %d requests\n%s", in.addr, n, b)

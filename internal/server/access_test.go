@@ -481,3 +481,41 @@ func FuzzClean(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkAccessLog is the cost per request of the request metadata and
+// the access line (JSON-encoded, written to a discarding writer), with and
+// without a cached GeoIP place, against the same handler without them.
+func BenchmarkAccessLog(b *testing.B) {
+	api := http.NewServeMux()
+	api.HandleFunc("GET /api/v1/matches", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("[]")) }) //nolint:errcheck // bench
+	log := slog.New(request.LogHandler(slog.NewJSONHandler(io.Discard, nil)))
+	trusted, _ := clientip.ParsePrefixes("10.0.0.0/8")
+	geo := places{netip.MustParseAddr("203.0.113.9"): seoul}
+	for _, c := range []struct {
+		name string
+		h    http.Handler
+	}{
+		{"bare-mux", api},
+		{"access-log", accessLog(log, nil, Access{Clients: clientip.New(trusted)}, api)},
+		{"access-log-geo", accessLog(log, nil, Access{Clients: clientip.New(trusted), Geo: geo}, api)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			req := httptest.NewRequest("GET", "/api/v1/matches?page=2&token=x", nil)
+			req.RemoteAddr = "10.0.0.5:41000"
+			req.Header.Set("X-Forwarded-For", "203.0.113.9")
+			req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36")
+			w := &discardWriter{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				clear(w.h)
+				c.h.ServeHTTP(w, req)
+			}
+		})
+	}
+}
+
+type discardWriter struct{ h http.Header }
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *discardWriter) WriteHeader(int)             {}

@@ -355,7 +355,7 @@ func (m *Main) Open(ctx context.Context) error {
 	})
 	m.server = &http.Server{
 		Handler: server.Handler(server.API(a.Handler(), m.hub.Handler()), site.Handler(), ready, met,
-			server.Access{Clients: clientip.New(trusted), Geo: m.geoLocator(), Probes: cfg.AccessLogProbes}, m.Log),
+			&server.Access{Clients: clientip.New(trusted), Geo: m.geoLocator(), Probes: cfg.AccessLogProbes}, m.Log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -30,7 +30,7 @@ var seoul = &request.Geo{CountryISO: "KR", CountryName: "South Korea", City: "Se
 // site is the root handler over an API with one route, which answers
 // five bytes, logs a line of its own, and names a user as the edge would
 // for a signed-in caller (the edge's own test covers the session).
-func site(t *testing.T, acc Access, logs io.Writer) http.Handler {
+func site(t *testing.T, acc *Access, logs io.Writer) http.Handler {
 	t.Helper()
 	log := slog.New(request.LogHandler(slog.NewJSONHandler(logs, nil)))
 	api := http.NewServeMux()
@@ -88,7 +88,7 @@ func TestAccessLineFields(t *testing.T) {
 	t.Parallel()
 	logs := &logtest.Buffer{}
 	trusted, _ := clientip.ParsePrefixes("127.0.0.0/8,::1/128")
-	srv := httptest.NewServer(site(t, Access{Clients: clientip.New(trusted), Geo: places{netip.MustParseAddr("203.0.113.9"): seoul}}, logs))
+	srv := httptest.NewServer(site(t, &Access{Clients: clientip.New(trusted), Geo: places{netip.MustParseAddr("203.0.113.9"): seoul}}, logs))
 	defer srv.Close()
 	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/bets/b_7?token=abc&page=2&Code=xyz", nil)
 	req.Header.Set("User-Agent", "pb-test/1.0")
@@ -153,7 +153,7 @@ func TestSpoofedHeadersFromAnUntrustedPeerAreIgnored(t *testing.T) {
 	t.Parallel()
 	logs := &logtest.Buffer{}
 	trusted, _ := clientip.ParsePrefixes("10.0.0.0/8")
-	h := site(t, Access{Clients: clientip.New(trusted), Geo: places{netip.MustParseAddr("203.0.113.9"): seoul}}, logs)
+	h := site(t, &Access{Clients: clientip.New(trusted), Geo: places{netip.MustParseAddr("203.0.113.9"): seoul}}, logs)
 	req := httptest.NewRequest("GET", "/api/v1/bets/b_1", nil)
 	req.RemoteAddr = "198.51.100.7:41000"
 	req.Header.Set("X-Forwarded-For", "203.0.113.9")
@@ -198,7 +198,7 @@ func TestAccessLineNamesTheClientBehindTrustedProxies(t *testing.T) {
 			if tt.xff != "" {
 				req.Header.Set("X-Forwarded-For", tt.xff)
 			}
-			site(t, Access{Clients: clientip.New(trusted)}, logs).ServeHTTP(httptest.NewRecorder(), req)
+			site(t, &Access{Clients: clientip.New(trusted)}, logs).ServeHTTP(httptest.NewRecorder(), req)
 			if got := accessLine(t, logs.String())["client.ip"]; got != tt.want {
 				t.Fatalf("client.ip = %v, want %s", got, tt.want)
 			}
@@ -243,7 +243,7 @@ func TestTrustedProxyHeaders(t *testing.T) {
 				req.Header.Add("Traceparent", v)
 			}
 			rec := httptest.NewRecorder()
-			site(t, Access{Clients: clientip.New(trusted)}, logs).ServeHTTP(rec, req)
+			site(t, &Access{Clients: clientip.New(trusted)}, logs).ServeHTTP(rec, req)
 			id := rec.Header().Get("X-Request-Id")
 			if tt.wantID == "" && !hexID.MatchString(id) || tt.wantID != "" && id != tt.wantID {
 				t.Fatalf("X-Request-Id = %q, want %q", id, tt.wantID)
@@ -285,7 +285,7 @@ func TestLogInjection(t *testing.T) {
 					request.From(r.Context()).UserID, request.From(r.Context()).Username = 1, tt.username
 				}
 			})
-			h := Handler(api, http.NotFoundHandler(), Readiness{DB: pinger{}}, nil, Access{}, log)
+			h := Handler(api, http.NotFoundHandler(), Readiness{DB: pinger{}}, nil, nil, log)
 			req := httptest.NewRequest("GET", "/", nil)
 			req.URL.Path, req.URL.RawQuery, _ = strings.Cut(tt.target, "?")
 			req.Header.Set("User-Agent", tt.ua)
@@ -318,7 +318,7 @@ func TestProbesLeftOutOfTheAccessLog(t *testing.T) {
 			t.Parallel()
 			logs := &logtest.Buffer{}
 			log := slog.New(request.LogHandler(slog.NewJSONHandler(logs, nil)))
-			h := Handler(http.NotFoundHandler(), http.NotFoundHandler(), Readiness{DB: pinger{}}, &recorder{}, Access{Probes: probes}, log)
+			h := Handler(http.NotFoundHandler(), http.NotFoundHandler(), Readiness{DB: pinger{}}, &recorder{}, &Access{Probes: probes}, log)
 			for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
 				serve(t, h, "GET", p)
 			}
@@ -342,7 +342,7 @@ func TestPanicHasAnAccessLine(t *testing.T) {
 	log := slog.New(request.LogHandler(slog.NewJSONHandler(logs, nil)))
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("boom") })
 	rec := httptest.NewRecorder()
-	Handler(api, http.NotFoundHandler(), Readiness{DB: pinger{}}, nil, Access{}, log).ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/x", nil))
+	Handler(api, http.NotFoundHandler(), Readiness{DB: pinger{}}, nil, nil, log).ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/x", nil))
 	id := rec.Header().Get("X-Request-Id")
 	if line := accessLine(t, logs.String()); line["http.response.status_code"] != float64(500) || line["http.request.id"] != id {
 		t.Fatalf("access line %v", line)

@@ -42,10 +42,14 @@ type Metrics interface {
 // Handler builds the root handler: the API under /api/, the site (pages
 // and assets) everywhere else. metrics may be nil. Every request gets its
 // request.Info (id, trace, client and place, per acc) before anything
-// else runs, and one access line when it is done; log should carry
+// else runs, and one access line when it is done (acc nil: no trusted
+// proxy, no places, probes left out); log should carry
 // request.LogHandler, which puts the request and trace ids on that line
 // and every other one logged while serving the request.
-func Handler(api, site http.Handler, ready Readiness, metrics Metrics, acc Access, log *slog.Logger) http.Handler {
+func Handler(api, site http.Handler, ready Readiness, metrics Metrics, acc *Access, log *slog.Logger) http.Handler {
+	if acc == nil {
+		acc = &Access{}
+	}
 	mux := http.NewServeMux()
 	if metrics != nil {
 		mux.Handle("GET /metrics", metrics.Handler())
@@ -79,7 +83,7 @@ func Handler(api, site http.Handler, ready Readiness, metrics Metrics, acc Acces
 	mux.Handle("/", site)
 	// The access log outside the recoverer, so a panic's 500 is logged
 	// like any answer, and the panic's own line has the request id.
-	return accessLog(log, metrics, acc, recoverer(log, securityHeaders(mux)))
+	return accessLog(log, metrics, *acc, recoverer(log, securityHeaders(mux)))
 }
 
 const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +

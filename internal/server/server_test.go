@@ -44,7 +44,7 @@ func TestProbes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := Handler(api, http.NotFoundHandler(), tt.ready, nil, Access{}, log)
+			h := Handler(api, http.NotFoundHandler(), tt.ready, nil, nil, log)
 			rec, body := serve(t, h, "GET", "/readyz")
 			if rec.Code != tt.status || body["status"] != tt.state {
 				t.Fatalf("readyz = %d %v, want %d %s", rec.Code, body, tt.status, tt.state)
@@ -54,7 +54,7 @@ func TestProbes(t *testing.T) {
 			}
 		})
 	}
-	h := Handler(api, http.NotFoundHandler(), Readiness{DB: pinger{}, Details: func() map[string]any { return map[string]any{"feed": "degraded: quota"} }}, nil, Access{}, log)
+	h := Handler(api, http.NotFoundHandler(), Readiness{DB: pinger{}, Details: func() map[string]any { return map[string]any{"feed": "degraded: quota"} }}, nil, nil, log)
 	if _, body := serve(t, h, "GET", "/readyz"); body["feed"] != "degraded: quota" {
 		t.Fatalf("details missing: %v", body)
 	}
@@ -64,7 +64,7 @@ func TestRoutingAndHeaders(t *testing.T) {
 	t.Parallel()
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
 	site := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(299) })
-	h := Handler(api, site, Readiness{DB: pinger{}}, nil, Access{}, slog.New(slog.DiscardHandler))
+	h := Handler(api, site, Readiness{DB: pinger{}}, nil, nil, slog.New(slog.DiscardHandler))
 	rec, _ := serve(t, h, "GET", "/")
 	if rec.Code != 299 {
 		t.Fatalf("/ not routed to the site: %d", rec.Code)
@@ -96,7 +96,7 @@ func TestPanicIsLoggedAndAnswered500(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("boom") })
-	h := Handler(api, http.NotFoundHandler(), Readiness{DB: pinger{}}, nil, Access{}, slog.New(slog.NewJSONHandler(&logs, nil)))
+	h := Handler(api, http.NotFoundHandler(), Readiness{DB: pinger{}}, nil, nil, slog.New(slog.NewJSONHandler(&logs, nil)))
 	rec, body := serve(t, h, "GET", "/api/v1/x")
 	if rec.Code != 500 || body["error"].(map[string]any)["code"] != "internal" {
 		t.Fatalf("panic answered %d %v", rec.Code, body)
@@ -146,7 +146,7 @@ func TestMetricsSeeRoutePatterns(t *testing.T) {
 	api := http.NewServeMux()
 	api.HandleFunc("GET /api/v1/bets/{id}", func(w http.ResponseWriter, r *http.Request) {})
 	rec := &recorder{}
-	h := Handler(api, http.NotFoundHandler(), Readiness{DB: pinger{}}, rec, Access{}, slog.New(slog.DiscardHandler))
+	h := Handler(api, http.NotFoundHandler(), Readiness{DB: pinger{}}, rec, nil, slog.New(slog.DiscardHandler))
 	serve(t, h, "GET", "/api/v1/bets/b_123")
 	if r, _ := serve(t, h, "GET", "/metrics"); r.Body.String() != "metrics\n" {
 		t.Fatalf("/metrics = %q", r.Body.String())

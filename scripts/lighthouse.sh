@@ -53,7 +53,7 @@ server_pid=$!
 base=""
 for _ in $(seq 1 600); do
   if [ -z "$base" ]; then
-    addr=$(sed -n 's/.*"msg":"listening","addr":"\([^"]*\)".*/\1/p' "$work/server.log" | head -n 1)
+    addr=$(sed -n 's/.*"message":"listening","addr":"\([^"]*\)".*/\1/p' "$work/server.log" | head -n 1)
     [ -n "$addr" ] && base="http://$addr"
   fi
   if [ -n "$base" ] && curl -fsS -o /dev/null "$base/readyz" 2>/dev/null; then

@@ -287,3 +287,24 @@ func TestAuditListRoute(t *testing.T) {
 		t.Fatalf("reads of the trail recorded: %d", len(got))
 	}
 }
+
+// TestAuditHostileInput: a huge, multi-line, invalid name tried at sign-in
+// is stored bounded and clean; a Player route's refusal is not an
+// authz.denied event (only operator routes are).
+func TestAuditHostileInput(t *testing.T) {
+	t.Parallel()
+	e := newAuditEnv(t)
+	name := strings.Repeat("가\\n{\\\"x\\\":1}\\u2028", 1000)
+	e.want(e.do("POST", "/api/v1/auth/login", "", `{"username":"`+name+`","password":"p"}`, nil), 401)
+	evs := e.events(audit.Filter{Action: audit.Login, Outcome: audit.Failure})
+	if len(evs) != 1 {
+		t.Fatalf("%d failures recorded", len(evs))
+	}
+	if tg := evs[0].Target; len(tg) > audit.MaxTarget || strings.ContainsAny(tg, "\n\u2028") || !strings.HasPrefix(tg, "username:가") {
+		t.Fatalf("target %q", tg)
+	}
+	e.want(e.do("GET", "/api/v1/me", "", "", nil), 401)
+	if got := e.events(audit.Filter{Action: audit.AuthzDenied}); len(got) != 0 {
+		t.Fatalf("a Player route's refusal was recorded: %+v", got)
+	}
+}

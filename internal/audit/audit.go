@@ -245,17 +245,16 @@ func Log(ctx context.Context, log *slog.Logger, e *Event) {
 			attrs = append(attrs, slog.Any("client.geo.location", map[string]float64{"lat": *g.Lat, "lon": *g.Lon}))
 		}
 	}
-	// Inside a request, request.LogHandler adds http.request.id and
-	// trace.id from the context; outside one (the CLI) there are none.
-	if request.From(ctx) == nil {
-		if e.RequestID != "" {
-			attrs = append(attrs, slog.String("http.request.id", e.RequestID))
-		}
-		if e.TraceID != "" {
-			attrs = append(attrs, slog.String("trace.id", e.TraceID))
-		}
+	// The ids are the event's own, whoever logs it; the request is masked
+	// from the context so that request.LogHandler, where it is installed,
+	// does not write them a second time.
+	if e.RequestID != "" {
+		attrs = append(attrs, slog.String("http.request.id", e.RequestID))
 	}
-	log.LogAttrs(ctx, slog.LevelInfo, "audit "+e.Action+" "+e.Outcome, attrs...)
+	if e.TraceID != "" {
+		attrs = append(attrs, slog.String("trace.id", e.TraceID))
+	}
+	log.LogAttrs(request.With(ctx, nil), slog.LevelInfo, "audit "+e.Action+" "+e.Outcome, attrs...)
 }
 
 // Filter selects events for the operators' list, newest first.

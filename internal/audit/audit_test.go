@@ -100,6 +100,9 @@ func TestLogWritesTheFieldContract(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
 		t.Fatalf("not one JSON line: %v\n%s", err, buf.String())
 	}
+	if n := strings.Count(buf.String(), `"http.request.id"`); n != 1 {
+		t.Fatalf("http.request.id written %d times: %s", n, buf.String())
+	}
 	want := map[string]any{
 		"event.dataset": "pointsbook.audit", "event.action": "admin.match.void", "event.outcome": "success",
 		"event.reason": "abandoned", "user.id": "u_9", "user.name": "op", "pointsbook.audit.target": "match:m_3",

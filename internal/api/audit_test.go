@@ -20,6 +20,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/chat"
 	"github.com/pointsbook/pointsbook/internal/live"
+	"github.com/pointsbook/pointsbook/internal/pgtest"
 	"github.com/pointsbook/pointsbook/internal/programme"
 	"github.com/pointsbook/pointsbook/internal/request"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
@@ -37,9 +38,25 @@ type auditEnv struct {
 	secret string
 }
 
-func newAuditEnv(t *testing.T) *auditEnv {
+// bothDatabases runs fn on SQLite and, when PB_TEST_POSTGRES_URL is set,
+// on PostgreSQL: the audit table's rows come from both dialects' SQL.
+func bothDatabases(t *testing.T, fn func(t *testing.T, dbURL string)) {
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		fn(t, filepath.Join(t.TempDir(), "pb.db"))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		fn(t, pgtest.NewDatabase(t))
+	})
+}
+
+func newAuditEnv(t *testing.T, dbURL string) *auditEnv {
 	t.Helper()
-	db, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: filepath.Join(t.TempDir(), "pb.db")})
+	if dbURL == "" {
+		dbURL = filepath.Join(t.TempDir(), "pb.db")
+	}
+	db, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: dbURL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +120,11 @@ func (e *auditEnv) adminPath(pattern string) string {
 // admin route that records nothing fails here.
 func TestEveryAdminRouteIsAudited(t *testing.T) {
 	t.Parallel()
-	e := newAuditEnv(t)
+	bothDatabases(t, testEveryAdminRouteIsAudited)
+}
+
+func testEveryAdminRouteIsAudited(t *testing.T, dbURL string) {
+	e := newAuditEnv(t, dbURL)
 	// A chat message to delete, so one route succeeds where it can.
 	if _, err := e.chat.Post(context.Background(), e.kimID, e.match["id"].(string), "hello"); err != nil {
 		t.Fatal(err)
@@ -145,7 +166,11 @@ func TestEveryAdminRouteIsAudited(t *testing.T) {
 // the address; a flood from one address writes a bounded number of rows.
 func TestAdminRouteDenialsAreAudited(t *testing.T) {
 	t.Parallel()
-	e := newAuditEnv(t)
+	bothDatabases(t, testAdminRouteDenialsAreAudited)
+}
+
+func testAdminRouteDenialsAreAudited(t *testing.T, dbURL string) {
+	e := newAuditEnv(t, dbURL)
 	for _, rt := range e.a.Routes() {
 		if rt.Access != api.Admin {
 			continue
@@ -185,7 +210,7 @@ func TestAdminRouteDenialsAreAudited(t *testing.T) {
 
 func TestBadPartnerSignatureIsDenied(t *testing.T) {
 	t.Parallel()
-	e := newAuditEnv(t)
+	e := newAuditEnv(t, "")
 	body := `{"partner_tx_id":"t1","username":"kim","mileage":1000}`
 	now := time.Now().Unix()
 	bad := map[string]string{"X-Partner-Id": "acme", "X-Timestamp": strconv.FormatInt(now, 10), "X-Signature": sign("wrong", now, body), "X-Test-Client": "203.0.113.77"}
@@ -207,7 +232,11 @@ func TestBadPartnerSignatureIsDenied(t *testing.T) {
 // tried, the success with the account, each once.
 func TestSignInsAreAudited(t *testing.T) {
 	t.Parallel()
-	e := newAuditEnv(t)
+	bothDatabases(t, testSignInsAreAudited)
+}
+
+func testSignInsAreAudited(t *testing.T, dbURL string) {
+	e := newAuditEnv(t, dbURL)
 	from := map[string]string{"X-Test-Client": "203.0.113.9"}
 	e.want(e.do("POST", "/api/v1/auth/login", "", `{"username":"kim","password":"wrong-password"}`, from), 401)
 	e.want(e.do("POST", "/api/v1/auth/login", "", `{"username":"ghost","password":"wrong-password"}`, from), 401)
@@ -248,7 +277,11 @@ func TestSignInsAreAudited(t *testing.T) {
 
 func TestAuditListRoute(t *testing.T) {
 	t.Parallel()
-	e := newAuditEnv(t)
+	bothDatabases(t, testAuditListRoute)
+}
+
+func testAuditListRoute(t *testing.T, dbURL string) {
+	e := newAuditEnv(t, dbURL)
 	for range 3 {
 		e.want(e.do("POST", "/api/v1/auth/login", "", `{"username":"kim","password":"wrong-password"}`, nil), 401)
 	}
@@ -293,7 +326,7 @@ func TestAuditListRoute(t *testing.T) {
 // authz.denied event (only operator routes are).
 func TestAuditHostileInput(t *testing.T) {
 	t.Parallel()
-	e := newAuditEnv(t)
+	e := newAuditEnv(t, "")
 	name := strings.Repeat("가\\n{\\\"x\\\":1}\\u2028", 1000)
 	e.want(e.do("POST", "/api/v1/auth/login", "", `{"username":"`+name+`","password":"p"}`, nil), 401)
 	evs := e.events(audit.Filter{Action: audit.Login, Outcome: audit.Failure})

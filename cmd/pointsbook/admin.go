@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/pointsbook/pointsbook/internal/account"
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/config"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
@@ -21,6 +22,9 @@ func runAdmin(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		return 2
 	}
 	db, err := openStore(ctx, cfg)
+	if err == nil {
+		db.SetAuditLog(log)
+	}
 	if err != nil {
 		log.Error("open database", "err", err)
 		return 1
@@ -102,8 +106,20 @@ func createUser(ctx context.Context, db *sqlstore.DB, cfg config.Config, usernam
 	if role == account.Admin {
 		bonus = 0 // operators do not bet
 	}
+	ev := audit.New(ctx, audit.AdminUserCreate, "").ByCLI().Because("role " + string(role))
 	_, err = db.CreateUser(ctx, account.NewUser{Username: username, Nickname: nickname, Email: email, PasswordHash: hash, Role: role, Bonus: bonus,
-		EmailVerified: true}) // created by an operator, not through sign-up: nothing to verify
+		EmailVerified: true, Audit: ev}) // created by an operator, not through sign-up: nothing to verify
+	return cliFailed(ctx, db, ev, err)
+}
+
+// cliFailed records a command-line change the store refused as a failed
+// attempt, and returns err.
+func cliFailed(ctx context.Context, db *sqlstore.DB, ev *audit.Event, err error) error {
+	if err != nil {
+		if rerr := db.RecordAudit(ctx, ev.Failed(err)); rerr != nil {
+			return fmt.Errorf("%w (and its audit event: %v)", err, rerr)
+		}
+	}
 	return err
 }
 
@@ -121,5 +137,6 @@ func ensureAdmin(ctx context.Context, db *sqlstore.DB, cfg config.Config, userna
 	if err != nil {
 		return err
 	}
-	return db.SetPassword(ctx, u.ID, hash, account.Admin)
+	ev := audit.New(ctx, audit.AdminUserPassword, "user:"+u.ID).ByCLI().Because("configured operator")
+	return cliFailed(ctx, db, ev, db.SetPassword(ctx, u.ID, hash, account.Admin, ev))
 }

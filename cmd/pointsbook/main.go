@@ -229,6 +229,8 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
+	// Audit events are logged once committed, with the other lines.
+	m.DB.SetAuditLog(m.Log)
 	if cfg.AdminUsername != "" {
 		if err := ensureAdmin(ctx, m.DB, cfg, cfg.AdminUsername, cfg.AdminPassword, cfg.AdminUsername+"@localhost", cfg.AdminUsername); err != nil {
 			return fmt.Errorf("seed operator: %w", err)

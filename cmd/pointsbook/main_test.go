@@ -754,7 +754,8 @@ func TestSweeperFinishesInterruptedSettlement(t *testing.T) {
 	recorded := make(chan error, 1)
 	go func() {
 		_, err := db.RecordResult(context.Background(), matchID, sport.Outcome{Score: sport.Score{Home: 2, Away: 0, Regulation: sport.Pair{Home: 2, Away: 0}},
-			Evidence: sport.Evidence{Source: "operator"}}, true)
+			Evidence: sport.Evidence{Source: "operator"}}, true, nil)
+
 		recorded <- err
 	}()
 	// Polled: the result's commit sends no signal; the deadline bounds it.

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/config"
 	"github.com/pointsbook/pointsbook/internal/programme"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
@@ -95,7 +96,16 @@ func runPartner(ctx context.Context, cfg config.Config, db *sqlstore.DB, args []
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
+	// Every change, refused or made, is in the audit trail: a refusal as a
+	// failure, whichever step refused it.
+	var ev *audit.Event
+	if action, ok := map[string]string{"add": audit.AdminPartnerAdd, "rotate-secret": audit.AdminPartnerKey, "disable": audit.AdminPartnerOff}[args[0]]; ok {
+		ev = audit.New(ctx, action, "partner:"+*id).ByCLI()
+	}
 	fail := func(err error) int {
+		if ev != nil {
+			err = cliFailed(ctx, db, ev, err)
+		}
 		fmt.Fprintf(stderr, "partner %s: %v\n", args[0], err)
 		return 1
 	}
@@ -111,7 +121,7 @@ func runPartner(ctx context.Context, cfg config.Config, db *sqlstore.DB, args []
 		}
 		secret := programme.NewSecret()
 		p := &programme.Partner{ID: *id, Name: strings.TrimSpace(*name), Rate: r, DailyCap: *dailyCap, SealedSecret: sealer.Seal(*id, []byte(secret))}
-		if err := db.CreatePartner(ctx, p); err != nil {
+		if err := db.CreatePartner(ctx, p, ev); err != nil {
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "added partner %s (%s): %s points per mile, daily cap %d points per player\n", p.ID, p.Name, p.Rate, p.DailyCap)
@@ -142,14 +152,14 @@ func runPartner(ctx context.Context, cfg config.Config, db *sqlstore.DB, args []
 			return fail(err)
 		}
 		secret := programme.NewSecret()
-		if err := db.RotatePartnerSecret(ctx, *id, sealer.Seal(*id, []byte(secret))); err != nil {
+		if err := db.RotatePartnerSecret(ctx, *id, sealer.Seal(*id, []byte(secret)), ev); err != nil {
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "rotated the secret of %s; the old secret no longer works\n", *id)
 		printSecret(stdout, secret)
 		return 0
 	case "disable":
-		if err := db.DisablePartner(ctx, *id); err != nil {
+		if err := db.DisablePartner(ctx, *id, ev); err != nil {
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "disabled partner %s: its requests are refused from now on (403 partner_disabled)\n", *id)

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/config"
 )
 
@@ -169,6 +170,44 @@ func TestPartnerOnboardingAndLogs(t *testing.T) {
 		if strings.Contains(logged, s) {
 			t.Errorf("the server log contains the %s", name)
 		}
+	}
+
+	// The audit trail has the commands (made and refused), the credits,
+	// the refusal of the disabled partner and the bad signatures; the
+	// server logged each of its events as an audit line.
+	db, err := openStore(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	count := func(f audit.Filter) int {
+		f.Limit = audit.MaxPage
+		evs, _, err := db.AuditEvents(t.Context(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(evs)
+	}
+	for _, w := range []struct {
+		f    audit.Filter
+		want int
+	}{
+		{audit.Filter{Action: audit.AdminPartnerAdd, Outcome: audit.Success, Actor: audit.ActorCLI, Target: "partner:acme"}, 1},
+		{audit.Filter{Action: audit.AdminPartnerAdd, Outcome: audit.Failure, Actor: audit.ActorCLI}, 4},
+		{audit.Filter{Action: audit.AdminPartnerKey, Outcome: audit.Success, Target: "partner:acme"}, 1},
+		{audit.Filter{Action: audit.AdminPartnerKey, Outcome: audit.Failure, Target: "partner:nobody"}, 1},
+		{audit.Filter{Action: audit.AdminPartnerOff, Outcome: audit.Success, Target: "partner:acme"}, 1},
+		{audit.Filter{Action: audit.AdminPartnerOff, Outcome: audit.Failure, Target: "partner:nobody"}, 1},
+		{audit.Filter{Action: audit.PartnerCredit, Outcome: audit.Success, Actor: "partner:acme"}, 2},
+		{audit.Filter{Action: audit.PartnerCredit, Outcome: audit.Failure, Actor: "partner:acme"}, 1},
+		{audit.Filter{Action: audit.AuthzDenied, Target: "route:POST /api/v1/partner/credits"}, 2},
+	} {
+		if got := count(w.f); got != w.want {
+			t.Errorf("%+v: %d events, want %d", w.f, got, w.want)
+		}
+	}
+	if n := strings.Count(logged, `"event.dataset":"pointsbook.audit"`); n < 6 {
+		t.Errorf("%d audit lines in the server log, want one per event the server recorded", n)
 	}
 }
 

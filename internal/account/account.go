@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/input"
 )
@@ -70,6 +71,9 @@ type NewUser struct {
 	EmailKey string
 	// NicknamePending marks Nickname as provisional (first OIDC sign-in).
 	NicknamePending bool
+	// Audit, when set, is written in the creating transaction, its target
+	// (and, for a sign-up, its actor) the new user.
+	Audit *audit.Event
 }
 
 // Signup is a sign-up request.

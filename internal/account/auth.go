@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/throttle"
 )
@@ -20,19 +21,22 @@ type AuthStore interface {
 	SignInIdentity(ctx context.Context, id Identity, bonus int64) (*User, bool, error)
 	DeleteUser(ctx context.Context, userID string) error
 
-	CreateSession(ctx context.Context, userID, digest string, expires time.Time) error
+	// The audited writes take the event to write in their transaction
+	// (nil: none); RecordAudit writes a refused attempt on its own.
+	CreateSession(ctx context.Context, userID, digest string, expires time.Time, ev *audit.Event) error
 	FindSession(ctx context.Context, digest string) (*Session, error)
 	DeleteSession(ctx context.Context, digest string) error
 	DeleteSessions(ctx context.Context, userID string) (int64, error)
 
 	ThrottleMail(ctx context.Context, purpose, value string, every time.Duration) (time.Duration, error)
 	SetEmailCode(ctx context.Context, userID, codeHash string, ttl time.Duration) error
-	VerifyEmail(ctx context.Context, userID, codeHash string, maxAttempts int) error
+	VerifyEmail(ctx context.Context, userID, codeHash string, maxAttempts int, ev *audit.Event) error
 
 	CreatePasswordReset(ctx context.Context, userID, digest string, ttl time.Duration) error
 	FindPasswordReset(ctx context.Context, digest string) (*User, error)
-	ResetPassword(ctx context.Context, digest, hash string) (*User, error)
-	ChangePassword(ctx context.Context, userID, hash, keepDigest string) error
+	ResetPassword(ctx context.Context, digest, hash string, ev *audit.Event) (*User, error)
+	ChangePassword(ctx context.Context, userID, hash, keepDigest string, ev *audit.Event) error
+	RecordAudit(ctx context.Context, evs ...*audit.Event) error
 }
 
 // Limiter counts attempts against budgets (throttle's in-process and
@@ -77,6 +81,9 @@ type AuthConfig struct {
 	PublicURL string
 	// Now is the clock (default: the system's, in UTC).
 	Now func() time.Time
+	// AuditLimit bounds the failed attempts recorded per client address
+	// (default audit.DefaultLimiter).
+	AuditLimit *audit.Limiter
 }
 
 // Auth is every way in and out of an account: sign-up, log-in, OIDC
@@ -104,7 +111,26 @@ func NewAuth(store AuthStore, cfg AuthConfig, log *slog.Logger) *Auth {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.AuditLimit == nil {
+		cfg.AuditLimit = audit.DefaultLimiter()
+	}
 	return &Auth{store: store, cfg: cfg, log: log}
+}
+
+// failed records a refused attempt as an audit failure in its own
+// transaction, within the per-address bound (a guessing flood writes a
+// few rows a minute, not one per guess), and returns err.
+func (a *Auth) failed(ctx context.Context, ev *audit.Event, err error) error {
+	if err == nil || ev == nil {
+		return err
+	}
+	if !a.cfg.AuditLimit.Allow(ev.Action + "|" + ev.ClientIP) {
+		return err
+	}
+	if rerr := a.store.RecordAudit(ctx, ev.Failed(err)); rerr != nil {
+		a.log.WarnContext(ctx, "audit: failed attempt not recorded", "action", ev.Action, "err", rerr)
+	}
+	return err
 }
 
 // SignedIn is a new session: the token is shown to the client once.
@@ -144,17 +170,18 @@ func (a *Auth) Session(ctx context.Context, token string) (*Session, error) {
 // Codes: invalid_username, invalid_nickname, invalid_email, weak_password,
 // and the store's (username_taken, …).
 func (a *Auth) SignUp(ctx context.Context, req Signup) (*User, error) {
+	ev := audit.New(ctx, audit.Signup, "username:"+req.Username)
 	if err := req.Check(); err != nil {
-		return nil, err
+		return nil, a.failed(ctx, ev, err)
 	}
 	hash, err := Hash(req.Password, a.cfg.Hash)
 	if err != nil {
 		return nil, err
 	}
 	u, err := a.store.CreateUser(ctx, NewUser{Username: req.Username, Nickname: req.Nickname, Email: req.Email,
-		PasswordHash: hash, Role: Player, Bonus: a.cfg.SignupBonus})
+		PasswordHash: hash, Role: Player, Bonus: a.cfg.SignupBonus, Audit: ev})
 	if err != nil {
-		return nil, err
+		return nil, a.failed(ctx, ev, err)
 	}
 	if !u.EmailVerified {
 		// The first code goes out at once; the throttle is claimed so that
@@ -175,46 +202,55 @@ func (a *Auth) SignUp(ctx context.Context, req Signup) (*User, error) {
 //
 // Codes: invalid_credentials, rate_limited, email_not_verified.
 func (a *Auth) LogIn(ctx context.Context, username, password string, client netip.Addr) (*SignedIn, error) {
+	// An unknown name is the target ("username:…", bounded and cleaned by
+	// audit); a known one is the account signed in to, or tried.
+	ev := audit.New(ctx, audit.Login, "username:"+username)
 	if len(username) > maxUsernameLen || len(password) > maxPasswordLen {
-		return nil, errBadCredentials
+		return nil, a.failed(ctx, ev, errBadCredentials)
 	}
 	// Taken before the password is checked: over budget, the answer is
 	// 429 whatever the password, for known and unknown usernames alike.
 	try, err := a.takeAttempt(ctx, PurposeLogin, username, client)
 	if err != nil {
-		return nil, err
+		return nil, a.failed(ctx, ev, err)
 	}
 	u, hash, err := a.store.FindUserByUsername(ctx, username)
 	if fault.Code(err) == "user_not_found" {
 		VerifyMissing(password)
-		return nil, errBadCredentials
+		return nil, a.failed(ctx, ev, errBadCredentials)
 	}
 	if err != nil {
 		try.release(ctx)
 		return nil, err
 	}
+	ev.By(u.ID, u.Username).Target = "user:" + u.ID
 	if !Verify(password, hash) {
-		return nil, errBadCredentials
+		return nil, a.failed(ctx, ev, errBadCredentials)
 	}
 	// The password was right: whatever follows, this was no guess.
 	try.succeeded(ctx)
 	// Checked only after the password, so it tells nothing to someone
 	// who does not know it.
 	if a.cfg.RequireEmailVerification && !u.EmailVerified {
-		return nil, fault.New(fault.Forbidden, "email_not_verified",
-			"Verify your e-mail address first: enter the 6-digit code we sent to it (POST /api/v1/auth/verify-email), or ask for a new code (POST /api/v1/auth/verify-email/resend).")
+		return nil, a.failed(ctx, ev, fault.New(fault.Forbidden, "email_not_verified",
+			"Verify your e-mail address first: enter the 6-digit code we sent to it (POST /api/v1/auth/verify-email), or ask for a new code (POST /api/v1/auth/verify-email/resend)."))
 	}
-	return a.startSession(ctx, u)
+	return a.startSession(ctx, u, ev)
 }
 
 // SignInIdentity signs in the player an OIDC issuer vouched for, creating
 // the account (with the sign-up bonus) on a first sign-in.
 func (a *Auth) SignInIdentity(ctx context.Context, id Identity) (s *SignedIn, created bool, err error) {
+	ev := audit.New(ctx, audit.Login, "").Because("oidc")
 	u, created, err := a.store.SignInIdentity(ctx, id, a.cfg.SignupBonus)
 	if err != nil {
-		return nil, false, err
+		return nil, false, a.failed(ctx, ev, err)
 	}
-	s, err = a.startSession(ctx, u)
+	ev.By(u.ID, u.Username).Target = "user:" + u.ID
+	if created {
+		ev.Reason = "oidc_signup"
+	}
+	s, err = a.startSession(ctx, u, ev)
 	if err != nil {
 		return nil, false, err
 	}
@@ -222,13 +258,14 @@ func (a *Auth) SignInIdentity(ctx context.Context, id Identity) (s *SignedIn, cr
 	return s, created, nil
 }
 
-// startSession creates a session for u. Every sign-in (password or OIDC)
-// comes through here and gets a new token: a session id fixed before
-// sign-in is never promoted to an authenticated one.
-func (a *Auth) startSession(ctx context.Context, u *User) (*SignedIn, error) {
+// startSession creates a session for u, writing ev (the sign-in) with
+// it. Every sign-in (password or OIDC) comes through here and gets a new
+// token: a session id fixed before sign-in is never promoted to an
+// authenticated one.
+func (a *Auth) startSession(ctx context.Context, u *User, ev *audit.Event) (*SignedIn, error) {
 	token, digest := NewToken()
 	expires := a.cfg.Now().Add(a.cfg.SessionTTL)
-	if err := a.store.CreateSession(ctx, u.ID, digest, expires); err != nil {
+	if err := a.store.CreateSession(ctx, u.ID, digest, expires, ev); err != nil {
 		return nil, err
 	}
 	return &SignedIn{User: u, Token: token, ExpiresAt: expires}, nil
@@ -281,34 +318,36 @@ func (a *Auth) send(ctx context.Context, kind string, u *User, m Mail) bool {
 //
 // Codes: invalid_code, code_expired (the store's), rate_limited.
 func (a *Auth) VerifyEmail(ctx context.Context, username, code string, client netip.Addr) error {
+	ev := audit.New(ctx, audit.EmailVerify, "username:"+username)
 	if err := CheckCode(code); err != nil {
-		return err
+		return a.failed(ctx, ev, err)
 	}
 	wrong := fault.New(fault.Invalid, "invalid_code", "The code is wrong.")
 	if username == "" || len(username) > maxUsernameLen {
-		return wrong
+		return a.failed(ctx, ev, wrong)
 	}
 	// Besides each code's own 5 attempts, guesses are budgeted per name
 	// and per client address, so nobody can walk many accounts' codes.
 	try, err := a.takeAttempt(ctx, PurposeEmailCode, username, client)
 	if err != nil {
-		return err
+		return a.failed(ctx, ev, err)
 	}
 	u, _, err := a.store.FindUserByUsername(ctx, username)
 	if fault.Code(err) == "user_not_found" {
-		return wrong
+		return a.failed(ctx, ev, wrong)
 	}
 	if err != nil {
 		try.release(ctx)
 		return err
 	}
-	if err := a.store.VerifyEmail(ctx, u.ID, CodeHash(a.cfg.CodeKey, u.ID, code), CodeAttempts); err != nil {
+	ev.By(u.ID, u.Username).Target = "user:" + u.ID
+	if err := a.store.VerifyEmail(ctx, u.ID, CodeHash(a.cfg.CodeKey, u.ID, code), CodeAttempts, ev); err != nil {
 		if fault.Code(err) != "invalid_code" {
 			// Only a wrong guess counts: an expired or used code, or a
 			// store failure, told the caller nothing about the code.
 			try.release(ctx)
 		}
-		return err
+		return a.failed(ctx, ev, err)
 	}
 	try.succeeded(ctx)
 	return nil
@@ -349,24 +388,25 @@ func (a *Auth) ResendCode(ctx context.Context, username string) error {
 //
 // Codes: wrong_password, weak_password, same_password.
 func (a *Auth) ChangePassword(ctx context.Context, sess *Session, current, next string) error {
+	ev := audit.New(ctx, audit.PasswordChange, "user:"+sess.User.ID).By(sess.User.ID, sess.User.Username)
 	u, hash, err := a.store.FindUserByID(ctx, sess.User.ID)
 	if err != nil {
 		return err
 	}
 	if err := checkPassword(current, hash); err != nil {
-		return err
+		return a.failed(ctx, ev, err)
 	}
 	if err := CheckNewPassword(next, u.Username, u.Email); err != nil {
-		return err
+		return a.failed(ctx, ev, err)
 	}
 	if next == current {
-		return fault.New(fault.Invalid, "same_password", "The new password is the same as the current one.")
+		return a.failed(ctx, ev, fault.New(fault.Invalid, "same_password", "The new password is the same as the current one."))
 	}
 	newHash, err := Hash(next, a.cfg.Hash)
 	if err != nil {
 		return err
 	}
-	return a.store.ChangePassword(ctx, u.ID, newHash, sess.Digest)
+	return a.failed(ctx, ev, a.store.ChangePassword(ctx, u.ID, newHash, sess.Digest, ev))
 }
 
 // checkPassword compares a password the caller typed again with the
@@ -413,23 +453,25 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email string) error {
 //
 // Codes: invalid_reset_token, weak_password.
 func (a *Auth) ResetPassword(ctx context.Context, token, password string) error {
+	ev := audit.New(ctx, audit.PasswordReset, "")
 	if token == "" || len(token) > maxTokenLen {
-		return fault.New(fault.Invalid, "invalid_reset_token", "This reset link is invalid, used or expired; ask for a new one.")
+		return a.failed(ctx, ev, fault.New(fault.Invalid, "invalid_reset_token", "This reset link is invalid, used or expired; ask for a new one."))
 	}
 	digest := TokenDigest(token)
 	u, err := a.store.FindPasswordReset(ctx, digest)
 	if err != nil {
-		return err
+		return a.failed(ctx, ev, err)
 	}
+	ev.By(u.ID, u.Username).Target = "user:" + u.ID
 	if err := CheckNewPassword(password, u.Username, u.Email); err != nil {
-		return err
+		return a.failed(ctx, ev, err)
 	}
 	hash, err := Hash(password, a.cfg.Hash)
 	if err != nil {
 		return err
 	}
-	_, err = a.store.ResetPassword(ctx, digest, hash)
-	return err
+	_, err = a.store.ResetPassword(ctx, digest, hash, ev)
+	return a.failed(ctx, ev, err)
 }
 
 // freshSignIn is how recent a passwordless player's sign-in must be for

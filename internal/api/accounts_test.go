@@ -353,7 +353,7 @@ func TestCodeExpiryAndAttempts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.db.VerifyEmail(context.Background(), u.ID, account.CodeHash([]byte(testCodeKey), u.ID, code), account.CodeAttempts); fault.Code(err) != "code_expired" {
+	if err := e.db.VerifyEmail(context.Background(), u.ID, account.CodeHash([]byte(testCodeKey), u.ID, code), account.CodeAttempts, nil); fault.Code(err) != "code_expired" {
 		t.Fatalf("right code after 5 wrong, at the store: %v", err)
 	}
 }

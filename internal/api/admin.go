@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/edge"
 	"github.com/pointsbook/pointsbook/internal/fault"
@@ -28,7 +29,9 @@ type matchRequest struct {
 	Markets   []marketRequest `json:"markets"`
 }
 
-func (a *API) handleAdminMatchCreate(w http.ResponseWriter, r *http.Request) error {
+func (a *API) handleAdminMatchCreate(w http.ResponseWriter, r *http.Request) (err error) {
+	ev := a.event(r, audit.AdminMatchCreate, "")
+	defer a.failed(r, ev, &err)
 	body, err := readBody(w, r)
 	if err != nil {
 		return err
@@ -43,7 +46,7 @@ func (a *API) handleAdminMatchCreate(w http.ResponseWriter, r *http.Request) err
 	if len(req.Markets) == 0 || len(req.Markets) > 20 {
 		return fault.New(fault.Invalid, "invalid_match", "A match needs 1 to 20 markets.")
 	}
-	nm := betting.NewMatch{Sport: req.Sport, League: req.League, Home: req.Home, Away: req.Away, KickoffAt: req.KickoffAt.UTC()}
+	nm := betting.NewMatch{Sport: req.Sport, League: req.League, Home: req.Home, Away: req.Away, KickoffAt: req.KickoffAt.UTC(), Audit: ev}
 	for _, mr := range req.Markets {
 		mk, err := betting.NewMarket(mr.Kind, mr.Line, mr.Odds)
 		if err != nil {
@@ -59,7 +62,9 @@ func (a *API) handleAdminMatchCreate(w http.ResponseWriter, r *http.Request) err
 	return edge.WriteJSON(w, http.StatusCreated, toMatchView(m, true))
 }
 
-func (a *API) handleAdminResult(w http.ResponseWriter, r *http.Request) error {
+func (a *API) handleAdminResult(w http.ResponseWriter, r *http.Request) (err error) {
+	ev := a.event(r, audit.AdminMatchResult, "match:"+r.PathValue("id"))
+	defer a.failed(r, ev, &err)
 	sess := edge.SessionFrom(r.Context())
 	body, err := readBody(w, r)
 	if err != nil {
@@ -80,15 +85,18 @@ func (a *API) handleAdminResult(w http.ResponseWriter, r *http.Request) error {
 	if len(req.Reason) > 500 {
 		return fault.New(fault.Invalid, "invalid_result", "reason may have at most 500 characters.")
 	}
+	ev.Because(req.Reason)
 	score := sport.Score{Home: *req.Home, Away: *req.Away, Regulation: sport.Pair{Home: *req.Home, Away: *req.Away}}
 	if req.Regulation != nil {
 		score.Regulation = *req.Regulation
 	}
 	o := sport.Outcome{Score: score, Evidence: sport.Evidence{Source: "operator", Status: "FT", Actor: sess.User.Username, Reason: strings.TrimSpace(req.Reason)}}
-	return a.applyOutcome(w, r, o)
+	return a.applyOutcome(w, r, o, ev)
 }
 
-func (a *API) handleAdminVoid(w http.ResponseWriter, r *http.Request) error {
+func (a *API) handleAdminVoid(w http.ResponseWriter, r *http.Request) (err error) {
+	ev := a.event(r, audit.AdminMatchVoid, "match:"+r.PathValue("id"))
+	defer a.failed(r, ev, &err)
 	sess := edge.SessionFrom(r.Context())
 	body, err := readBody(w, r)
 	if err != nil {
@@ -104,16 +112,17 @@ func (a *API) handleAdminVoid(w http.ResponseWriter, r *http.Request) error {
 	if reason == "" || len(reason) > 500 {
 		return fault.New(fault.Invalid, "reason_required", "Voiding a match needs a reason (at most 500 characters).")
 	}
-	return a.applyOutcome(w, r, sport.Outcome{Void: true, Evidence: sport.Evidence{Source: "operator", Status: "void", Actor: sess.User.Username, Reason: reason}})
+	ev.Because(reason)
+	return a.applyOutcome(w, r, sport.Outcome{Void: true, Evidence: sport.Evidence{Source: "operator", Status: "void", Actor: sess.User.Username, Reason: reason}}, ev)
 }
 
-func (a *API) applyOutcome(w http.ResponseWriter, r *http.Request, o sport.Outcome) error {
+// applyOutcome records an operator's result or void, ev with it.
+func (a *API) applyOutcome(w http.ResponseWriter, r *http.Request, o sport.Outcome, ev *audit.Event) error {
 	id := r.PathValue("id")
-	changed, err := a.store.RecordResult(r.Context(), id, o, true)
+	changed, err := a.store.RecordResult(r.Context(), id, o, true, ev)
 	if err != nil {
 		return err
 	}
-	a.log.InfoContext(r.Context(), "audit: match outcome", "match_id", id, "void", o.Void, "actor", o.Evidence.Actor, "changed", changed, "reason", o.Evidence.Reason)
 	// Settling a big match may outlast the request's deadline (the store
 	// finishes it regardless); the outcome is recorded, so answer with it.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/account"
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/clientip"
 	"github.com/pointsbook/pointsbook/internal/edge"
@@ -44,7 +45,8 @@ type Store interface {
 	FindOddsHistory(ctx context.Context, matchID string, f betting.OddsHistoryFilter) ([]*betting.SelectionHistory, string, error)
 	MatchStats(ctx context.Context, id string) (*sport.MatchStats, error)
 	CreateMatch(ctx context.Context, nm betting.NewMatch) (*betting.Match, error)
-	RecordResult(ctx context.Context, matchID string, o sport.Outcome, operator bool) (bool, error)
+	RecordResult(ctx context.Context, matchID string, o sport.Outcome, operator bool, ev *audit.Event) (bool, error)
+	AuditEvents(ctx context.Context, f audit.Filter) ([]*audit.Event, string, error)
 
 	PlaceBet(ctx context.Context, req *betting.PlaceRequest) (*betting.Bet, *idempotency.Replay, error)
 	FindBet(ctx context.Context, userID, betID string) (*betting.Bet, error)
@@ -90,6 +92,8 @@ type API struct {
 	now   func() time.Time
 
 	clients *clientip.Resolver
+	// auditLimit bounds the failed attempts recorded per player.
+	auditLimit *audit.Limiter
 }
 
 // New returns the API.
@@ -102,8 +106,43 @@ func New(store Store, opt Options, log *slog.Logger) *API {
 	if a.auth == nil {
 		a.auth = account.NewAuth(store, account.AuthConfig{}, log)
 	}
-	a.edge = edge.New(edge.Config{Sessions: a.auth, Log: log, Format: edge.JSON, SecureCookies: opt.SecureCookies})
+	a.edge = edge.New(edge.Config{Sessions: a.auth, Log: log, Format: edge.JSON, SecureCookies: opt.SecureCookies, Audit: store})
+	a.auditLimit = audit.DefaultLimiter()
 	return a
+}
+
+// event starts the audit event of the caller's action: the request's
+// metadata, and the signed-in user as actor when there is one. The store
+// writes it with the change; failed writes a refusal instead.
+func (a *API) event(r *http.Request, action, target string) *audit.Event {
+	ev := audit.New(r.Context(), action, target)
+	if s := edge.SessionFrom(r.Context()); s != nil {
+		ev.By(s.User.ID, s.User.Username)
+	}
+	return ev
+}
+
+// failed records ev as a failure, in its own transaction, when the
+// handler returns an error (*err): deferred by every audited handler, so
+// a refusal at any step (the body, a rule, the store) is recorded. A
+// player's failures are bounded per player; an operator's are all kept.
+func (a *API) failed(r *http.Request, ev *audit.Event, err *error) {
+	if *err == nil || ev == nil {
+		return
+	}
+	if s := edge.SessionFrom(r.Context()); (s == nil || s.User.Role != account.Admin) && !a.auditLimit.Allow(ev.Actor+"|"+ev.ClientIP) {
+		return
+	}
+	a.record(r, ev.Failed(*err))
+}
+
+// record writes events that go with no change of their own (a failure, an
+// announcement, a read of the trail) in a small transaction.
+func (a *API) record(r *http.Request, evs ...*audit.Event) {
+	ctx := context.WithoutCancel(r.Context())
+	if err := a.store.RecordAudit(ctx, evs...); err != nil {
+		a.log.WarnContext(ctx, "audit: event not recorded", "action", evs[0].Action, "err", err)
+	}
 }
 
 // Access says who may call a route; the edge enforces it.
@@ -176,6 +215,7 @@ func (a *API) Routes() []Route {
 		{"POST", "/api/v1/admin/matches/{id}/announcements", Admin, a.handleAdminChatAnnounce},
 		{"POST", "/api/v1/admin/chat/mutes", Admin, a.handleAdminChatMute},
 		{"GET", "/api/v1/admin/chat/reports", Admin, a.handleAdminChatReports},
+		{"GET", "/api/v1/admin/audit", Admin, a.handleAdminAudit},
 
 		{"GET", "/api/openapi.json", Public, a.handleOpenAPI},
 	}

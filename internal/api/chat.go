@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/chat"
 	"github.com/pointsbook/pointsbook/internal/edge"
 	"github.com/pointsbook/pointsbook/internal/fault"
@@ -17,10 +18,10 @@ import (
 // through the live endpoint.
 type Chat interface {
 	History(ctx context.Context, matchID string, before int64, limit int) ([]*chat.Message, error)
-	Delete(ctx context.Context, matchID string, id int64) error
-	MuteUser(ctx context.Context, userID, by string, d time.Duration, reason string) (*chat.Mute, error)
+	Delete(ctx context.Context, matchID string, id int64, ev *audit.Event) error
+	MuteUser(ctx context.Context, userID, by string, d time.Duration, reason string, ev *audit.Event) (*chat.Mute, error)
 	Reports(ctx context.Context, limit int) ([]*chat.Report, error)
-	SetSlowMode(ctx context.Context, matchID string, every time.Duration) error
+	SetSlowMode(ctx context.Context, matchID string, every time.Duration, ev *audit.Event) error
 	Announce(ctx context.Context, matchID, text string) error
 }
 
@@ -87,7 +88,9 @@ func (a *API) handleChatHistory(w http.ResponseWriter, r *http.Request) error {
 // handleAdminChatDelete hides a message; its room's viewers see it go.
 //
 // Codes: chat_message_not_found.
-func (a *API) handleAdminChatDelete(w http.ResponseWriter, r *http.Request) error {
+func (a *API) handleAdminChatDelete(w http.ResponseWriter, r *http.Request) (err error) {
+	ev := a.event(r, audit.AdminChatDelete, "message:"+r.PathValue("id")+"/"+r.PathValue("msg"))
+	defer a.failed(r, ev, &err)
 	if a.opt.Chat == nil {
 		return errChatOff
 	}
@@ -96,7 +99,7 @@ func (a *API) handleAdminChatDelete(w http.ResponseWriter, r *http.Request) erro
 		return fault.New(fault.NotFound, "chat_message_not_found", "No such message.")
 	}
 	id := r.PathValue("id")
-	if err := a.opt.Chat.Delete(r.Context(), id, msg); err != nil {
+	if err := a.opt.Chat.Delete(r.Context(), id, msg, ev); err != nil {
 		return err
 	}
 	return edge.WriteJSON(w, http.StatusOK, chat.DeletedData{Match: id, ID: msg})
@@ -106,7 +109,9 @@ func (a *API) handleAdminChatDelete(w http.ResponseWriter, r *http.Request) erro
 // player is told the reason.
 //
 // Codes: invalid_mute, invalid_reason, user_not_found.
-func (a *API) handleAdminChatMute(w http.ResponseWriter, r *http.Request) error {
+func (a *API) handleAdminChatMute(w http.ResponseWriter, r *http.Request) (err error) {
+	ev := a.event(r, audit.AdminChatMute, "")
+	defer a.failed(r, ev, &err)
 	if a.opt.Chat == nil {
 		return errChatOff
 	}
@@ -118,11 +123,12 @@ func (a *API) handleAdminChatMute(w http.ResponseWriter, r *http.Request) error 
 	if err := a.readJSON(w, r, &req); err != nil {
 		return err
 	}
+	ev.Because(req.Reason).Target = "user:" + req.UserID
 	if req.Minutes < 1 || time.Duration(req.Minutes)*time.Minute > chat.MaxMute {
 		return fault.New(fault.Invalid, "invalid_mute", "A mute lasts 1 minute to 30 days.")
 	}
 	sess := edge.SessionFrom(r.Context())
-	m, err := a.opt.Chat.MuteUser(r.Context(), req.UserID, sess.User.ID, time.Duration(req.Minutes)*time.Minute, req.Reason)
+	m, err := a.opt.Chat.MuteUser(r.Context(), req.UserID, sess.User.ID, time.Duration(req.Minutes)*time.Minute, req.Reason, ev)
 	if err != nil {
 		return err
 	}
@@ -132,7 +138,9 @@ func (a *API) handleAdminChatMute(w http.ResponseWriter, r *http.Request) error 
 // handleAdminChatReports is the reports queue, newest first.
 //
 // Codes: invalid_limit.
-func (a *API) handleAdminChatReports(w http.ResponseWriter, r *http.Request) error {
+func (a *API) handleAdminChatReports(w http.ResponseWriter, r *http.Request) (err error) {
+	ev := a.event(r, audit.AdminReportsRead, "")
+	defer a.failed(r, ev, &err)
 	if a.opt.Chat == nil {
 		return errChatOff
 	}
@@ -144,6 +152,7 @@ func (a *API) handleAdminChatReports(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
+	a.record(r, ev)
 	return edge.WriteJSON(w, http.StatusOK, map[string]any{"items": rs})
 }
 
@@ -151,7 +160,9 @@ func (a *API) handleAdminChatReports(w http.ResponseWriter, r *http.Request) err
 // player's messages, 0 for off.
 //
 // Codes: match_not_found, invalid_slow_mode.
-func (a *API) handleAdminChatSlowMode(w http.ResponseWriter, r *http.Request) error {
+func (a *API) handleAdminChatSlowMode(w http.ResponseWriter, r *http.Request) (err error) {
+	ev := a.event(r, audit.AdminChatSlowMode, "match:"+r.PathValue("id"))
+	defer a.failed(r, ev, &err)
 	if a.opt.Chat == nil {
 		return errChatOff
 	}
@@ -165,7 +176,8 @@ func (a *API) handleAdminChatSlowMode(w http.ResponseWriter, r *http.Request) er
 		return fault.New(fault.Invalid, "invalid_slow_mode", "Slow mode is 0 (off) to 600 seconds.")
 	}
 	id := r.PathValue("id")
-	if err := a.opt.Chat.SetSlowMode(r.Context(), id, time.Duration(*req.Seconds)*time.Second); err != nil {
+	ev.Because(strconv.Itoa(*req.Seconds) + "s")
+	if err := a.opt.Chat.SetSlowMode(r.Context(), id, time.Duration(*req.Seconds)*time.Second, ev); err != nil {
 		return err
 	}
 	return edge.WriteJSON(w, http.StatusOK, map[string]any{"match": id, "seconds": *req.Seconds})
@@ -174,7 +186,9 @@ func (a *API) handleAdminChatSlowMode(w http.ResponseWriter, r *http.Request) er
 // handleAdminChatAnnounce sends an operator's message to a room's viewers.
 //
 // Codes: match_not_found, invalid_chat_text, live_unavailable.
-func (a *API) handleAdminChatAnnounce(w http.ResponseWriter, r *http.Request) error {
+func (a *API) handleAdminChatAnnounce(w http.ResponseWriter, r *http.Request) (err error) {
+	ev := a.event(r, audit.AdminChatAnnounce, "match:"+r.PathValue("id"))
+	defer a.failed(r, ev, &err)
 	if a.opt.Chat == nil {
 		return errChatOff
 	}
@@ -195,5 +209,8 @@ func (a *API) handleAdminChatAnnounce(w http.ResponseWriter, r *http.Request) er
 		a.log.Error("announce", "match", id, "err", err)
 		return errChatOff
 	}
+	// An announcement is published, not stored: its event has no change
+	// to share a transaction with.
+	a.record(r, ev)
 	return edge.WriteJSON(w, http.StatusAccepted, map[string]any{"match": id, "text": req.Text})
 }

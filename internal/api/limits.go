@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/edge"
 	"github.com/pointsbook/pointsbook/internal/playlimit"
 )
@@ -11,9 +12,9 @@ import (
 // limitStore is what the responsible-play routes need from storage.
 type limitStore interface {
 	PlayLimits(ctx context.Context, userID string) (*playlimit.Status, error)
-	SetPlayLimits(ctx context.Context, userID string, u playlimit.Update) (*playlimit.Status, error)
+	SetPlayLimits(ctx context.Context, userID string, u playlimit.Update, ev *audit.Event) (*playlimit.Status, error)
 	PlayBlock(ctx context.Context, userID string) (*playlimit.Block, error)
-	StartPlayBlock(ctx context.Context, userID string, kind playlimit.Kind, span playlimit.Span) (*playlimit.Block, error)
+	StartPlayBlock(ctx context.Context, userID string, kind playlimit.Kind, span playlimit.Span, ev *audit.Event) (*playlimit.Block, error)
 	ActivityStatement(ctx context.Context, userID string, r playlimit.Range) (*playlimit.Activity, error)
 }
 
@@ -26,8 +27,10 @@ func (a *API) handleLimitsGet(w http.ResponseWriter, r *http.Request) error {
 	return edge.WriteJSON(w, http.StatusOK, st)
 }
 
-func (a *API) handleLimitsPut(w http.ResponseWriter, r *http.Request) error {
+func (a *API) handleLimitsPut(w http.ResponseWriter, r *http.Request) (err error) {
 	sess := edge.SessionFrom(r.Context())
+	ev := a.event(r, audit.LimitChange, "user:"+sess.User.ID)
+	defer a.failed(r, ev, &err)
 	body, err := readBody(w, r)
 	if err != nil {
 		return err
@@ -36,7 +39,7 @@ func (a *API) handleLimitsPut(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	st, err := a.store.SetPlayLimits(r.Context(), sess.User.ID, u)
+	st, err := a.store.SetPlayLimits(r.Context(), sess.User.ID, u, ev)
 	if err != nil {
 		return err
 	}
@@ -58,8 +61,10 @@ func (a *API) handleCoolOffGet(w http.ResponseWriter, r *http.Request) error {
 	return edge.WriteJSON(w, http.StatusOK, blockView{Active: b != nil, Block: b})
 }
 
-func (a *API) handleCoolOffCreate(w http.ResponseWriter, r *http.Request) error {
+func (a *API) handleCoolOffCreate(w http.ResponseWriter, r *http.Request) (err error) {
 	sess := edge.SessionFrom(r.Context())
+	ev := a.event(r, audit.CoolOffStart, "user:"+sess.User.ID)
+	defer a.failed(r, ev, &err)
 	body, err := readBody(w, r)
 	if err != nil {
 		return err
@@ -75,11 +80,15 @@ func (a *API) handleCoolOffCreate(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	if kind == playlimit.SelfExclusion {
+		ev.Action = audit.SelfExclusion
+	}
+	ev.Because(req.Duration)
 	span, err := playlimit.ParseSpan(req.Duration)
 	if err != nil {
 		return err
 	}
-	b, err := a.store.StartPlayBlock(r.Context(), sess.User.ID, kind, span)
+	b, err := a.store.StartPlayBlock(r.Context(), sess.User.ID, kind, span, ev)
 	if err != nil {
 		return err
 	}

@@ -95,7 +95,7 @@ func newListBench(b *testing.B) *listBench {
 		switch {
 		case i < 100:
 			sc := sport.Score{Home: i % 3, Away: i % 2, Regulation: sport.Pair{Home: i % 3, Away: i % 2}}
-			if _, err := db.RecordResult(ctx, ms[i].ID, sport.Outcome{Score: sc, State: sport.Finished, Evidence: ev}, true); err != nil {
+			if _, err := db.RecordResult(ctx, ms[i].ID, sport.Outcome{Score: sc, State: sport.Finished, Evidence: ev}, true, nil); err != nil {
 				b.Fatal(err)
 			}
 		case i < 140:

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/pointsbook/pointsbook/internal/account"
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/edge"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/idempotency"
@@ -67,7 +68,9 @@ func (a *API) handleCheckinStatus(w http.ResponseWriter, r *http.Request) error 
 	return edge.WriteJSON(w, http.StatusOK, st)
 }
 
-func (a *API) handleAdminGrant(w http.ResponseWriter, r *http.Request) error {
+func (a *API) handleAdminGrant(w http.ResponseWriter, r *http.Request) (err error) {
+	ev := a.event(r, audit.AdminGrant, "")
+	defer a.failed(r, ev, &err)
 	sess := edge.SessionFrom(r.Context())
 	body, idem, err := a.readKeyed(w, r, sess)
 	if err != nil {
@@ -81,7 +84,8 @@ func (a *API) handleAdminGrant(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(body, &req); err != nil {
 		return err
 	}
-	g := programme.GrantRequest{AdminID: sess.User.ID, Username: req.Username, Points: req.Points, Reason: req.Reason, Idempotency: idem}
+	ev.Because(req.Reason).Target = "username:" + req.Username
+	g := programme.GrantRequest{AdminID: sess.User.ID, Username: req.Username, Points: req.Points, Reason: req.Reason, Idempotency: idem, Audit: ev}
 	if err := g.Check(a.opt.Programme); err != nil {
 		return err
 	}
@@ -98,8 +102,6 @@ func (a *API) handleAdminGrant(w http.ResponseWriter, r *http.Request) error {
 	if done, err := a.edge.Replayed(w, r, replay, err); done {
 		return err
 	}
-	a.log.InfoContext(r.Context(), "audit: grant", "grant_id", grant.ID, "actor", sess.User.Username, "username", grant.Username,
-		"points", grant.Points, "reason", grant.Reason)
 	return edge.WriteJSON(w, http.StatusCreated, grant)
 }
 
@@ -108,13 +110,21 @@ func (a *API) handleAdminGrant(w http.ResponseWriter, r *http.Request) error {
 // come first (header shapes, then the clock), so a stale or malformed
 // request costs no database read; the body is decoded only once the
 // signature over its raw bytes holds.
-func (a *API) handlePartnerCredit(w http.ResponseWriter, r *http.Request) error {
+//
+// A request whose signature does not hold is an authz.denied failure (the
+// edge bounds how many are written per address); a signed request the
+// programme refuses is a partner.credit failure.
+func (a *API) handlePartnerCredit(w http.ResponseWriter, r *http.Request) (err error) {
+	denied := func(err error) error {
+		a.edge.Denied(r, nil, err)
+		return err
+	}
 	signed, err := programme.ParseSignature(r.Header.Get("X-Partner-Id"), r.Header.Get("X-Timestamp"), r.Header.Get("X-Signature"))
 	if err == nil {
 		err = signed.Fresh(a.now())
 	}
 	if err != nil {
-		return err
+		return denied(err)
 	}
 	body, err := readBody(w, r)
 	if err != nil {
@@ -122,7 +132,7 @@ func (a *API) handlePartnerCredit(w http.ResponseWriter, r *http.Request) error 
 	}
 	p, err := a.store.FindPartner(r.Context(), signed.PartnerID)
 	if fault.Code(err) == "partner_not_found" {
-		err = fault.New(fault.Unauthenticated, "unknown_partner", "No such partner.")
+		return denied(fault.New(fault.Unauthenticated, "unknown_partner", "No such partner."))
 	}
 	if err != nil {
 		return err
@@ -138,8 +148,10 @@ func (a *API) handlePartnerCredit(w http.ResponseWriter, r *http.Request) error 
 	err = signed.Verify(secret, body)
 	clear(secret)
 	if err != nil {
-		return err
+		return denied(err)
 	}
+	ev := a.event(r, audit.PartnerCredit, "").ByPartner(p.ID)
+	defer a.failed(r, ev, &err)
 	if p.Disabled {
 		return fault.New(fault.Forbidden, "partner_disabled", "This partner is disabled; contact the operator.")
 	}
@@ -150,7 +162,8 @@ func (a *API) handlePartnerCredit(w http.ResponseWriter, r *http.Request) error 
 	if err := req.Check(); err != nil {
 		return err
 	}
-	credit, replayed, err := a.store.CreditPartner(r.Context(), programme.PartnerCredit{Partner: p, CreditRequest: req})
+	ev.Target = "username:" + req.Username
+	credit, replayed, err := a.store.CreditPartner(r.Context(), programme.PartnerCredit{Partner: p, CreditRequest: req, Audit: ev})
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ func newProgEnv(t *testing.T, logger *slog.Logger) *progEnv {
 	e.player = e.signupLogin("kim")
 	e.other = e.signupLogin("lee")
 	if err := db.CreatePartner(context.Background(), &programme.Partner{ID: "acme", Name: "Acme Air", Rate: programme.Rate{Num: 1, Den: 2}, DailyCap: 10000,
-		SealedSecret: sealer.Seal("acme", []byte(e.secret))}); err != nil {
+		SealedSecret: sealer.Seal("acme", []byte(e.secret))}, nil); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -182,10 +182,10 @@ func TestProgrammeBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := e.db.CreatePartner(context.Background(), &programme.Partner{ID: "gone", Name: "Gone", Rate: programme.Rate{Num: 1, Den: 1}, DailyCap: 100,
-		SealedSecret: e.sealer.Seal("gone", []byte(e.secret))}); err != nil {
+		SealedSecret: e.sealer.Seal("gone", []byte(e.secret))}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.db.DisablePartner(context.Background(), "gone"); err != nil {
+	if err := e.db.DisablePartner(context.Background(), "gone", nil); err != nil {
 		t.Fatal(err)
 	}
 	before := e.snapshot()

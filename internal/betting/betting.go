@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/idempotency"
 	"github.com/pointsbook/pointsbook/internal/input"
@@ -102,6 +103,9 @@ type NewMatch struct {
 	// ExternalRef identifies the match at its provider, for idempotent
 	// ingestion; empty for operator-created matches.
 	ExternalRef string
+	// Audit, when set, is written in the creating transaction with the
+	// new match as its target.
+	Audit *audit.Event
 }
 
 // CheckNames checks the league and team names by the rule for names people

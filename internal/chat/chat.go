@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/input"
 	"github.com/pointsbook/pointsbook/internal/live"
@@ -65,6 +66,8 @@ type Mute struct {
 	Reason string    `json:"reason"`
 	By     string    `json:"by"`
 	At     time.Time `json:"at"`
+	// Audit, when set, is written in the mute's transaction.
+	Audit *audit.Event `json:"-"`
 }
 
 // Store keeps the chat.
@@ -77,7 +80,7 @@ type Store interface {
 	// limit after id `after` when after > 0.
 	ChatHistory(ctx context.Context, matchID string, before, after int64, limit int) ([]*Message, error)
 	// DeleteChat hides a message (chat_message_not_found if absent).
-	DeleteChat(ctx context.Context, matchID string, id int64) error
+	DeleteChat(ctx context.Context, matchID string, id int64, ev *audit.Event) error
 	// ReportChat records a report (chat_message_not_found; already_reported
 	// for a second report by the same player).
 	ReportChat(ctx context.Context, r Report) error
@@ -89,7 +92,7 @@ type Store interface {
 	ActiveMute(ctx context.Context, userID string, now time.Time) (*Mute, error)
 	// SetSlowMode sets a room's minimum interval between one player's
 	// messages (0: off); SlowMode reads it.
-	SetSlowMode(ctx context.Context, matchID string, every time.Duration) error
+	SetSlowMode(ctx context.Context, matchID string, every time.Duration, ev *audit.Event) error
 	SlowMode(ctx context.Context, matchID string) (time.Duration, error)
 }
 
@@ -240,9 +243,10 @@ func (s *Service) Reports(ctx context.Context, limit int) ([]*Report, error) {
 	return s.Store.ChatReports(ctx, limit)
 }
 
-// Delete hides a message and tells the room.
-func (s *Service) Delete(ctx context.Context, matchID string, id int64) error {
-	if err := s.Store.DeleteChat(ctx, matchID, id); err != nil {
+// Delete hides a message and tells the room; ev, when set, is written
+// with the change.
+func (s *Service) Delete(ctx context.Context, matchID string, id int64, ev *audit.Event) error {
+	if err := s.Store.DeleteChat(ctx, matchID, id, ev); err != nil {
 		return err
 	}
 	s.publish(ctx, live.New(live.ChatDeleted, live.MatchChannel(matchID), DeletedData{Match: matchID, ID: id}))
@@ -257,10 +261,10 @@ type NoticeData struct {
 }
 
 // MuteUser stops a player posting for d, with a reason the player is
-// told.
+// told; ev, when set, is written with the mute.
 //
 // Codes: invalid_mute, invalid_reason.
-func (s *Service) MuteUser(ctx context.Context, userID, by string, d time.Duration, reason string) (*Mute, error) {
+func (s *Service) MuteUser(ctx context.Context, userID, by string, d time.Duration, reason string, ev *audit.Event) (*Mute, error) {
 	if d < time.Minute || d > MaxMute {
 		return nil, fault.New(fault.Invalid, "invalid_mute", "A mute lasts 1 minute to 30 days.")
 	}
@@ -268,7 +272,7 @@ func (s *Service) MuteUser(ctx context.Context, userID, by string, d time.Durati
 		return nil, fault.New(fault.Invalid, "invalid_reason", "A reason has at most 200 characters of text.")
 	}
 	now := s.now()
-	m := Mute{UserID: userID, Until: now.Add(d), Reason: reason, By: by, At: now}
+	m := Mute{UserID: userID, Until: now.Add(d), Reason: reason, By: by, At: now, Audit: ev}
 	if err := s.Store.MuteChat(ctx, m); err != nil {
 		return nil, err
 	}
@@ -276,14 +280,15 @@ func (s *Service) MuteUser(ctx context.Context, userID, by string, d time.Durati
 	return &m, nil
 }
 
-// SetSlowMode turns a room's slow mode on (every > 0) or off.
+// SetSlowMode turns a room's slow mode on (every > 0) or off; ev, when
+// set, is written with the change.
 //
 // Codes: invalid_slow_mode.
-func (s *Service) SetSlowMode(ctx context.Context, matchID string, every time.Duration) error {
+func (s *Service) SetSlowMode(ctx context.Context, matchID string, every time.Duration, ev *audit.Event) error {
 	if every < 0 || every > MaxSlowMode {
 		return fault.New(fault.Invalid, "invalid_slow_mode", "Slow mode is 0 (off) to 600 seconds.")
 	}
-	return s.Store.SetSlowMode(ctx, matchID, every)
+	return s.Store.SetSlowMode(ctx, matchID, every, ev)
 }
 
 // Announce sends an operator's message to a room; it is not stored.

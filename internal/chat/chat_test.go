@@ -145,11 +145,11 @@ func TestSlowModeAndMute(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	for _, d := range []time.Duration{-time.Second, chat.MaxSlowMode + time.Second} {
-		if err := f.svc.SetSlowMode(ctx, f.match, d); code(err) != "invalid_slow_mode" {
+		if err := f.svc.SetSlowMode(ctx, f.match, d, nil); code(err) != "invalid_slow_mode" {
 			t.Errorf("slow mode %s: %v", d, err)
 		}
 	}
-	if err := f.svc.SetSlowMode(ctx, f.match, 30*time.Second); err != nil {
+	if err := f.svc.SetSlowMode(ctx, f.match, 30*time.Second, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.Post(ctx, f.kim, f.match, "one"); err != nil {
@@ -165,11 +165,11 @@ func TestSlowModeAndMute(t *testing.T) {
 	}
 
 	for _, d := range []time.Duration{30 * time.Second, chat.MaxMute + time.Minute} {
-		if _, err := f.svc.MuteUser(ctx, f.lee, "op", d, "abuse"); code(err) != "invalid_mute" {
+		if _, err := f.svc.MuteUser(ctx, f.lee, "op", d, "abuse", nil); code(err) != "invalid_mute" {
 			t.Errorf("mute for %s: %v", d, err)
 		}
 	}
-	if _, err := f.svc.MuteUser(ctx, f.lee, "op", time.Hour, strings.Repeat("x", chat.MaxReason+1)); code(err) != "invalid_reason" {
+	if _, err := f.svc.MuteUser(ctx, f.lee, "op", time.Hour, strings.Repeat("x", chat.MaxReason+1), nil); code(err) != "invalid_reason" {
 		t.Errorf("long reason: %v", err)
 	}
 	sub, err := f.bus.Subscribe(ctx, live.UserChannel(f.lee))
@@ -177,7 +177,7 @@ func TestSlowModeAndMute(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	m, err := f.svc.MuteUser(ctx, f.lee, "op", time.Hour, "abuse")
+	m, err := f.svc.MuteUser(ctx, f.lee, "op", time.Hour, "abuse", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestHistorySinceAndReports(t *testing.T) {
 	if rs, err := f.svc.Reports(ctx, 10); err != nil || len(rs) != 1 || rs[0].Message.Text != "m2" {
 		t.Fatalf("queue: %v, %v", rs, err)
 	}
-	if err := f.svc.Delete(ctx, f.match, 2); err != nil {
+	if err := f.svc.Delete(ctx, f.match, 2, nil); err != nil {
 		t.Fatal(err)
 	}
 	if rs, _ := f.svc.Reports(ctx, 10); len(rs) != 0 {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/account"
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/idempotency"
 	"github.com/pointsbook/pointsbook/internal/input"
@@ -67,6 +68,17 @@ type Config struct {
 	// surface's own look and the viewer's language; nil: the edge's plain
 	// bilingual page.
 	ErrorPage func(w http.ResponseWriter, r *http.Request, code int, fe *fault.Error)
+	// Audit records denied attempts on Admin routes (authz.denied); nil:
+	// none are recorded.
+	Audit AuditRecorder
+	// AuditLimit bounds the denied attempts recorded per client address
+	// (default audit.DefaultLimiter); the rest are counted, not written.
+	AuditLimit *audit.Limiter
+}
+
+// AuditRecorder writes audit events in a transaction of their own.
+type AuditRecorder interface {
+	RecordAudit(ctx context.Context, evs ...*audit.Event) error
 }
 
 // MaxForm bounds a form body on an HTML surface: the longest form a page
@@ -85,6 +97,9 @@ func New(cfg Config) *Edge {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 15 * time.Second
+	}
+	if cfg.AuditLimit == nil {
+		cfg.AuditLimit = audit.DefaultLimiter()
 	}
 	return &Edge{cfg: cfg}
 }
@@ -134,6 +149,9 @@ func (e *Edge) Wrap(access Access, h Handler) http.Handler {
 		}
 		r = r.WithContext(ctx)
 		if err != nil {
+			if access == Admin {
+				e.Denied(r, sess, err)
+			}
 			e.WriteError(w, r, err)
 			return
 		}
@@ -200,7 +218,8 @@ func (e *Edge) admit(ctx context.Context, r *http.Request, access Access) (*acco
 		return nil, fault.New(fault.Unauthenticated, "unauthenticated", "Please log in.")
 	case access == Admin && sess.User.Role != account.Admin:
 		// The session goes with the refusal: the error is rendered in the
-		// player's language and the access line names who tried.
+		// player's language, the access line names who tried, and the
+		// denial's audit event its actor.
 		return sess, fault.New(fault.Forbidden, "forbidden", "Operators only.")
 	}
 	// A cookie is sent by the browser on cross-site requests too, so a
@@ -268,4 +287,30 @@ func (e *Edge) authenticate(ctx context.Context, r *http.Request) (*account.Sess
 		return nil, false, err
 	}
 	return s, viaCookie, nil
+}
+
+// Denied records a refused attempt at a protected route (an Admin route
+// without an operator's session, a partner request whose signature does
+// not hold) as an authz.denied failure, its reason err's code, within the
+// per-address bound: past it the attempt is only counted
+// (AuditLimit.Suppressed), so a flood cannot fill the table.
+func (e *Edge) Denied(r *http.Request, sess *account.Session, err error) {
+	if e.cfg.Audit == nil {
+		return
+	}
+	ctx := context.WithoutCancel(r.Context())
+	target := "route:" + r.Method + " " + r.URL.Path
+	if r.Pattern != "" {
+		target = "route:" + r.Pattern
+	}
+	ev := audit.New(ctx, audit.AuthzDenied, target)
+	if sess != nil {
+		ev.By(sess.User.ID, sess.User.Username)
+	}
+	if !e.cfg.AuditLimit.Allow(ev.ClientIP) {
+		return
+	}
+	if rerr := e.cfg.Audit.RecordAudit(ctx, ev.Failed(err)); rerr != nil {
+		e.cfg.Log.WarnContext(ctx, "audit: denied attempt not recorded", "err", rerr)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/input"
 	"github.com/pointsbook/pointsbook/internal/sport"
@@ -17,7 +18,7 @@ import (
 type Store interface {
 	UpsertFixtures(ctx context.Context, provider string, fs []*Fixture) ([]*Ingested, error)
 	ImportHistory(ctx context.Context, provider string, fs []Fixture) (int, error)
-	RecordResult(ctx context.Context, matchID string, o sport.Outcome, operator bool) (bool, error)
+	RecordResult(ctx context.Context, matchID string, o sport.Outcome, operator bool, ev *audit.Event) (bool, error)
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
 	ReleaseLease(ctx context.Context, name, holder string) error
 }
@@ -353,7 +354,7 @@ func (in *Ingester) settle(ctx context.Context, f *Fixture, ing *Ingested, st *C
 	if ing.Locked {
 		return nil // an operator's result stands
 	}
-	changed, err := in.Store.RecordResult(ctx, ing.MatchID, *o, false)
+	changed, err := in.Store.RecordResult(ctx, ing.MatchID, *o, false, nil)
 	switch {
 	case fault.Code(err) == "match_locked":
 		return nil

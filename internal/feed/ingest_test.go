@@ -205,7 +205,7 @@ func TestIngestPostponedAndLocked(t *testing.T) {
 			id = m.ID
 		}
 	}
-	if _, err := db.RecordResult(ctx, id, sport.Outcome{Score: sport.Score{Home: 1, Away: 0, Regulation: sport.Pair{Home: 1, Away: 0}}, Evidence: sport.Evidence{Source: "operator"}}, true); err != nil {
+	if _, err := db.RecordResult(ctx, id, sport.Outcome{Score: sport.Score{Home: 1, Away: 0, Regulation: sport.Pair{Home: 1, Away: 0}}, Evidence: sport.Evidence{Source: "operator"}}, true, nil); err != nil {
 		t.Fatal(err)
 	}
 	p.set(fx("9", "FT", sport.Finished, now.Add(time.Hour), &sport.Score{Home: 0, Away: 3, Regulation: sport.Pair{Home: 0, Away: 3}}))

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/ledger"
 )
@@ -150,6 +151,9 @@ type Credit struct {
 type PartnerCredit struct {
 	Partner *Partner
 	CreditRequest
+	// Audit, when set, is written in the credit's transaction (not for a
+	// replay, which changes nothing).
+	Audit *audit.Event
 }
 
 // Signed is a parsed set of partner signature headers.

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/idempotency"
 	"github.com/pointsbook/pointsbook/internal/input"
@@ -247,6 +248,9 @@ type GrantRequest struct {
 	Points      int64
 	Reason      string
 	Idempotency *idempotency.Key
+	// Audit, when set, is written in the grant's transaction with the
+	// player as its target.
+	Audit *audit.Event
 }
 
 // Grant is a recorded grant.

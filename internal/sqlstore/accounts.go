@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/account"
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/input"
 )
@@ -129,7 +130,10 @@ func (db *DB) SetEmailCode(ctx context.Context, id, codeHash string, ttl time.Du
 //
 // Codes: user_not_found, email_already_verified, code_expired (none
 // waiting, expired or too many wrong attempts), invalid_code.
-func (db *DB) VerifyEmail(ctx context.Context, id, codeHash string, maxAttempts int) error {
+//
+// ev, when set, is written with a successful verification only: a wrong
+// code's counted attempt is the caller's to record as a failure.
+func (db *DB) VerifyEmail(ctx context.Context, id, codeHash string, maxAttempts int, ev *audit.Event) error {
 	n, err := userID(id)
 	if err != nil {
 		return err
@@ -180,11 +184,16 @@ func (db *DB) VerifyEmail(ctx context.Context, id, codeHash string, maxAttempts 
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET email_verified = TRUE WHERE id = $1`, n); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM email_codes WHERE user_id = $1`, n)
-		return err
+		if _, err = tx.ExecContext(ctx, `DELETE FROM email_codes WHERE user_id = $1`, n); err != nil {
+			return err
+		}
+		return db.insertAudit(ctx, tx, ev)
 	})
 	if err != nil {
 		return err
+	}
+	if outcome == nil {
+		db.emitAudit(ctx, ev)
 	}
 	return outcome
 }
@@ -232,11 +241,13 @@ func (db *DB) FindPasswordReset(ctx context.Context, digest string) (*account.Us
 // every session of the user ends, and the address counts as verified: the
 // link could only be followed from that mailbox.
 //
+// ev, when set, is written with the change, the user as actor and target.
+//
 // Codes: invalid_reset_token.
-func (db *DB) ResetPassword(ctx context.Context, digest, hash string) (*account.User, error) {
+func (db *DB) ResetPassword(ctx context.Context, digest, hash string, ev *audit.Event) (*account.User, error) {
 	now := db.Now()
 	var out *account.User
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.audited(ctx, ev, func(tx *sql.Tx) error {
 		var n int64
 		err := tx.QueryRowContext(ctx, `DELETE FROM password_resets WHERE digest = $1 AND expires_at > $2 RETURNING user_id`, digest, db.d.ts(now)).Scan(&n)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -258,6 +269,9 @@ func (db *DB) ResetPassword(ctx context.Context, digest, hash string) (*account.
 			}
 		}
 		out, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.id = $1`, n))
+		if err == nil && ev != nil {
+			ev.By(out.ID, out.Username).Target = "user:" + out.ID
+		}
 		return err
 	})
 	return out, err
@@ -267,13 +281,15 @@ func (db *DB) ResetPassword(ctx context.Context, digest, hash string) (*account.
 // user but keep (the one that asked), so a thief holding an old session
 // is out. Pending reset links die too.
 //
+// ev, when set, is written with the change.
+//
 // Codes: user_not_found.
-func (db *DB) ChangePassword(ctx context.Context, id, hash, keep string) error {
+func (db *DB) ChangePassword(ctx context.Context, id, hash, keep string, ev *audit.Event) error {
 	n, err := userID(id)
 	if err != nil {
 		return err
 	}
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.audited(ctx, ev, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2 AND deleted_at IS NULL`, hash, n)
 		if err != nil {
 			return err

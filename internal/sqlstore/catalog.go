@@ -47,7 +47,7 @@ func (db *DB) CreateMatch(ctx context.Context, nm betting.NewMatch) (*betting.Ma
 	}
 	now := db.Now()
 	var id int64
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.audited(ctx, nm.Audit, func(tx *sql.Tx) error {
 		league, err := db.upsertNamed(ctx, tx, "leagues", nm.Sport, nm.League)
 		if err != nil {
 			return err
@@ -73,6 +73,9 @@ func (db *DB) CreateMatch(ctx context.Context, nm betting.NewMatch) (*betting.Ma
 			if err := db.insertMarket(ctx, tx, id, mk, "operator", now); err != nil {
 				return err
 			}
+		}
+		if nm.Audit != nil {
+			nm.Audit.Target = "match:" + fmtID(pMatch, id)
 		}
 		return nil
 	})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/chat"
 	"github.com/pointsbook/pointsbook/internal/fault"
 )
@@ -94,21 +95,24 @@ func (db *DB) ChatHistory(ctx context.Context, matchID string, before, after int
 	return out, nil
 }
 
-// DeleteChat hides a message from history and resumes.
-func (db *DB) DeleteChat(ctx context.Context, matchID string, id int64) error {
+// DeleteChat hides a message from history and resumes; ev, when set, is
+// written with the change.
+func (db *DB) DeleteChat(ctx context.Context, matchID string, id int64, ev *audit.Event) error {
 	mid, ok := parseID(pMatch, matchID)
 	if !ok {
 		return errNoMessage
 	}
-	res, err := db.rw.ExecContext(ctx, `UPDATE chat_messages SET deleted_at = $3 WHERE match_id = $1 AND id = $2 AND deleted_at IS NULL`,
-		mid, id, db.d.ts(db.Now()))
-	if err != nil {
-		return classify(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errNoMessage
-	}
-	return nil
+	return db.audited(ctx, ev, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE chat_messages SET deleted_at = $3 WHERE match_id = $1 AND id = $2 AND deleted_at IS NULL`,
+			mid, id, db.d.ts(db.Now()))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errNoMessage
+		}
+		return nil
+	})
 }
 
 // ReportChat records one player's report of a visible message, once.
@@ -162,21 +166,23 @@ func (db *DB) ChatReports(ctx context.Context, limit int) ([]*chat.Report, error
 	return out, classify(rows.Err())
 }
 
-// MuteChat records a mute.
+// MuteChat records a mute, and m.Audit with it.
 func (db *DB) MuteChat(ctx context.Context, m chat.Mute) error {
 	uid, ok := parseID(pUser, m.UserID)
 	if !ok {
 		return fault.New(fault.NotFound, "user_not_found", "No such user.")
 	}
-	res, err := db.rw.ExecContext(ctx, `INSERT INTO chat_mutes (user_id, until, reason, muted_by, created_at)
-		SELECT id, $2, $3, $4, $5 FROM users WHERE id = $1`, uid, db.d.ts(m.Until), m.Reason, m.By, db.d.ts(m.At))
-	if err != nil {
-		return classify(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fault.New(fault.NotFound, "user_not_found", "No such user.")
-	}
-	return nil
+	return db.audited(ctx, m.Audit, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO chat_mutes (user_id, until, reason, muted_by, created_at)
+			SELECT id, $2, $3, $4, $5 FROM users WHERE id = $1`, uid, db.d.ts(m.Until), m.Reason, m.By, db.d.ts(m.At))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fault.New(fault.NotFound, "user_not_found", "No such user.")
+		}
+		return nil
+	})
 }
 
 // ActiveMute is the player's mute running longest at now, or nil.
@@ -197,21 +203,24 @@ func (db *DB) ActiveMute(ctx context.Context, userID string, now time.Time) (*ch
 	return m, nil
 }
 
-// SetSlowMode sets a room's slow mode (0: off).
-func (db *DB) SetSlowMode(ctx context.Context, matchID string, every time.Duration) error {
+// SetSlowMode sets a room's slow mode (0: off); ev, when set, is written
+// with the change.
+func (db *DB) SetSlowMode(ctx context.Context, matchID string, every time.Duration, ev *audit.Event) error {
 	mid, ok := parseID(pMatch, matchID)
 	if !ok {
 		return errNoMatch
 	}
-	res, err := db.rw.ExecContext(ctx, `INSERT INTO chat_rooms (match_id, slow_seconds) SELECT id, $2 FROM matches WHERE id = $1
-		ON CONFLICT (match_id) DO UPDATE SET slow_seconds = excluded.slow_seconds`, mid, int(every/time.Second))
-	if err != nil {
-		return classify(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errNoMatch
-	}
-	return nil
+	return db.audited(ctx, ev, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO chat_rooms (match_id, slow_seconds) SELECT id, $2 FROM matches WHERE id = $1
+			ON CONFLICT (match_id) DO UPDATE SET slow_seconds = excluded.slow_seconds`, mid, int(every/time.Second))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errNoMatch
+		}
+		return nil
+	})
 }
 
 // SlowMode is a room's slow mode (0: off).

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -97,6 +98,9 @@ type DB struct {
 
 	// afterCommit receives the events of committed changes (notices.go).
 	afterCommit func(...live.Event) bool
+
+	// auditLog receives committed audit events (audit.go).
+	auditLog atomic.Pointer[slog.Logger]
 
 	// dailyCap is Config.DailyStakeCap, changeable at run time.
 	dailyCap atomic.Int64

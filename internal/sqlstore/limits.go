@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/playlimit"
 )
@@ -299,14 +300,16 @@ func (db *DB) lockLimits(ctx context.Context, tx *sql.Tx, uid int64, now time.Ti
 // (playlimit.Setting.Apply). Periods absent from u are left as they are.
 //
 // Codes: user_not_found.
-func (db *DB) SetPlayLimits(ctx context.Context, userID string, u playlimit.Update) (*playlimit.Status, error) {
+//
+// ev, when set, is written with the change.
+func (db *DB) SetPlayLimits(ctx context.Context, userID string, u playlimit.Update, ev *audit.Event) (*playlimit.Status, error) {
 	uid, ok := parseID(pUser, userID)
 	if !ok {
 		return nil, errNoUser()
 	}
 	now := db.Now()
 	var st *playlimit.Status
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.audited(ctx, ev, func(tx *sql.Tx) error {
 		g, err := db.lockLimits(ctx, tx, uid, now)
 		if err != nil {
 			return err
@@ -375,15 +378,17 @@ func (db *DB) PlayBlock(ctx context.Context, userID string) (*playlimit.Block, e
 // from now. It can replace a block in force only with one that ends later
 // (playlimit.Replace): a block is never lifted or shortened.
 //
+// ev, when set, is written with the change.
+//
 // Codes: user_not_found, invalid_duration, block_not_shortened.
-func (db *DB) StartPlayBlock(ctx context.Context, userID string, kind playlimit.Kind, span playlimit.Span) (*playlimit.Block, error) {
+func (db *DB) StartPlayBlock(ctx context.Context, userID string, kind playlimit.Kind, span playlimit.Span, ev *audit.Event) (*playlimit.Block, error) {
 	uid, ok := parseID(pUser, userID)
 	if !ok {
 		return nil, errNoUser()
 	}
 	now := db.Now()
 	var out *playlimit.Block
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.audited(ctx, ev, func(tx *sql.Tx) error {
 		g, err := db.lockLimits(ctx, tx, uid, now)
 		if err != nil {
 			return err

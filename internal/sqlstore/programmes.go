@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/idempotency"
 	"github.com/pointsbook/pointsbook/internal/ledger"
@@ -270,6 +271,12 @@ func (db *DB) Grant(ctx context.Context, req programme.GrantRequest) (*programme
 		if evs, err = db.creditNoticed(ctx, tx, ledger.Grant, "grant", ref, acct, src, req.Points, now); err != nil {
 			return nil, nil, err
 		}
+		if req.Audit != nil {
+			req.Audit.Target = "user:" + fmtID(pUser, uid)
+			if err := db.insertAudit(ctx, tx, req.Audit); err != nil {
+				return nil, nil, err
+			}
+		}
 		var bal int64
 		if err := tx.QueryRowContext(ctx, `SELECT amount FROM balances WHERE account_id = $1 AND shard = 0`, acct).Scan(&bal); err != nil {
 			return nil, nil, err
@@ -281,14 +288,19 @@ func (db *DB) Grant(ctx context.Context, req programme.GrantRequest) (*programme
 		return nil, replay, err
 	}
 	db.published(evs)
+	if replay == nil && err == nil {
+		db.emitAudit(ctx, req.Audit)
+	}
 	return v.(*programme.Grant), replay, err
 }
 
 // CreatePartner stores a new partner with its sealed secret.
 //
+// ev, when set, is written with it.
+//
 // Codes: invalid_partner_id, invalid_rate, invalid_daily_cap,
 // invalid_partner_name, partner_exists.
-func (db *DB) CreatePartner(ctx context.Context, p *programme.Partner) error {
+func (db *DB) CreatePartner(ctx context.Context, p *programme.Partner, ev *audit.Event) error {
 	if err := programme.CheckPartnerID(p.ID); err != nil {
 		return err
 	}
@@ -302,8 +314,11 @@ func (db *DB) CreatePartner(ctx context.Context, p *programme.Partner) error {
 		return fault.New(fault.Invalid, "invalid_partner_name", "A partner needs a name (at most 100 characters).")
 	}
 	now := db.Now()
-	_, err := db.rw.ExecContext(ctx, `INSERT INTO partners (id, name, rate_num, rate_den, daily_cap, secret_sealed, created_at, secret_rotated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
-		p.ID, p.Name, p.Rate.Num, p.Rate.Den, p.DailyCap, p.SealedSecret, db.d.ts(now))
+	err := db.audited(ctx, ev, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO partners (id, name, rate_num, rate_den, daily_cap, secret_sealed, created_at, secret_rotated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
+			p.ID, p.Name, p.Rate.Num, p.Rate.Den, p.DailyCap, p.SealedSecret, db.d.ts(now))
+		return err
+	})
 	if isUnique(err) {
 		return fault.New(fault.Conflict, "partner_exists", "A partner with id %q exists.", p.ID)
 	}
@@ -358,18 +373,22 @@ func (db *DB) ListPartners(ctx context.Context) ([]*programme.Partner, error) {
 // stops working at once.
 //
 // Codes: partner_not_found.
-func (db *DB) RotatePartnerSecret(ctx context.Context, id string, sealed []byte) error {
-	res, err := db.rw.ExecContext(ctx, `UPDATE partners SET secret_sealed = $1, secret_rotated_at = $2 WHERE id = $3`, sealed, db.d.ts(db.Now()), id)
-	return db.one(res, err, id)
+func (db *DB) RotatePartnerSecret(ctx context.Context, id string, sealed []byte, ev *audit.Event) error {
+	return db.audited(ctx, ev, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE partners SET secret_sealed = $1, secret_rotated_at = $2 WHERE id = $3`, sealed, db.d.ts(db.Now()), id)
+		return db.one(res, err, id)
+	})
 }
 
 // DisablePartner stops a partner's credits; its history stays. Disabling
 // a disabled partner changes nothing.
 //
 // Codes: partner_not_found.
-func (db *DB) DisablePartner(ctx context.Context, id string) error {
-	res, err := db.rw.ExecContext(ctx, `UPDATE partners SET disabled_at = COALESCE(disabled_at, $1) WHERE id = $2`, db.d.ts(db.Now()), id)
-	return db.one(res, err, id)
+func (db *DB) DisablePartner(ctx context.Context, id string, ev *audit.Event) error {
+	return db.audited(ctx, ev, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE partners SET disabled_at = COALESCE(disabled_at, $1) WHERE id = $2`, db.d.ts(db.Now()), id)
+		return db.one(res, err, id)
+	})
 }
 
 func (db *DB) one(res sql.Result, err error, id string) error {
@@ -462,6 +481,12 @@ func (db *DB) CreditPartner(ctx context.Context, req programme.PartnerCredit) (c
 		if evs, err = db.creditNoticed(ctx, tx, ledger.Partner, "partner", "partner:"+p.ID+":"+req.PartnerTxID, s.account, src, points, now); err != nil {
 			return err
 		}
+		if req.Audit != nil {
+			req.Audit.Target = "user:" + fmtID(pUser, uid)
+			if err := db.insertAudit(ctx, tx, req.Audit); err != nil {
+				return err
+			}
+		}
 		credit = &programme.Credit{CreditID: fmtID(pPartnerCredit, id), Points: points, PartnerTxID: req.PartnerTxID, Username: req.Username, Mileage: req.Mileage, CreditedAt: now}
 		return nil
 	})
@@ -469,6 +494,9 @@ func (db *DB) CreditPartner(ctx context.Context, req programme.PartnerCredit) (c
 		return nil, false, err
 	}
 	db.published(evs)
+	if !replayed {
+		db.emitAudit(ctx, req.Audit)
+	}
 	return credit, replayed, nil
 }
 

@@ -66,7 +66,8 @@ func TestReplicaRouting(t *testing.T) {
 	changed, err := db.RecordResult(ctx, first.ID, sport.Outcome{
 		Score:    sport.Score{Home: 2, Away: 1, Regulation: sport.Pair{Home: 2, Away: 1}},
 		Evidence: sport.Evidence{Source: "simulator", ProviderMatchID: "sim-1", Status: "FT"},
-	}, false)
+	}, false, nil)
+
 	if err != nil || !changed {
 		t.Fatalf("RecordResult = %v, %v", changed, err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/ledger"
@@ -32,7 +33,10 @@ const settleBatch = 500
 // against the feed; the feed's outcome on a locked match is refused.
 //
 // Codes: match_not_found, match_locked, reason_required, invalid_result.
-func (db *DB) RecordResult(ctx context.Context, matchID string, o sport.Outcome, operator bool) (changed bool, err error) {
+//
+// ev, when set, is written in the transaction that records the outcome
+// (also when it changes nothing: the operator's action is recorded).
+func (db *DB) RecordResult(ctx context.Context, matchID string, o sport.Outcome, operator bool, ev *audit.Event) (changed bool, err error) {
 	mid, ok := parseID(pMatch, matchID)
 	if !ok {
 		return false, fault.New(fault.NotFound, "match_not_found", "No such match.")
@@ -46,7 +50,7 @@ func (db *DB) RecordResult(ctx context.Context, matchID string, o sport.Outcome,
 			o.State = sport.Cancelled
 		}
 	}
-	if changed, err = db.recordOutcome(ctx, mid, o, operator); err != nil || !changed {
+	if changed, err = db.recordOutcome(ctx, mid, o, operator, ev); err != nil || !changed {
 		return changed, err
 	}
 	// Viewers see the final state and score and the closed markets before
@@ -62,12 +66,12 @@ func (db *DB) RecordResult(ctx context.Context, matchID string, o sport.Outcome,
 
 // recordOutcome is RecordResult's transaction: it stores the outcome,
 // closes the match's markets and marks the match for settlement.
-func (db *DB) recordOutcome(ctx context.Context, mid int64, o sport.Outcome, operator bool) (changed bool, err error) {
+func (db *DB) recordOutcome(ctx context.Context, mid int64, o sport.Outcome, operator bool, ev *audit.Event) (changed bool, err error) {
 	now := db.Now()
 	if o.Evidence.FetchedAt.IsZero() {
 		o.Evidence.FetchedAt = now
 	}
-	err = db.tx(ctx, func(tx *sql.Tx) error {
+	err = db.audited(ctx, ev, func(tx *sql.Tx) error {
 		changed = false
 		var sp string
 		var resultID sql.NullInt64
@@ -135,7 +139,7 @@ func (db *DB) loadOutcome(ctx context.Context, q queryer, rid int64) (sport.Outc
 // accumulator counts as 1.00). Voiding a match that had a result is a
 // correction and re-settles.
 func (db *DB) VoidMatch(ctx context.Context, matchID string, ev sport.Evidence, operator bool) (bool, error) {
-	return db.RecordResult(ctx, matchID, sport.Outcome{Void: true, Evidence: ev}, operator)
+	return db.RecordResult(ctx, matchID, sport.Outcome{Void: true, Evidence: ev}, operator, nil)
 }
 
 // SettleMatch brings every bet on a match in line with its graded legs,

@@ -83,7 +83,8 @@ func BenchmarkSettleMatch(b *testing.B) {
 				b.StartTimer()
 				t0 := time.Now()
 				changed, err := db.RecordResult(ctx, m.ID, sport.Outcome{Score: sport.Score{Home: 2, Away: 1, Regulation: sport.Pair{Home: 2, Away: 1}},
-					Evidence: sport.Evidence{Source: "bench"}}, true)
+					Evidence: sport.Evidence{Source: "bench"}}, true, nil)
+
 				if err != nil || !changed {
 					b.Fatalf("RecordResult: changed=%v, %v", changed, err)
 				}

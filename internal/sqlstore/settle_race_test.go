@@ -173,7 +173,7 @@ func TestAccumulatorSettledByTwoMatchesAtOnce(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := db.RecordResult(context.Background(), m.ID, score(1, 0), false); err != nil {
+				if _, err := db.RecordResult(context.Background(), m.ID, score(1, 0), false, nil); err != nil {
 					t.Errorf("RecordResult: %v", err)
 				}
 			}()
@@ -279,12 +279,12 @@ func TestStalePlanAfterCorrection(t *testing.T) {
 		us, bets := f.sides(m, 20)
 		clock.Advance(2 * time.Hour)
 		release := f.pausedAfterPlanning(func() error {
-			_, err := db.RecordResult(context.Background(), m.ID, score(1, 0), false)
+			_, err := db.RecordResult(context.Background(), m.ID, score(1, 0), false, nil)
 			return err
 		})
 		corrected := score(0, 1)
 		corrected.Evidence.Source, corrected.Evidence.Reason = "operator", "own goal credited to the wrong side"
-		if changed, err := db.RecordResult(context.Background(), m.ID, corrected, true); err != nil || !changed {
+		if changed, err := db.RecordResult(context.Background(), m.ID, corrected, true, nil); err != nil || !changed {
 			t.Fatalf("correction: changed=%v, %v", changed, err)
 		}
 		if err := release(); err != nil {
@@ -334,18 +334,18 @@ func TestPartlyStalePlanSettledAgain(t *testing.T) {
 				us, bets := f.sides(m, 20)
 				clock.Advance(2 * time.Hour)
 				for _, o := range c.settled {
-					if _, err := db.RecordResult(ctx, m.ID, o, false); err != nil {
+					if _, err := db.RecordResult(ctx, m.ID, o, false, nil); err != nil {
 						t.Fatal(err)
 					}
 				}
 				release := f.pausedAfterPlanning(func() error {
-					_, err := db.RecordResult(ctx, m.ID, c.first, c.first.Evidence.Reason != "")
+					_, err := db.RecordResult(ctx, m.ID, c.first, c.first.Evidence.Reason != "", nil)
 					return err
 				})
 				// The later result is recorded, and the first five bets
 				// only are settled on it.
 				mid, _ := parseID(pMatch, m.ID)
-				if changed, err := db.recordOutcome(ctx, mid, c.later, true); err != nil || !changed {
+				if changed, err := db.recordOutcome(ctx, mid, c.later, true, nil); err != nil || !changed {
 					t.Fatalf("later result: changed=%v, %v", changed, err)
 				}
 				var some []int64

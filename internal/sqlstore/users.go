@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pointsbook/pointsbook/internal/account"
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/input"
 	"github.com/pointsbook/pointsbook/internal/ledger"
@@ -20,9 +21,15 @@ import (
 func (db *DB) CreateUser(ctx context.Context, u account.NewUser) (*account.User, error) {
 	now := db.Now()
 	var out *account.User
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.audited(ctx, u.Audit, func(tx *sql.Tx) error {
 		var err error
 		out, _, err = db.createUser(ctx, tx, u, now)
+		if err == nil && u.Audit != nil {
+			u.Audit.Target = "user:" + out.ID
+			if u.Audit.Action == audit.Signup {
+				u.Audit.By(out.ID, out.Username)
+			}
+		}
 		return err
 	})
 	return out, err
@@ -122,22 +129,26 @@ func (db *DB) FindUserByUsername(ctx context.Context, username string) (*account
 }
 
 // SetPassword replaces a user's password hash and role (used to seed the
-// first operator from configuration, whose address needs no verification).
-func (db *DB) SetPassword(ctx context.Context, userID string, hash string, role account.Role) error {
+// first operator from configuration, whose address needs no verification);
+// ev, when set, is written with the change.
+func (db *DB) SetPassword(ctx context.Context, userID string, hash string, role account.Role, ev *audit.Event) error {
 	id, _ := parseID(pUser, userID)
-	_, err := db.rw.ExecContext(ctx, `UPDATE users SET password_hash = $1, role = $2, email_verified = TRUE WHERE id = $3`, hash, string(role), id)
-	return classify(err)
+	return db.audited(ctx, ev, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, role = $2, email_verified = TRUE WHERE id = $3`, hash, string(role), id)
+		return err
+	})
 }
 
-// CreateSession stores a session by the digest of its token.
-func (db *DB) CreateSession(ctx context.Context, userID, digest string, expires time.Time) error {
+// CreateSession stores a session by the digest of its token; ev (the
+// sign-in), when set, is written with it.
+func (db *DB) CreateSession(ctx context.Context, userID, digest string, expires time.Time, ev *audit.Event) error {
 	id, ok := parseID(pUser, userID)
 	if !ok {
 		return errNoUser()
 	}
 	now := db.Now()
 	// Each login is also recorded for the activity statement's sessions.
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.audited(ctx, ev, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (digest, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
 			digest, id, db.d.ts(now), db.d.ts(expires)); err != nil {
 			return err

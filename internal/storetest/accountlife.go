@@ -20,7 +20,7 @@ import (
 func mustSession(t testing.TB, db *sqlstore.DB, u *account.User, ttl time.Duration) string {
 	t.Helper()
 	_, digest := account.NewToken()
-	if err := db.CreateSession(context.Background(), u.ID, digest, db.Now().Add(ttl)); err != nil {
+	if err := db.CreateSession(context.Background(), u.ID, digest, db.Now().Add(ttl), nil); err != nil {
 		t.Fatal(err)
 	}
 	return digest
@@ -43,41 +43,41 @@ func testEmailCodes(t *testing.T, open Opener) {
 	c := newClock(db)
 	ctx := context.Background()
 	u := mustUser(t, db, 0)
-	wantCode(t, "no code yet", db.VerifyEmail(ctx, u.ID, "right", 5), "code_expired")
+	wantCode(t, "no code yet", db.VerifyEmail(ctx, u.ID, "right", 5, nil), "code_expired")
 	if err := db.SetEmailCode(ctx, u.ID, "right", 15*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	// Wrong codes count down; the fifth kills the code, after which even
 	// the right one is refused.
 	for i := 4; i >= 0; i-- {
-		err := db.VerifyEmail(ctx, u.ID, "wrong", 5)
+		err := db.VerifyEmail(ctx, u.ID, "wrong", 5, nil)
 		fe, _ := fault.As(err)
 		if fe == nil || fe.Code != "invalid_code" || fe.Details["attempts_left"] != i {
 			t.Fatalf("wrong code with %d left: %+v", i, err)
 		}
 	}
-	wantCode(t, "right code after 5 wrong", db.VerifyEmail(ctx, u.ID, "right", 5), "code_expired")
+	wantCode(t, "right code after 5 wrong", db.VerifyEmail(ctx, u.ID, "right", 5, nil), "code_expired")
 	// A new code starts a new count.
 	if err := db.SetEmailCode(ctx, u.ID, "right2", 15*time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, "old code", db.VerifyEmail(ctx, u.ID, "right", 5), "invalid_code")
+	wantCode(t, "old code", db.VerifyEmail(ctx, u.ID, "right", 5, nil), "invalid_code")
 	c.advance(15 * time.Minute)
-	wantCode(t, "expired code", db.VerifyEmail(ctx, u.ID, "right2", 5), "code_expired")
+	wantCode(t, "expired code", db.VerifyEmail(ctx, u.ID, "right2", 5, nil), "code_expired")
 	if err := db.SetEmailCode(ctx, u.ID, "right3", 15*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	c.advance(14 * time.Minute)
-	if err := db.VerifyEmail(ctx, u.ID, "right3", 5); err != nil {
+	if err := db.VerifyEmail(ctx, u.ID, "right3", 5, nil); err != nil {
 		t.Fatalf("right code: %v", err)
 	}
 	got, _, err := db.FindUserByID(ctx, u.ID)
 	if err != nil || !got.EmailVerified {
 		t.Fatalf("after verification: %+v %v", got, err)
 	}
-	wantCode(t, "used code", db.VerifyEmail(ctx, u.ID, "right3", 5), "email_already_verified")
+	wantCode(t, "used code", db.VerifyEmail(ctx, u.ID, "right3", 5, nil), "email_already_verified")
 	wantCode(t, "unknown user", db.SetEmailCode(ctx, "u_999999", "x", time.Minute), "user_not_found")
-	wantCode(t, "bad id", db.VerifyEmail(ctx, "m_1", "x", 5), "user_not_found")
+	wantCode(t, "bad id", db.VerifyEmail(ctx, "m_1", "x", 5, nil), "user_not_found")
 
 	// Guesses racing each other are counted one by one: exactly five are
 	// judged, every later one finds the code dead.
@@ -92,7 +92,7 @@ func testEmailCodes(t *testing.T, open Opener) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := db.VerifyEmail(ctx, v.ID, "wrong", 5)
+			err := db.VerifyEmail(ctx, v.ID, "wrong", 5, nil)
 			mu.Lock()
 			codes[fault.Code(err)]++
 			mu.Unlock()
@@ -192,7 +192,7 @@ func testPasswordReset(t *testing.T, open Opener) {
 	if err != nil || got.ID != u.ID {
 		t.Fatalf("FindPasswordReset = %+v %v", got, err)
 	}
-	got, err = db.ResetPassword(ctx, digest, "new-hash")
+	got, err = db.ResetPassword(ctx, digest, "new-hash", nil)
 	if err != nil || got.ID != u.ID || !got.EmailVerified {
 		t.Fatalf("ResetPassword = %+v %v (a followed link proves the address)", got, err)
 	}
@@ -202,7 +202,7 @@ func testPasswordReset(t *testing.T, open Opener) {
 	if sessionAlive(db, s1) {
 		t.Fatal("a reset left a session alive")
 	}
-	_, err = db.ResetPassword(ctx, digest, "other-hash")
+	_, err = db.ResetPassword(ctx, digest, "other-hash", nil)
 	wantCode(t, "used link", err, "invalid_reset_token")
 	if _, hash, _ := db.FindUserByID(ctx, u.ID); hash != "new-hash" {
 		t.Fatalf("a used link changed the hash to %q", hash)
@@ -212,7 +212,7 @@ func testPasswordReset(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	c.advance(time.Hour)
-	_, err = db.ResetPassword(ctx, late, "late-hash")
+	_, err = db.ResetPassword(ctx, late, "late-hash", nil)
 	wantCode(t, "expired link", err, "invalid_reset_token")
 	_, err = db.FindPasswordReset(ctx, late)
 	wantCode(t, "expired link lookup", err, "invalid_reset_token")
@@ -228,7 +228,7 @@ func testPasswordChange(t *testing.T, open Opener) {
 	if err := db.CreatePasswordReset(ctx, u.ID, reset, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.ChangePassword(ctx, u.ID, "changed", keep); err != nil {
+	if err := db.ChangePassword(ctx, u.ID, "changed", keep, nil); err != nil {
 		t.Fatal(err)
 	}
 	if !sessionAlive(db, keep) || sessionAlive(db, s2) || sessionAlive(db, s3) || !sessionAlive(db, theirs) {
@@ -240,7 +240,7 @@ func testPasswordChange(t *testing.T, open Opener) {
 	if _, hash, _ := db.FindUserByID(ctx, u.ID); hash != "changed" {
 		t.Fatalf("hash = %q", hash)
 	}
-	wantCode(t, "unknown user", db.ChangePassword(ctx, "u_999999", "x", ""), "user_not_found")
+	wantCode(t, "unknown user", db.ChangePassword(ctx, "u_999999", "x", "", nil), "user_not_found")
 
 	// Log out everywhere.
 	n, err := db.DeleteSessions(ctx, u.ID)
@@ -325,7 +325,7 @@ func testDeleteUser(t *testing.T, open Opener) {
 	if _, err := db.FindPasswordReset(ctx, reset); fault.Code(err) != "invalid_reset_token" {
 		t.Fatalf("reset link outlived deletion: %v", err)
 	}
-	wantCode(t, "code after deletion", db.VerifyEmail(ctx, u.ID, "h", 5), "user_not_found")
+	wantCode(t, "code after deletion", db.VerifyEmail(ctx, u.ID, "h", 5, nil), "user_not_found")
 	wantCode(t, "delete twice", db.DeleteUser(ctx, u.ID), "user_not_found")
 	// The names and the address are free again.
 	if uf, nf, _ := db.Availability(ctx, u.Username, u.Nickname); !uf || !nf {

@@ -63,7 +63,7 @@ func testSessions(t *testing.T, open Opener) {
 	ctx := context.Background()
 	u := mustUser(t, db, 0)
 	_, digest := account.NewToken()
-	if err := db.CreateSession(ctx, u.ID, digest, c.now().Add(time.Hour)); err != nil {
+	if err := db.CreateSession(ctx, u.ID, digest, c.now().Add(time.Hour), nil); err != nil {
 		t.Fatal(err)
 	}
 	s, err := db.FindSession(ctx, digest)

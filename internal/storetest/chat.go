@@ -79,10 +79,10 @@ func testChat(t *testing.T, open Opener) {
 	if len(q) != 2 || q[0].MessageID != 2 || q[1].Message.Text != html.Text || q[1].Message.UserID != u1.ID {
 		t.Fatalf("reports queue %+v", q)
 	}
-	if err := db.DeleteChat(ctx, m1.ID, 10); err != nil {
+	if err := db.DeleteChat(ctx, m1.ID, 10, nil); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, "second delete", db.DeleteChat(ctx, m1.ID, 10), "chat_message_not_found")
+	wantCode(t, "second delete", db.DeleteChat(ctx, m1.ID, 10, nil), "chat_message_not_found")
 	if all, _ := db.ChatHistory(ctx, m1.ID, 0, 0, 100); len(all) != 9 {
 		t.Fatalf("history after a delete has %d messages, want 9", len(all))
 	}
@@ -108,14 +108,14 @@ func testChat(t *testing.T, open Opener) {
 		t.Fatalf("slow mode of a fresh room: %s, %v", d, err)
 	}
 	for _, d := range []time.Duration{30 * time.Second, 0} {
-		if err := db.SetSlowMode(ctx, m1.ID, d); err != nil {
+		if err := db.SetSlowMode(ctx, m1.ID, d, nil); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := db.SlowMode(ctx, m1.ID); got != d {
 			t.Fatalf("slow mode %s, want %s", got, d)
 		}
 	}
-	wantCode(t, "slow mode of a missing match", db.SetSlowMode(ctx, "m_999999", time.Second), "match_not_found")
+	wantCode(t, "slow mode of a missing match", db.SetSlowMode(ctx, "m_999999", time.Second, nil), "match_not_found")
 	if next := post(m1.ID, u1.ID, "after slow mode"); next.ID != 11 {
 		t.Fatalf("id after slow mode changes: %d, want 11", next.ID)
 	}

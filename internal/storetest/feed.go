@@ -62,7 +62,7 @@ func testUpsertFixture(t *testing.T, open Opener) {
 		t.Fatalf("live match = %s, open %v, %d markets", m.State, m.Markets[0].Open, len(m.Markets))
 	}
 	// After a result, the feed's pre-match states no longer apply.
-	if _, err := db.RecordResult(ctx, ing.MatchID, result(1, 0, 1, 0), true); err != nil {
+	if _, err := db.RecordResult(ctx, ing.MatchID, result(1, 0, 1, 0), true, nil); err != nil {
 		t.Fatal(err)
 	}
 	back, _ := db.UpsertFixture(ctx, "apisports", fixture("football:1", kick, sport.Scheduled, 150))

@@ -25,7 +25,7 @@ func placeCode(t testing.TB, db *sqlstore.DB, u *account.User, s betting.Slip) (
 
 func mustLimits(t testing.TB, db *sqlstore.DB, u *account.User, up playlimit.Update) *playlimit.Status {
 	t.Helper()
-	st, err := db.SetPlayLimits(context.Background(), u.ID, up)
+	st, err := db.SetPlayLimits(context.Background(), u.ID, up, nil)
 	if err != nil {
 		t.Fatalf("SetPlayLimits: %v", err)
 	}
@@ -131,7 +131,7 @@ func testStakeLimits(t *testing.T, open Opener) {
 	}
 
 	// Unknown users.
-	if _, err := db.SetPlayLimits(ctx, "u_999999", playlimit.Update{playlimit.Daily: i64(5)}); fault.Code(err) != "user_not_found" {
+	if _, err := db.SetPlayLimits(ctx, "u_999999", playlimit.Update{playlimit.Daily: i64(5)}, nil); fault.Code(err) != "user_not_found" {
 		t.Errorf("SetPlayLimits of nobody: %v", err)
 	}
 	if _, err := db.PlayLimits(ctx, "x"); fault.Code(err) != "user_not_found" {
@@ -245,7 +245,7 @@ func testPlayBlocks(t *testing.T, open Opener) {
 		kind playlimit.Kind
 		span string
 	}{{playlimit.CoolOff, "23h"}, {playlimit.CoolOff, "43d"}, {playlimit.SelfExclusion, "5m"}, {playlimit.SelfExclusion, "6y"}} {
-		if _, err := db.StartPlayBlock(ctx, u.ID, bad.kind, span(bad.span)); fault.Code(err) != playlimit.CodeInvalidSpan {
+		if _, err := db.StartPlayBlock(ctx, u.ID, bad.kind, span(bad.span), nil); fault.Code(err) != playlimit.CodeInvalidSpan {
 			t.Errorf("%s %s: %v", bad.kind, bad.span, err)
 		}
 	}
@@ -254,7 +254,7 @@ func testPlayBlocks(t *testing.T, open Opener) {
 	}
 	mustPlace(t, db, u, slip(100, home))
 
-	b, err := db.StartPlayBlock(ctx, u.ID, playlimit.CoolOff, span("48h"))
+	b, err := db.StartPlayBlock(ctx, u.ID, playlimit.CoolOff, span("48h"), nil)
 	if err != nil || !b.EndsAt.Equal(c.now().Add(48*time.Hour)) {
 		t.Fatalf("StartPlayBlock = %+v, %v", b, err)
 	}
@@ -270,17 +270,17 @@ func testPlayBlocks(t *testing.T, open Opener) {
 		t.Errorf("CheckPlayAllowed = %v", err)
 	}
 	// Neither lifted nor shortened; a longer one replaces it.
-	if _, err := db.StartPlayBlock(ctx, u.ID, playlimit.CoolOff, span("24h")); fault.Code(err) != playlimit.CodeBlockActive {
+	if _, err := db.StartPlayBlock(ctx, u.ID, playlimit.CoolOff, span("24h"), nil); fault.Code(err) != playlimit.CodeBlockActive {
 		t.Fatalf("shorter cool-off: %v", err)
 	}
 	c.advance(time.Hour)
-	if _, err := db.StartPlayBlock(ctx, u.ID, playlimit.CoolOff, span("47h")); fault.Code(err) != playlimit.CodeBlockActive {
+	if _, err := db.StartPlayBlock(ctx, u.ID, playlimit.CoolOff, span("47h"), nil); fault.Code(err) != playlimit.CodeBlockActive {
 		t.Fatalf("cool-off ending at the same time: %v", err)
 	}
 	if got, _ := db.PlayBlock(ctx, u.ID); got == nil || !got.EndsAt.Equal(ends) {
 		t.Fatalf("block after refused changes = %+v", got)
 	}
-	b, err = db.StartPlayBlock(ctx, u.ID, playlimit.CoolOff, span("72h"))
+	b, err = db.StartPlayBlock(ctx, u.ID, playlimit.CoolOff, span("72h"), nil)
 	if err != nil || !b.EndsAt.Equal(c.now().Add(72*time.Hour)) {
 		t.Fatalf("longer cool-off = %+v, %v", b, err)
 	}
@@ -299,7 +299,7 @@ func testPlayBlocks(t *testing.T, open Opener) {
 	}
 
 	// Self-exclusion.
-	b, err = db.StartPlayBlock(ctx, u.ID, playlimit.SelfExclusion, span("6m"))
+	b, err = db.StartPlayBlock(ctx, u.ID, playlimit.SelfExclusion, span("6m"), nil)
 	if err != nil || b.Kind != playlimit.SelfExclusion {
 		t.Fatalf("self-exclusion = %+v, %v", b, err)
 	}
@@ -309,10 +309,10 @@ func testPlayBlocks(t *testing.T, open Opener) {
 	if err := db.CheckPlayAllowed(ctx, u.ID); fault.Code(err) != playlimit.CodeSelfExcluded {
 		t.Fatalf("CheckPlayAllowed = %v", err)
 	}
-	if _, err := db.StartPlayBlock(ctx, u.ID, playlimit.CoolOff, span("6w")); fault.Code(err) != playlimit.CodeBlockActive {
+	if _, err := db.StartPlayBlock(ctx, u.ID, playlimit.CoolOff, span("6w"), nil); fault.Code(err) != playlimit.CodeBlockActive {
 		t.Fatalf("a cool-off cannot cut a self-exclusion short: %v", err)
 	}
-	if _, err := db.StartPlayBlock(ctx, "u_999999", playlimit.CoolOff, span("24h")); fault.Code(err) != "user_not_found" {
+	if _, err := db.StartPlayBlock(ctx, "u_999999", playlimit.CoolOff, span("24h"), nil); fault.Code(err) != "user_not_found" {
 		t.Errorf("block of nobody: %v", err)
 	}
 	mustVerify(t, db)
@@ -334,7 +334,7 @@ func testActivityStatement(t *testing.T, open Opener) {
 	mustPlace(t, db, u, slip(300, sel(t, m2, betting.OneXTwo, "draw")))    // voided: refund 300
 	mustPlace(t, db, other, slip(700, sel(t, m, betting.OneXTwo, "home"))) // not u's
 	for i := 0; i < 3; i++ {
-		if err := db.CreateSession(ctx, u.ID, "digest-"+u.ID+string(rune('a'+i)), c.now().Add(time.Hour)); err != nil {
+		if err := db.CreateSession(ctx, u.ID, "digest-"+u.ID+string(rune('a'+i)), c.now().Add(time.Hour), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -347,7 +347,7 @@ func testActivityStatement(t *testing.T, open Opener) {
 		t.Fatalf("statement with open bets = %+v", a)
 	}
 	c.advance(2 * time.Hour)
-	if _, err := db.RecordResult(ctx, m.ID, result(2, 1, 2, 1), false); err != nil {
+	if _, err := db.RecordResult(ctx, m.ID, result(2, 1, 2, 1), false, nil); err != nil {
 		t.Fatal(err)
 	}
 	// One match settled, the other still open: its stake is pending.

@@ -45,7 +45,7 @@ func testMatchListOrder(t *testing.T, open Opener) {
 		var err error
 		switch m.state {
 		case sport.Finished:
-			_, err = db.RecordResult(ctx, m.id, result(1, 0, 1, 0), false)
+			_, err = db.RecordResult(ctx, m.id, result(1, 0, 1, 0), false, nil)
 		case sport.Cancelled:
 			_, err = db.VoidMatch(ctx, m.id, sport.Evidence{Source: "simulator", Status: "CANC"}, false)
 		case sport.Live, sport.Suspended, sport.Postponed:
@@ -146,7 +146,7 @@ func testBetLegMatches(t *testing.T, open Opener) {
 	}
 	// m1 finishes 2-1, m2 is in play, m3 is still to come.
 	c.advance(90 * time.Minute)
-	if _, err := db.RecordResult(ctx, m1.ID, result(2, 1, 2, 1), false); err != nil {
+	if _, err := db.RecordResult(ctx, m1.ID, result(2, 1, 2, 1), false, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.SetMatchState(ctx, m2.ID, sport.Live); err != nil {

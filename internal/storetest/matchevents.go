@@ -105,7 +105,7 @@ func testMatchEvents(t *testing.T, open Opener) {
 	if od.Markets[0].Selections[1].Odds != 350 || !od.Markets[0].Open {
 		t.Fatalf("odds.changed %+v", od.Markets[0])
 	}
-	if _, err := db.RecordResult(ctx, ing.MatchID, result(3, 1, 3, 1), true); err != nil {
+	if _, err := db.RecordResult(ctx, ing.MatchID, result(3, 1, 3, 1), true, nil); err != nil {
 		t.Fatal(err)
 	}
 	evs = expect("a result", live.MatchState, live.MatchScore, live.OddsChanged)

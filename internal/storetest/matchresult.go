@@ -22,7 +22,7 @@ func testMatchResult(t *testing.T, open Opener) {
 	c.advance(3 * time.Hour)
 	first := result(2, 1, 2, 1)
 	first.Evidence.FetchedAt = c.now().Add(-time.Minute)
-	if _, err := db.RecordResult(ctx, m.ID, first, false); err != nil {
+	if _, err := db.RecordResult(ctx, m.ID, first, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	o, err := db.MatchResult(ctx, m.ID)
@@ -34,7 +34,7 @@ func testMatchResult(t *testing.T, open Opener) {
 	c.advance(time.Hour)
 	fix := result(1, 1, 1, 1)
 	fix.Evidence = sport.Evidence{Source: "operator", Status: "FT", Actor: "op", Reason: "goal disallowed on review", FetchedAt: c.now()}
-	if _, err := db.RecordResult(ctx, m.ID, fix, true); err != nil {
+	if _, err := db.RecordResult(ctx, m.ID, fix, true, nil); err != nil {
 		t.Fatal(err)
 	}
 	if o, err := db.MatchResult(ctx, m.ID); err != nil || o.Score != fix.Score || o.Evidence.Actor != "op" || o.Evidence.Reason != fix.Evidence.Reason {

@@ -65,7 +65,7 @@ func testNotices(t *testing.T, open Opener) {
 		t.Fatal("placing bets sent events")
 	}
 	c.advance(2 * time.Hour)
-	if _, err := db.RecordResult(ctx, m.ID, result(2, 1, 2, 1), true); err != nil {
+	if _, err := db.RecordResult(ctx, m.ID, result(2, 1, 2, 1), true, nil); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]live.BetSettledData{
@@ -129,7 +129,7 @@ func testNotices(t *testing.T, open Opener) {
 	c.advance(time.Minute)
 	o := result(0, 1, 0, 1)
 	o.Evidence.Reason = "wrong scorer"
-	if _, err := db.RecordResult(ctx, m.ID, o, true); err != nil {
+	if _, err := db.RecordResult(ctx, m.ID, o, true, nil); err != nil {
 		t.Fatal(err)
 	}
 	evs = got.takeOf(live.BetSettled)

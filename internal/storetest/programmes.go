@@ -302,7 +302,7 @@ func mustPartner(t testing.TB, db *sqlstore.DB, id string, rate programme.Rate, 
 	}
 	secret := programme.NewSecret()
 	p := &programme.Partner{ID: id, Name: "Partner " + id, Rate: rate, DailyCap: cap, SealedSecret: s.Seal(id, []byte(secret))}
-	if err := db.CreatePartner(context.Background(), p); err != nil {
+	if err := db.CreatePartner(context.Background(), p, nil); err != nil {
 		t.Fatalf("CreatePartner: %v", err)
 	}
 	return p, secret
@@ -323,7 +323,7 @@ func testPartners(t *testing.T, db *sqlstore.DB) {
 		{"no name", programme.Partner{ID: "noname", Name: " ", Rate: programme.Rate{Num: 1, Den: 1}, DailyCap: 1, SealedSecret: []byte{1}}, "invalid_partner_name"},
 	}
 	for _, tt := range bad {
-		if err := db.CreatePartner(ctx, &tt.p); fault.Code(err) != tt.code {
+		if err := db.CreatePartner(ctx, &tt.p, nil); fault.Code(err) != tt.code {
 			t.Errorf("%s: %v, want %s", tt.name, err, tt.code)
 		}
 	}
@@ -338,20 +338,20 @@ func testPartners(t *testing.T, db *sqlstore.DB) {
 	if _, err := db.FindPartner(ctx, "nobody"); fault.Code(err) != "partner_not_found" {
 		t.Fatalf("unknown partner: %v", err)
 	}
-	if err := db.RotatePartnerSecret(ctx, "acme", s.Seal("acme", []byte("new"))); err != nil {
+	if err := db.RotatePartnerSecret(ctx, "acme", s.Seal("acme", []byte("new")), nil); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = db.FindPartner(ctx, "acme")
 	if plain, _ := s.Open("acme", got.SealedSecret); string(plain) != "new" {
 		t.Fatal("rotation did not replace the secret")
 	}
-	if err := db.DisablePartner(ctx, "acme"); err != nil {
+	if err := db.DisablePartner(ctx, "acme", nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.DisablePartner(ctx, "acme"); err != nil {
+	if err := db.DisablePartner(ctx, "acme", nil); err != nil {
 		t.Fatal("disabling twice:", err)
 	}
-	if err := db.DisablePartner(ctx, "nobody"); fault.Code(err) != "partner_not_found" {
+	if err := db.DisablePartner(ctx, "nobody", nil); fault.Code(err) != "partner_not_found" {
 		t.Fatalf("disable unknown: %v", err)
 	}
 	list, err := db.ListPartners(ctx)
@@ -420,7 +420,7 @@ func testPartnerCredit(t *testing.T, db *sqlstore.DB) {
 		t.Fatalf("partner programme = %d", got)
 	}
 	// A disabled partner credits nothing, not even a replay.
-	if err := db.DisablePartner(ctx, "acme"); err != nil {
+	if err := db.DisablePartner(ctx, "acme", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := credit("acme-8", u.Username, 2); fault.Code(err) != "partner_disabled" {
@@ -641,7 +641,7 @@ func testProgrammesBlocked(t *testing.T, db *sqlstore.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.StartPlayBlock(ctx, u.ID, playlimit.CoolOff, span); err != nil {
+	if _, err := db.StartPlayBlock(ctx, u.ID, playlimit.CoolOff, span, nil); err != nil {
 		t.Fatal(err)
 	}
 	before := programmeBalances(t, db)

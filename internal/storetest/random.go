@@ -95,7 +95,7 @@ func testRandomized(t *testing.T, open Opener) {
 					o := result(r.IntN(4), r.IntN(4), 0, 0)
 					o.Score.Regulation = sport.Pair{Home: r.IntN(o.Score.Home + 1), Away: r.IntN(o.Score.Away + 1)}
 					o.Evidence.Reason = "random correction"
-					if _, err := db.RecordResult(ctx, m.ID, o, true); err != nil {
+					if _, err := db.RecordResult(ctx, m.ID, o, true, nil); err != nil {
 						t.Errorf("result: %v", err)
 						return
 					}

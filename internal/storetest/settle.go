@@ -30,7 +30,7 @@ func testSettlement(t *testing.T, open Opener) {
 	push := mustPlace(t, db, u, slip(1000, sel(t, m, betting.Handicap, "home"))) // -1, wins by 1 → push
 	over := mustPlace(t, db, u, slip(333, sel(t, m, betting.Total, "over")))     // 1.90 → 632 (632.7 down)
 	c.advance(2 * time.Hour)
-	changed, err := db.RecordResult(ctx, m.ID, result(2, 1, 2, 1), false)
+	changed, err := db.RecordResult(ctx, m.ID, result(2, 1, 2, 1), false, nil)
 	if err != nil || !changed {
 		t.Fatalf("RecordResult = %v, %v", changed, err)
 	}
@@ -64,7 +64,7 @@ func testSettlement(t *testing.T, open Opener) {
 		t.Fatalf("balance = %d, want %d", got, want)
 	}
 	// The same result again is a no-op.
-	changed, err = db.RecordResult(ctx, m.ID, result(2, 1, 2, 1), false)
+	changed, err = db.RecordResult(ctx, m.ID, result(2, 1, 2, 1), false, nil)
 	if err != nil || changed {
 		t.Fatalf("same result again: %v, %v", changed, err)
 	}
@@ -98,7 +98,7 @@ func testSettlementRace(t *testing.T, open Opener) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := db.RecordResult(ctx, m.ID, result(1, 0, 1, 0), false); err != nil {
+			if _, err := db.RecordResult(ctx, m.ID, result(1, 0, 1, 0), false, nil); err != nil {
 				t.Errorf("RecordResult: %v", err)
 			}
 			if err := db.SettleMatch(ctx, m.ID); err != nil {
@@ -128,7 +128,7 @@ func testVoidAndCorrection(t *testing.T, open Opener) {
 	m := mustMatch(t, db, c.now().Add(time.Hour))
 	b := mustPlace(t, db, u, slip(5000, sel(t, m, betting.OneXTwo, "home"))) // 2.00
 	c.advance(2 * time.Hour)
-	if _, err := db.RecordResult(ctx, m.ID, result(1, 0, 1, 0), true); err != nil {
+	if _, err := db.RecordResult(ctx, m.ID, result(1, 0, 1, 0), true, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := mustBalance(t, db, u); got != 15000 {
@@ -139,11 +139,11 @@ func testVoidAndCorrection(t *testing.T, open Opener) {
 		t.Fatalf("first settlement's history %+v", h)
 	}
 	// The feed may not overwrite an operator's result.
-	if _, err := db.RecordResult(ctx, m.ID, result(0, 1, 0, 1), false); fault.Code(err) != "match_locked" {
+	if _, err := db.RecordResult(ctx, m.ID, result(0, 1, 0, 1), false, nil); fault.Code(err) != "match_locked" {
 		t.Fatalf("feed over operator: %v", err)
 	}
 	// A correction needs a reason.
-	if _, err := db.RecordResult(ctx, m.ID, result(0, 1, 0, 1), true); fault.Code(err) != "reason_required" {
+	if _, err := db.RecordResult(ctx, m.ID, result(0, 1, 0, 1), true, nil); fault.Code(err) != "reason_required" {
 		t.Fatalf("correction without reason: %v", err)
 	}
 	// The player spends most of the winnings, then the result is
@@ -154,7 +154,7 @@ func testVoidAndCorrection(t *testing.T, open Opener) {
 	o := result(0, 1, 0, 1)
 	o.Evidence.Reason = "wrong team recorded"
 	o.Evidence.Source = "operator"
-	if changed, err := db.RecordResult(ctx, m.ID, o, true); err != nil || !changed {
+	if changed, err := db.RecordResult(ctx, m.ID, o, true, nil); err != nil || !changed {
 		t.Fatalf("correction: %v %v", changed, err)
 	}
 	if got := mustBalance(t, db, u); got != 1000-10000 {
@@ -213,7 +213,7 @@ func testAccumulator(t *testing.T, open Opener) {
 	}
 	lost := mustPlace(t, db, u, slip(1000, sel(t, m1, betting.OneXTwo, "away"), sel(t, m2, betting.Total, "over")))
 	c.advance(4 * time.Hour)
-	if _, err := db.RecordResult(ctx, m1.ID, result(1, 0, 1, 0), false); err != nil {
+	if _, err := db.RecordResult(ctx, m1.ID, result(1, 0, 1, 0), false, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := db.FindBet(ctx, u.ID, lost.ID)
@@ -227,7 +227,7 @@ func testAccumulator(t *testing.T, open Opener) {
 	if _, err := db.VoidMatch(ctx, m2.ID, sport.Evidence{Source: "simulator", Status: "CANC"}, false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.RecordResult(ctx, m3.ID, result(2, 2, 2, 2), false); err != nil {
+	if _, err := db.RecordResult(ctx, m3.ID, result(2, 2, 2, 2), false, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = db.FindBet(ctx, u.ID, b.ID)

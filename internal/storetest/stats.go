@@ -38,7 +38,7 @@ func testMatchStats(t *testing.T, open Opener) {
 	for i, p := range played {
 		m := create(p.league, p.home, p.away, start.Add(time.Duration(i+1)*time.Hour))
 		c.set(start.Add(time.Duration(i+1)*time.Hour + 2*time.Hour))
-		if _, err := db.RecordResult(ctx, m.ID, result(p.h, p.a, p.h, p.a), false); err != nil {
+		if _, err := db.RecordResult(ctx, m.ID, result(p.h, p.a, p.h, p.a), false, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

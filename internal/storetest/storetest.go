@@ -71,6 +71,8 @@ func Run(t *testing.T, open Opener) {
 		{"Notices", testNotices},
 		{"MatchEvents", testMatchEvents},
 		{"CreditNotices", testCreditNotices},
+		{"Audit", testAudit},
+		{"AuditList", testAuditList},
 	}
 	for _, tt := range tests {
 		// Every test opens a store of its own.

@@ -134,7 +134,7 @@ func TestMatchChatLatest(t *testing.T) {
 		}
 		ids = append(ids, msg.ID)
 	}
-	if err := s.db.DeleteChat(ctx, m.ID, ids[54]); err != nil {
+	if err := s.db.DeleteChat(ctx, m.ID, ids[54], nil); err != nil {
 		t.Fatal(err)
 	}
 	pg := s.browser("en").get("/matches/" + m.ID)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/edge"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/playlimit"
@@ -16,9 +17,26 @@ import (
 // the API's /api/v1/me/limits and /me/cooloff use.
 type limitsStore interface {
 	PlayLimits(ctx context.Context, userID string) (*playlimit.Status, error)
-	SetPlayLimits(ctx context.Context, userID string, u playlimit.Update) (*playlimit.Status, error)
+	SetPlayLimits(ctx context.Context, userID string, u playlimit.Update, ev *audit.Event) (*playlimit.Status, error)
 	PlayBlock(ctx context.Context, userID string) (*playlimit.Block, error)
-	StartPlayBlock(ctx context.Context, userID string, kind playlimit.Kind, span playlimit.Span) (*playlimit.Block, error)
+	StartPlayBlock(ctx context.Context, userID string, kind playlimit.Kind, span playlimit.Span, ev *audit.Event) (*playlimit.Block, error)
+	RecordAudit(ctx context.Context, evs ...*audit.Event) error
+}
+
+// limitEvent is the audit event of the signed-in player's change of their
+// own limits or block: the store writes it with the change.
+func limitEvent(r *http.Request, action string) *audit.Event {
+	u := edge.SessionFrom(r.Context()).User
+	return audit.New(r.Context(), action, "user:"+u.ID).By(u.ID, u.Username)
+}
+
+// limitRefused records a change the store refused, in its own
+// transaction, and returns err for the page to show.
+func (s *Web) limitRefused(r *http.Request, ev *audit.Event, err error) error {
+	if rerr := s.store.RecordAudit(context.WithoutCancel(r.Context()), ev.Failed(err)); rerr != nil {
+		s.log.WarnContext(r.Context(), "audit: refused change not recorded", "action", ev.Action, "err", rerr)
+	}
+	return err
 }
 
 // periodRow is one stake limit as the page shows it, with the value its
@@ -178,8 +196,9 @@ func (s *Web) handleLimitsSet(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, "/me/limits?done=unchanged", http.StatusSeeOther)
 		return nil
 	}
-	if _, err := s.store.SetPlayLimits(r.Context(), uid, u); err != nil {
-		return s.limitsRefusal(w, r, "limits", err, keepTyped(typed))
+	ev := limitEvent(r, audit.LimitChange)
+	if _, err := s.store.SetPlayLimits(r.Context(), uid, u, ev); err != nil {
+		return s.limitsRefusal(w, r, "limits", s.limitRefused(r, ev, err), keepTyped(typed))
 	}
 	http.Redirect(w, r, "/me/limits?done=limits", http.StatusSeeOther)
 	return nil
@@ -217,8 +236,9 @@ func (s *Web) handleLimitsCancel(w http.ResponseWriter, r *http.Request) error {
 		return fault.New(fault.Invalid, playlimit.CodeInvalidPeriod, "period is daily, weekly or monthly.")
 	}
 	if ps.Pending != nil {
-		if _, err := s.store.SetPlayLimits(r.Context(), uid, playlimit.Update{p: ps.Limit}); err != nil {
-			return s.limitsRefusal(w, r, "limits", err, nil)
+		ev := limitEvent(r, audit.LimitChange).Because("cancel " + string(p))
+		if _, err := s.store.SetPlayLimits(r.Context(), uid, playlimit.Update{p: ps.Limit}, ev); err != nil {
+			return s.limitsRefusal(w, r, "limits", s.limitRefused(r, ev, err), nil)
 		}
 	}
 	http.Redirect(w, r, "/me/limits?done=cancelled", http.StatusSeeOther)
@@ -289,8 +309,13 @@ func (s *Web) handleBlockStart(w http.ResponseWriter, r *http.Request) error {
 	if r.PostFormValue("confirm") != "yes" {
 		return s.limitsRefusal(w, r, "block", errBlockUnconfirmed, func(d *limitsData) { d.Confirm = c })
 	}
-	if _, err := s.store.StartPlayBlock(r.Context(), edge.SessionFrom(r.Context()).User.ID, c.Kind, span); err != nil {
-		return s.limitsRefusal(w, r, "block", err, nil)
+	action := audit.CoolOffStart
+	if c.Kind == playlimit.SelfExclusion {
+		action = audit.SelfExclusion
+	}
+	ev := limitEvent(r, action).Because(span.String())
+	if _, err := s.store.StartPlayBlock(r.Context(), edge.SessionFrom(r.Context()).User.ID, c.Kind, span, ev); err != nil {
+		return s.limitsRefusal(w, r, "block", s.limitRefused(r, ev, err), nil)
 	}
 	http.Redirect(w, r, "/me/limits?done=block", http.StatusSeeOther)
 	return nil

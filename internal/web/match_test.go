@@ -189,7 +189,7 @@ func TestMatchStatsAndResult(t *testing.T) {
 	for _, p := range past {
 		pm := s.match("football", "K League 1", p.home, p.away, testNow.AddDate(0, 0, -p.days))
 		if _, err := s.db.RecordResult(ctx, pm.ID, sport.Outcome{Score: sport.Score{Home: p.h, Away: p.a, Regulation: sport.Pair{Home: p.h, Away: p.a}},
-			Evidence: sport.Evidence{Source: "operator", Status: "FT", Actor: "ops"}}, true); err != nil {
+			Evidence: sport.Evidence{Source: "operator", Status: "FT", Actor: "ops"}}, true, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -238,7 +238,7 @@ func TestMatchStatsAndResult(t *testing.T) {
 
 	// Finished after extra time: the result and what each market settles on.
 	if _, err := s.db.RecordResult(ctx, m.ID, sport.Outcome{Score: sport.Score{Home: 3, Away: 2, Regulation: sport.Pair{Home: 2, Away: 2}},
-		Evidence: sport.Evidence{Source: "operator", Status: "AET", Actor: "ops", Reason: "entered from the <b>referee's</b> report", FetchedAt: testNow.Add(4 * time.Hour)}}, true); err != nil {
+		Evidence: sport.Evidence{Source: "operator", Status: "AET", Actor: "ops", Reason: "entered from the <b>referee's</b> report", FetchedAt: testNow.Add(4 * time.Hour)}}, true, nil); err != nil {
 		t.Fatal(err)
 	}
 	for accept, want := range map[string][]string{

@@ -44,7 +44,7 @@ func (s *site) result(m *betting.Match, home, away int, reason string) {
 	if home < 0 {
 		o = sport.Outcome{Void: true, Evidence: sport.Evidence{Source: "operator", Status: "void", FetchedAt: s.clock.Now(), Actor: "admin", Reason: reason}}
 	}
-	if _, err := s.db.RecordResult(context.Background(), m.ID, o, true); err != nil {
+	if _, err := s.db.RecordResult(context.Background(), m.ID, o, true, nil); err != nil {
 		s.t.Fatalf("result: %v", err)
 	}
 }

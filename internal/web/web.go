@@ -107,7 +107,7 @@ func New(store Store, opt Options) (*Web, error) {
 		return nil, err
 	}
 	s.edge = edge.New(edge.Config{Sessions: opt.Auth, Log: opt.Log, Format: edge.HTML,
-		SecureCookies: opt.SecureCookies, ErrorPage: s.errorPage})
+		SecureCookies: opt.SecureCookies, ErrorPage: s.errorPage, Audit: store})
 	return s, nil
 }
 

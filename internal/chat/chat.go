@@ -142,8 +142,8 @@ func CheckText(text string, max int) error {
 // Post stores a player's message and publishes it to the room. The
 // sender is userID, from the caller's session.
 //
-// Codes: invalid_text, invalid_chat_text, chat_muted, chat_rate_limited,
-// chat_slow_mode, match_not_found.
+// Codes: invalid_text, invalid_chat_text, chat_muted, chat_rate_limited and
+// chat_slow_mode (both with retry_after, whole seconds), match_not_found.
 func (s *Service) Post(ctx context.Context, userID, matchID, text string) (*Message, error) {
 	if err := CheckText(text, MaxText); err != nil {
 		return nil, err
@@ -169,11 +169,15 @@ func (s *Service) Post(ctx context.Context, userID, matchID, text string) (*Mess
 		return nil, fault.New(fault.Unavailable, "chat_unavailable", "Chat is unavailable; try again shortly.")
 	}
 	if !r.Allowed {
-		wait := int((r.RetryAfter + time.Second - 1) / time.Second)
+		// The wait is whole seconds, rounded up, so a client that waits it
+		// is let through; retry_after carries it for clients to act on.
+		wait := max(1, int((r.RetryAfter+time.Second-1)/time.Second))
 		if slow > 0 && r.RetryAfter <= slow {
-			return nil, fault.New(fault.RateLimited, "chat_slow_mode", "Slow mode is on: wait %d seconds before your next message.", wait)
+			return nil, fault.New(fault.RateLimited, "chat_slow_mode", "Slow mode is on: wait %d seconds before your next message.", wait).
+				With("retry_after", wait)
 		}
-		return nil, fault.New(fault.RateLimited, "chat_rate_limited", "You are sending messages too fast: wait %d seconds.", wait)
+		return nil, fault.New(fault.RateLimited, "chat_rate_limited", "You are sending messages too fast: wait %d seconds.", wait).
+			With("retry_after", wait)
 	}
 	m, err := s.Store.PostChat(ctx, NewMessage{MatchID: matchID, UserID: userID, Text: text, At: now})
 	if err != nil {

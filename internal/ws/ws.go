@@ -879,6 +879,9 @@ type ErrorData struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Ref     string `json:"ref,omitempty"`
+	// RetryAfter, on a refusal that knows the wait (chat_rate_limited,
+	// chat_slow_mode), is how many seconds until the next try may pass.
+	RetryAfter int `json:"retry_after,omitempty"`
 }
 
 func (c *conn) sendError(channel, ref string, err error) {
@@ -887,7 +890,8 @@ func (c *conn) sendError(channel, ref string, err error) {
 		c.hub.opt.Log.Error("ws", "err", err)
 		fe = fault.New(fault.Internal, "internal", "Something went wrong.")
 	}
-	b, _ := json.Marshal(live.New("error", channel, ErrorData{Code: fe.Code, Message: fe.Message, Ref: ref}))
+	retry, _ := fe.Details["retry_after"].(int)
+	b, _ := json.Marshal(live.New("error", channel, ErrorData{Code: fe.Code, Message: fe.Message, Ref: ref, RetryAfter: retry}))
 	c.enqueue(item{b: b})
 }
 

@@ -296,7 +296,9 @@ func TestResumeSinceAndRateLimit(t *testing.T) {
 		}
 	}
 	poster.send(`{"type":"chat.send",` + ch + `,"text":"m6"}`)
-	if ev, _ := poster.until("error"); field(t, ev, "code") != "chat_rate_limited" {
+	// The wait is in the event, whole seconds within the 10 s window.
+	if ev, _ := poster.until("error"); field(t, ev, "code") != "chat_rate_limited" ||
+		field(t, ev, "retry_after") == nil || field(t, ev, "retry_after").(float64) < 1 || field(t, ev, "retry_after").(float64) > 10 {
 		t.Fatalf("6th message in 10 s: %s", ev.Data)
 	}
 	late := e.dial("", false)

@@ -223,12 +223,19 @@ func (s *Service) History(ctx context.Context, matchID string, before int64, lim
 
 // Since is what a client that saw up to id `since` missed, at most limit
 // messages; more says there were more (the client reloads instead).
+// Since 0 is a client that has no message yet: the whole room, oldest
+// first, when it fits the bound.
 func (s *Service) Since(ctx context.Context, matchID string, since int64, limit int) ([]*Message, bool, error) {
+	// With after 0 the store answers the newest limit+1: all of a room
+	// that fits, and a sign of more when it does not.
 	ms, err := s.Store.ChatHistory(ctx, matchID, 0, since, limit+1)
 	if err != nil {
 		return nil, false, err
 	}
 	if len(ms) > limit {
+		if since == 0 {
+			return nil, true, nil // the newest, not the first: never a gap's worth
+		}
 		return ms[:limit], true, nil
 	}
 	return ms, false, nil

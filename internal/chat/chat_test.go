@@ -226,6 +226,14 @@ func TestHistorySinceAndReports(t *testing.T) {
 	if ms, more, _ := f.svc.Since(ctx, f.match, 2, 2); more || len(ms) != 2 || ms[1].ID != 4 {
 		t.Fatalf("since 2, bound 2: %d messages, more %v", len(ms), more)
 	}
+	// Since 0: the room from its first message when it fits the bound,
+	// else only the sign to reload.
+	if ms, more, err := f.svc.Since(ctx, f.match, 0, 4); err != nil || more || len(ms) != 4 || ms[0].ID != 1 || ms[3].ID != 4 {
+		t.Fatalf("since 0, bound 4: %d messages, more %v, %v", len(ms), more, err)
+	}
+	if ms, more, err := f.svc.Since(ctx, f.match, 0, 3); err != nil || !more || len(ms) != 0 {
+		t.Fatalf("since 0, bound 3: %d messages, more %v, %v", len(ms), more, err)
+	}
 	if err := f.svc.Report(ctx, f.lee, f.match, 2, strings.Repeat("x", chat.MaxReason+1)); code(err) != "invalid_reason" {
 		t.Fatalf("long reason: %v", err)
 	}

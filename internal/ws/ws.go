@@ -827,8 +827,8 @@ func (c *conn) subscribe(f Frame, ack bool) error {
 		if err == nil {
 			first = live.MatchEvents(m, f.Channel)
 		}
-		if f.Since > 0 && c.hub.opt.Chat != nil {
-			ms, more, err := c.hub.opt.Chat.Since(ctx, id, f.Since, c.hub.opt.Resume)
+		if f.Since != nil && c.hub.opt.Chat != nil {
+			ms, more, err := c.hub.opt.Chat.Since(ctx, id, *f.Since, c.hub.opt.Resume)
 			switch {
 			case err != nil || more:
 				reload = true
@@ -839,7 +839,7 @@ func (c *conn) subscribe(f Frame, ack bool) error {
 				}
 			}
 			if skip == 0 {
-				skip = f.Since
+				skip = *f.Since
 			}
 		}
 	}

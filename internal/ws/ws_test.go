@@ -315,6 +315,35 @@ func TestResumeSinceAndRateLimit(t *testing.T) {
 	}
 }
 
+// since 0 is a client with no message yet: it gets the room from the
+// first one, as a resume, not the plain subscription an absent since is.
+func TestResumeSinceZeroIsFromTheStart(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, ws.Options{})
+	poster := e.dial(e.player, false)
+	ch := `"channel":"match:` + e.match + `"`
+	poster.send(`{"type":"subscribe",` + ch + `}`)
+	poster.until("subscribed")
+	for i := 1; i <= 2; i++ {
+		poster.send(fmt.Sprintf(`{"type":"chat.send",%s,"text":"m%d"}`, ch, i))
+		poster.until("chat.message")
+	}
+	for since, want := range map[string]string{`,"since":0`: "[1 2]", ``: "[]"} {
+		c := e.dial("", false)
+		c.send(`{"type":"subscribe",` + ch + since + `}`)
+		ack, before := c.until("subscribed")
+		ids := []any{}
+		for _, ev := range before {
+			if ev.Type == "chat.message" {
+				ids = append(ids, field(t, ev, "id"))
+			}
+		}
+		if fmt.Sprint(ids) != want || field(t, ack, "reload") != nil {
+			t.Fatalf("subscribe%s: ids %v, want %s; ack %s", since, ids, want, ack.Data)
+		}
+	}
+}
+
 func TestResumeTooFarSaysReload(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, ws.Options{Resume: 2})

@@ -107,7 +107,7 @@ type BetSettledData struct {
 
 // PointsCreditedData is points.credited, to the player credited.
 type PointsCreditedData struct {
-	Kind      string `json:"kind"` // "topup", "checkin", "grant", "partner"
+	Kind      string `json:"kind"` // "signup", "topup", "checkin", "grant", "partner"
 	Amount    int64  `json:"amount"`
 	Reference string `json:"reference"`
 }

@@ -114,7 +114,7 @@ type PointsCreditedData struct {
 
 // LimitChangedData is limit.changed, to the player whose limits changed.
 type LimitChangedData struct {
-	What string `json:"what"` // "limits", "cooloff"
+	What string `json:"what"` // "limits", "cooloff", "self_exclusion"
 }
 
 // Stored is a personal event as the notices table keeps it: the player's

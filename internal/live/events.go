@@ -22,6 +22,11 @@ const (
 	PointsCredited = "points.credited"
 	LimitChanged   = "limit.changed"
 	Notice         = "chat.notice" // to one player: a cooldown or a mute
+	// SessionRevoked, on a player's channel, says some of their sessions
+	// ended (log-out, log-out everywhere, a password change or reset,
+	// deletion). It is for the hubs, never sent to clients: each checks
+	// the sessions of the player's sockets and closes those that ended.
+	SessionRevoked = "session.revoked"
 )
 
 // MatchChannel is a match's room; LobbyChannel all of a sport's matches;

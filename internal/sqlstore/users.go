@@ -179,6 +179,21 @@ func (db *DB) FindSession(ctx context.Context, digest string) (*account.Session,
 
 // DeleteSession ends a session.
 func (db *DB) DeleteSession(ctx context.Context, digest string) error {
-	_, err := db.rw.ExecContext(ctx, `DELETE FROM sessions WHERE digest = $1`, digest)
-	return classify(err)
+	var uid int64
+	err := db.rw.QueryRowContext(ctx, `DELETE FROM sessions WHERE digest = $1 RETURNING user_id`, digest).Scan(&uid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return classify(err)
+	}
+	db.sessionsEnded(uid)
+	return nil
+}
+
+// sessionsEnded tells, after the commit that ended some of uid's
+// sessions, the live hubs of every instance to close those sessions'
+// sockets (live.SessionRevoked).
+func (db *DB) sessionsEnded(uid int64) {
+	db.published([]live.Event{live.New(live.SessionRevoked, live.UserChannel(fmtID(pUser, uid)), struct{}{})})
 }

@@ -72,6 +72,7 @@ func Run(t *testing.T, open Opener) {
 		{"MatchEvents", testMatchEvents},
 		{"CreditNotices", testCreditNotices},
 		{"LimitNotices", testLimitNotices},
+		{"SessionEvents", testSessionEvents},
 	}
 	for _, tt := range tests {
 		// Every test opens a store of its own.

@@ -59,7 +59,14 @@ func newEnvOver(t *testing.T, opt ws.Options, wrap func(*live.Memory) (live.Bus,
 	auth := account.NewAuth(db, account.AuthConfig{SignupBonus: 1000, SessionTTL: time.Hour, Hash: fastHash}, log)
 	a := api.New(db, api.Options{Auth: auth}, log)
 	bus := live.NewMemory(0, nil)
-	opt.Bus, opt.Presence, opt.Matches, opt.Sessions, opt.Log = bus, bus, db, auth, log
+	// Committed changes publish as the server's relay does.
+	db.SetAfterCommit(func(evs ...live.Event) bool {
+		for _, ev := range evs {
+			bus.Publish(context.Background(), ev)
+		}
+		return true
+	})
+	opt.Bus, opt.Presence, opt.Matches, opt.Sessions, opt.Recheck, opt.Log = bus, bus, db, auth, db, log
 	if wrap != nil {
 		opt.Bus, opt.Presence = wrap(bus)
 	}
@@ -538,6 +545,89 @@ func TestSlowBusDelaysOnlyItsChannel(t *testing.T) {
 					t.Fatalf("announcement %s", ev.Data)
 				}
 			}
+		})
+	}
+}
+
+// closed reads until the socket ends and returns its close.
+func (c *client) closed() websocket.CloseError {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		_, _, err := c.c.Read(ctx)
+		if err == nil {
+			continue
+		}
+		var ce websocket.CloseError
+		if !asClose(err, &ce) {
+			c.t.Fatalf("socket ended without a close: %v", err)
+		}
+		return ce
+	}
+}
+
+func sessionEnded(t *testing.T, c *client, step string) {
+	t.Helper()
+	if ce := c.closed(); ce.Code != websocket.StatusPolicyViolation || ce.Reason != "session ended" {
+		t.Fatalf("%s: closed with %v, want 1008 session ended", step, ce)
+	}
+}
+
+// A log-out closes that session's sockets at once, and only those; log-out
+// everywhere closes the rest.
+func TestSessionEndedClosesItsSockets(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, ws.Options{})
+	second := e.login("kim", "long-password-1")
+	own := `{"type":"subscribe","channel":"user:` + e.userID + `"}`
+	first, other := e.dial(e.player, false), e.dial(second, false)
+	for _, c := range []*client{first, other} {
+		c.send(own)
+		c.until("subscribed")
+	}
+	e.call("POST", "/api/v1/auth/logout", e.player, "", 204)
+	sessionEnded(t, first, "log-out")
+	other.send(`{"type":"subscribe","channel":"lobby:football"}`)
+	if ack, _ := other.until("subscribed"); ack.Channel != "lobby:football" {
+		t.Fatalf("the other session's socket: %+v", ack)
+	}
+	e.call("POST", "/api/v1/auth/logout-all", second, "", 204)
+	sessionEnded(t, other, "log-out everywhere")
+}
+
+// deaf is a bus on which players' channels hear nothing: a session's end
+// whose event is lost (Redis unreachable, say).
+type deaf struct{ *live.Memory }
+
+func (d deaf) Subscribe(ctx context.Context, channel string) (live.Subscription, error) {
+	if strings.HasPrefix(channel, "user:") {
+		channel = "deaf:" + channel
+	}
+	return d.Memory.Subscribe(ctx, channel)
+}
+
+// Without the event, a chat.send finds the session ended, and so does the
+// periodic re-check of a socket that sends nothing.
+func TestSessionRecheckedWithoutTheEvent(t *testing.T) {
+	t.Parallel()
+	for _, periodic := range []bool{false, true} {
+		t.Run(map[bool]string{false: "on chat.send", true: "periodically"}[periodic], func(t *testing.T) {
+			t.Parallel()
+			opt := ws.Options{RecheckEvery: time.Hour}
+			if periodic {
+				opt.RecheckEvery = 50 * time.Millisecond
+			}
+			e := newEnvOver(t, opt, func(m *live.Memory) (live.Bus, live.Presence) { return deaf{m}, m })
+			c := e.dial(e.player, false)
+			ch := `"channel":"match:` + e.match + `"`
+			c.send(`{"type":"subscribe",` + ch + `}`)
+			c.until("subscribed")
+			e.call("POST", "/api/v1/auth/logout", e.player, "", 204)
+			if !periodic {
+				c.send(`{"type":"chat.send",` + ch + `,"text":"still here?"}`)
+			}
+			sessionEnded(t, c, "log-out")
 		})
 	}
 }

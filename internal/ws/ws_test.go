@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +21,8 @@ import (
 	"github.com/pointsbook/pointsbook/internal/api"
 	"github.com/pointsbook/pointsbook/internal/chat"
 	"github.com/pointsbook/pointsbook/internal/live"
+	"github.com/pointsbook/pointsbook/internal/redisbus"
+	"github.com/pointsbook/pointsbook/internal/redistest"
 	"github.com/pointsbook/pointsbook/internal/server"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
 	"github.com/pointsbook/pointsbook/internal/throttle"
@@ -31,6 +34,10 @@ type env struct {
 	srv    *httptest.Server
 	bus    *live.Memory
 	hub    *ws.Hub
+	db     *sqlstore.DB
+	auth   *account.Auth
+	api    *api.API
+	log    *slog.Logger
 	player string
 	other  string
 	admin  string
@@ -66,25 +73,13 @@ func newEnvOver(t *testing.T, opt ws.Options, wrap func(*live.Memory) (live.Bus,
 		}
 		return true
 	})
-	opt.Bus, opt.Presence, opt.Matches, opt.Sessions, opt.Recheck, opt.Log = bus, bus, db, auth, db, log
+	opt.Bus, opt.Presence = bus, bus
 	if wrap != nil {
 		opt.Bus, opt.Presence = wrap(bus)
 	}
-	opt.Chat = &chat.Service{Store: db, Limiter: throttle.NewMemory(nil, 0), Bus: bus}
-	hub := ws.New(opt)
-	runCtx, stop := context.WithCancel(ctx)
-	go hub.Run(runCtx)
-	h := server.Handler(server.API(a.Handler(), hub.Handler()), http.NotFoundHandler(), server.Readiness{DB: db}, nil, nil, log)
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		hub.Stop(sctx)
-		stop()
-		srv.Close()
-		bus.Close()
-	})
-	e := &env{t: t, srv: srv, bus: bus, hub: hub}
+	t.Cleanup(func() { bus.Close() })
+	e := &env{t: t, bus: bus, db: db, auth: auth, api: a, log: log}
+	e.hub, e.srv = e.serve(opt)
 	hash, _ := account.Hash("operator-pass-1", fastHash)
 	if _, err := db.CreateUser(ctx, account.NewUser{Username: "op", Nickname: "Operator", Email: "op@example.com", PasswordHash: hash, Role: account.Admin}); err != nil {
 		t.Fatal(err)
@@ -99,6 +94,36 @@ func newEnvOver(t *testing.T, opt ws.Options, wrap func(*live.Memory) (live.Bus,
 		"markets":[{"kind":"1x2","odds":{"home":"2.05","draw":"3.30","away":"3.60"}}]}`, 201)
 	e.match = m["id"].(string)
 	return e
+}
+
+// serve starts a hub of opt (its bus and presence set) and a server of
+// it and the API over the env's database, stopped at the end of the test.
+func (e *env) serve(opt ws.Options) (*ws.Hub, *httptest.Server) {
+	e.t.Helper()
+	opt.Matches, opt.Sessions, opt.Recheck, opt.Log = e.db, e.auth, e.db, e.log
+	opt.Chat = &chat.Service{Store: e.db, Limiter: throttle.NewMemory(nil, 0), Bus: opt.Bus}
+	hub := ws.New(opt)
+	runCtx, stop := context.WithCancel(context.Background())
+	go hub.Run(runCtx)
+	h := server.Handler(server.API(e.api.Handler(), hub.Handler()), http.NotFoundHandler(), server.Readiness{DB: e.db}, nil, nil, e.log)
+	srv := httptest.NewServer(h)
+	e.t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		hub.Stop(sctx)
+		stop()
+		srv.Close()
+	})
+	return hub, srv
+}
+
+// peer is a second instance over the same database: its own hub on bus
+// and presence, its own server.
+func (e *env) peer(bus live.Bus, presence live.Presence) *env {
+	e.t.Helper()
+	p := *e
+	p.hub, p.srv = e.serve(ws.Options{Bus: bus, Presence: presence})
+	return &p
 }
 
 func (e *env) call(method, path, token, body string, want int) map[string]any {
@@ -629,5 +654,128 @@ func TestSessionRecheckedWithoutTheEvent(t *testing.T) {
 			}
 			sessionEnded(t, c, "log-out")
 		})
+	}
+}
+
+// presenceUntil reads c's head-counts until one says want, and returns
+// how many head-counts came meanwhile.
+func (c *client) presenceUntil(want int) int {
+	c.t.Helper()
+	n := 0
+	for {
+		ev, _ := c.until(live.PresenceCount)
+		n++
+		if got := int(field(c.t, ev, "count").(float64)); got == want {
+			return n
+		}
+	}
+}
+
+// The head-count of a room is the same on two instances sharing a Redis,
+// pushed to the viewers of both as it changes, never more than once a
+// second however many join or leave at once.
+func TestPresenceAcrossInstances(t *testing.T) {
+	t.Parallel()
+	rc := redistest.Client(t)
+	presence := redisbus.NewPresence(rc, redistest.Prefix(t, rc), nil)
+	a := newEnvOver(t, ws.Options{}, func(m *live.Memory) (live.Bus, live.Presence) { return m, presence })
+	b := a.peer(a.bus, presence)
+	room := `{"type":"subscribe","channel":"match:` + a.match + `"}`
+	start := time.Now()
+	va, vb := a.dial("", false), b.dial("", false)
+	var others []*client
+	for i := range 6 {
+		e := a
+		if i%2 == 1 {
+			e = b
+		}
+		others = append(others, e.dial("", false))
+	}
+	for _, c := range append([]*client{va, vb}, others...) {
+		c.send(room)
+	}
+	for _, c := range []*client{va, vb} {
+		pushed := c.presenceUntil(8)
+		// Pushes come on a one-second tick: n of them span n-1 seconds.
+		if elapsed := time.Since(start); float64(pushed) > elapsed.Seconds()+1 {
+			t.Fatalf("%d head-counts in %s: more than one a second", pushed, elapsed)
+		}
+	}
+	for _, c := range others[:3] {
+		c.c.Close(websocket.StatusNormalClosure, "")
+	}
+	va.presenceUntil(5)
+	vb.presenceUntil(5)
+}
+
+// One address may hold PerAddr sockets; the next is refused before the
+// upgrade with 429 too_many_connections, and one closing frees a place.
+// Behind a trusted proxy the client's address, from X-Forwarded-For, is
+// what counts; from anywhere else the header is ignored.
+func TestConnectionsPerAddress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, ws.Options{PerAddr: 2})
+	dial := func(srv *httptest.Server, forwardedFor string) (*websocket.Conn, int, string) {
+		t.Helper()
+		h := http.Header{}
+		if forwardedFor != "" {
+			h.Set("X-Forwarded-For", forwardedFor)
+		}
+		c, resp, _ := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http")+"/api/v1/ws", &websocket.DialOptions{HTTPHeader: h})
+		if c != nil {
+			t.Cleanup(func() { c.CloseNow() })
+		}
+		if resp == nil {
+			t.Fatal("no answer to the upgrade")
+		}
+		var body []byte
+		if resp.Body != nil {
+			body, _ = io.ReadAll(resp.Body)
+		}
+		return c, resp.StatusCode, string(body)
+	}
+	refused := func(st int, body string) bool {
+		return st == http.StatusTooManyRequests && strings.Contains(body, `"too_many_connections"`)
+	}
+
+	// The test's loopback peer is no trusted proxy here: whatever it
+	// forwards, every socket comes from 127.0.0.1.
+	first, st, _ := dial(e.srv, "")
+	if st != http.StatusSwitchingProtocols {
+		t.Fatalf("first: %d", st)
+	}
+	if _, st, _ := dial(e.srv, "192.0.2.7"); st != http.StatusSwitchingProtocols {
+		t.Fatalf("second: %d", st)
+	}
+	if _, st, body := dial(e.srv, "192.0.2.8"); !refused(st, body) {
+		t.Fatalf("third from one address: %d %s, want 429 too_many_connections", st, body)
+	}
+	first.Close(websocket.StatusNormalClosure, "")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, st, _ := dial(e.srv, "")
+		if st == http.StatusSwitchingProtocols {
+			c.CloseNow()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a close: still %d", st)
+		}
+		time.Sleep(20 * time.Millisecond) // polls the release; decides no order
+	}
+
+	// Behind a trusted proxy (loopback, here) each client has its own
+	// allowance.
+	_, proxied := e.serve(ws.Options{Bus: e.bus, PerAddr: 2, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	for range 2 {
+		if _, st, _ := dial(proxied, "192.0.2.7"); st != http.StatusSwitchingProtocols {
+			t.Fatalf("client 192.0.2.7 through the proxy: %d", st)
+		}
+	}
+	if _, st, body := dial(proxied, "192.0.2.7"); !refused(st, body) {
+		t.Fatalf("third from 192.0.2.7 through the proxy: %d %s, want 429", st, body)
+	}
+	if _, st, _ := dial(proxied, "192.0.2.8"); st != http.StatusSwitchingProtocols {
+		t.Fatalf("another client through the same proxy: %d", st)
 	}
 }

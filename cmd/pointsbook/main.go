@@ -347,7 +347,7 @@ func (m *Main) Open(ctx context.Context) error {
 	// The bus is Redis with PB_REDIS_URL, so events reach the sockets of
 	// every instance; in process otherwise (newLiveBus).
 	m.hub = ws.New(ws.Options{
-		Bus: m.bus.bus, Presence: m.bus.presence, Matches: m.DB, Sessions: auth, Log: m.Log,
+		Bus: m.bus.bus, Presence: m.bus.presence, Matches: m.DB, Sessions: auth, Recheck: m.DB, Log: m.Log,
 		Chat:           chatSvc,
 		AllowedOrigins: cfg.Origins(), TrustedProxies: trusted,
 	})

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -350,6 +351,25 @@ func TestMultiInstance(t *testing.T) {
 				}
 				break
 			}
+		}
+	})
+
+	t.Run("a log-out on B closes that session's socket on A", func(t *testing.T) {
+		token := login(t, baseA, "mi_kim", playerPassword)
+		c := dialLive(t, baseA, token, true)
+		c.subscribe(t, live.UserChannel(kimID))
+		mustCall(t, "POST", baseB+"/api/v1/auth/logout", token, nil, http.StatusNoContent)
+		timeout := time.After(10 * time.Second)
+		for open := true; open; {
+			select {
+			case _, open = <-c.events:
+			case <-timeout:
+				t.Fatal("the socket of the ended session is still open after 10 s")
+			}
+		}
+		var ce websocket.CloseError
+		if err := <-c.closed; !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || ce.Reason != "session ended" {
+			t.Fatalf("closed with %v, want 1008 session ended", err)
 		}
 	})
 }

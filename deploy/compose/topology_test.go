@@ -3,6 +3,7 @@ package compose
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -11,9 +12,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/pointsbook/pointsbook/internal/pgtest"
 )
@@ -163,7 +165,7 @@ type instance struct {
 	log  string
 }
 
-func startInstance(t *testing.T, bin, dbURL string) instance {
+func startInstance(t *testing.T, bin, dbURL string, env ...string) instance {
 	t.Helper()
 	dir := t.TempDir()
 	in := instance{addr: freeAddr(t), log: filepath.Join(dir, "out.log")}
@@ -181,6 +183,7 @@ func startInstance(t *testing.T, bin, dbURL string) instance {
 		"PB_DATA_DIR=" + dir,
 		"PB_LOG_LEVEL=info",
 	}
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	stop(t, cmd)
 	return in
@@ -201,7 +204,9 @@ func TestTopology(t *testing.T) {
 	if out, err := migrate.CombinedOutput(); err != nil {
 		t.Fatalf("pointsbook migrate: %v\n%s", err, out)
 	}
-	ins := []instance{startInstance(t, bin, db), startInstance(t, bin, db)}
+	// One operator, made by the first instance only: two starting at once
+	// would race to create it.
+	ins := []instance{startInstance(t, bin, db, "PB_ADMIN_USERNAME="+adminUser, "PB_ADMIN_PASSWORD="+adminPassword), startInstance(t, bin, db)}
 	for _, in := range ins {
 		waitHTTP(t, "http://"+in.addr+"/readyz", func() string {
 			b, _ := os.ReadFile(in.log)
@@ -254,6 +259,129 @@ func TestTopology(t *testing.T) {
 			t.Errorf("nginx access log never names upstream %s", in.addr)
 		}
 	}
+
+	t.Run("the live endpoint through nginx", func(t *testing.T) {
+		liveThroughNginx(t, lb, dir, ins)
+	})
+}
+
+const (
+	adminUser     = "topology_admin"
+	adminPassword = "topology-admin-password-1"
+)
+
+// liveThroughNginx opens two sockets to GET /api/v1/ws through nginx, as a
+// browser on the site would (its Origin, which the endpoint compares with
+// the Host nginx passes on), one on each instance (least_conn), subscribes
+// both to a match room, and has an operator's announcement, posted through
+// nginx to either instance, reach both: the upgrade passes both ways and
+// the instances share events through Redis.
+func liveThroughNginx(t *testing.T, lb, dir string, ins []instance) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	base := "http://" + lb
+	var login struct{ Token string }
+	postJSON(t, base+"/api/v1/auth/login", "", `{"username":"`+adminUser+`","password":"`+adminPassword+`"}`, http.StatusOK, &login)
+	ko := time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339)
+	var match struct{ ID string }
+	postJSON(t, base+"/api/v1/admin/matches", login.Token, `{"sport":"football","league":"K League 1","home":"Seoul FC","away":"Busan United","kickoff_at":"`+ko+`",
+		"markets":[{"kind":"1x2","odds":{"home":"2.05","draw":"3.30","away":"3.60"}}]}`, http.StatusCreated, &match)
+	room := "match:" + match.ID
+
+	var socks []*websocket.Conn
+	for range 2 {
+		c, resp, err := websocket.Dial(ctx, "ws://"+lb+"/api/v1/ws", &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {base}}})
+		if err != nil {
+			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			t.Fatalf("upgrade through nginx: %v (%v)\n%s", err, resp, b)
+		}
+		defer c.CloseNow()
+		if err := c.Write(ctx, websocket.MessageText, []byte(`{"type":"subscribe","channel":"`+room+`"}`)); err != nil {
+			t.Fatal(err)
+		}
+		waitEvent(ctx, t, c, "subscribed")
+		socks = append(socks, c)
+	}
+	var ann struct{}
+	postJSON(t, base+"/api/v1/admin/matches/"+match.ID+"/announcements", login.Token, `{"text":"through nginx"}`, 0, &ann)
+	for i, c := range socks {
+		if data := waitEvent(ctx, t, c, "announcement"); !strings.Contains(data, `"text":"through nginx"`) {
+			t.Fatalf("socket %d: announcement %s", i, data)
+		}
+	}
+	for _, c := range socks {
+		c.Close(websocket.StatusNormalClosure, "")
+	}
+	// nginx logs a socket when it ends: one on each instance, each 101.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := 0
+		for _, in := range ins {
+			if countLines(t, filepath.Join(dir, "access.log"), `"uri":"/api/v1/ws"`, `"status":101`, `"upstream":"`+in.addr+`"`) == 1 {
+				n++
+			}
+		}
+		if n == len(ins) {
+			break
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(dir, "access.log"))
+			t.Fatalf("nginx did not log one socket (101) on each instance:\n%s", b)
+		}
+		time.Sleep(100 * time.Millisecond) // polls nginx's log; decides no order
+	}
+}
+
+// postJSON posts body with token's session ("": none), expects want (0:
+// any 2xx) and decodes the answer into out.
+func postJSON(t *testing.T, url, token, body string, want int, out any) {
+	t.Helper()
+	req, err := http.NewRequest("POST", url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if (want != 0 && resp.StatusCode != want) || (want == 0 && resp.StatusCode/100 != 2) {
+		t.Fatalf("POST %s: %s %s", url, resp.Status, b)
+	}
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("POST %s: %s: %v", url, b, err)
+		}
+	}
+}
+
+// waitEvent reads c's frames (JSON arrays of events) until an event of
+// type typ, and returns its data.
+func waitEvent(ctx context.Context, t *testing.T, c *websocket.Conn, typ string) string {
+	t.Helper()
+	for {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", typ, err)
+		}
+		var evs []struct {
+			Type string          `json:"type"`
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(b, &evs); err != nil {
+			t.Fatalf("frame %s: %v", b, err)
+		}
+		for _, ev := range evs {
+			if ev.Type == typ {
+				return string(ev.Data)
+			}
+		}
+	}
 }
 
 func countLines(t *testing.T, file string, subs ...string) int {
@@ -276,93 +404,4 @@ line:
 		n++
 	}
 	return n
-}
-
-// TestTopologyWebSocketUpgrade proves nginx.conf passes a WebSocket upgrade
-// through: the binary has no /api/v1/ws yet, so both upstreams are a minimal
-// upgrade endpoint that checks the forwarded Upgrade/Connection headers,
-// answers 101 and then echoes bytes, after greeting first (both directions).
-func TestTopologyWebSocketUpgrade(t *testing.T) {
-	nginxBinary(t)
-	var (
-		mu   sync.Mutex
-		seen []string
-	)
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		seen = append(seen, fmt.Sprintf("%s upgrade=%q connection=%q", r.URL.Path, r.Header.Get("Upgrade"), r.Header.Get("Connection")))
-		mu.Unlock()
-		if r.URL.Path != "/api/v1/ws" || !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || !strings.EqualFold(r.Header.Get("Connection"), "upgrade") {
-			http.Error(w, "not an upgrade", http.StatusBadRequest)
-			return
-		}
-		conn, buf, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close()
-		buf.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nhello\n")
-		buf.Flush()
-		io.Copy(conn, buf.Reader) // echo until the client closes
-	})
-	var ups []string
-	for range 2 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := &http.Server{Handler: h}
-		go srv.Serve(l)
-		t.Cleanup(func() { srv.Close() })
-		ups = append(ups, l.Addr().String())
-	}
-	lb, _ := startNginx(t, ups[0], ups[1])
-
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", lb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(conn, "GET /api/v1/ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols || !strings.EqualFold(resp.Header.Get("Upgrade"), "websocket") {
-		mu.Lock()
-		t.Fatalf("upgrade through nginx: %s %v (upstream saw %q)", resp.Status, resp.Header, seen)
-	}
-	if line, err := br.ReadString('\n'); err != nil || line != "hello\n" {
-		t.Fatalf("server-to-client bytes: %q, %v", line, err)
-	}
-	for _, msg := range []string{"ping\n", "second message\n"} {
-		if _, err := io.WriteString(conn, msg); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := br.ReadString('\n'); err != nil || got != msg {
-			t.Fatalf("echo of %q: %q, %v", msg, got, err)
-		}
-	}
-
-	// A plain request on the same route reaches the upstream without the
-	// upgrade headers (Connection empty so upstream keepalive is reused).
-	resp2, err := http.Get("http://" + lb + "/api/v1/ws")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp2.Body.Close()
-	if resp2.StatusCode != http.StatusBadRequest {
-		t.Errorf("plain GET /api/v1/ws: %s, want the upstream's 400", resp2.Status)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(seen) != 2 || seen[1] != `/api/v1/ws upgrade="" connection=""` {
-		t.Errorf("upstream saw %q, want the upgrade then a plain request without Upgrade/Connection", seen)
-	}
 }

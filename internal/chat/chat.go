@@ -145,8 +145,8 @@ func CheckText(text string, max int) error {
 // Post stores a player's message and publishes it to the room. The
 // sender is userID, from the caller's session.
 //
-// Codes: invalid_text, invalid_chat_text, chat_muted, chat_rate_limited,
-// chat_slow_mode, match_not_found.
+// Codes: invalid_text, invalid_chat_text, chat_muted, chat_rate_limited and
+// chat_slow_mode (both with retry_after, whole seconds), match_not_found.
 func (s *Service) Post(ctx context.Context, userID, matchID, text string) (*Message, error) {
 	if err := CheckText(text, MaxText); err != nil {
 		return nil, err
@@ -172,11 +172,15 @@ func (s *Service) Post(ctx context.Context, userID, matchID, text string) (*Mess
 		return nil, fault.New(fault.Unavailable, "chat_unavailable", "Chat is unavailable; try again shortly.")
 	}
 	if !r.Allowed {
-		wait := int((r.RetryAfter + time.Second - 1) / time.Second)
+		// The wait is whole seconds, rounded up, so a client that waits it
+		// is let through; retry_after carries it for clients to act on.
+		wait := max(1, int((r.RetryAfter+time.Second-1)/time.Second))
 		if slow > 0 && r.RetryAfter <= slow {
-			return nil, fault.New(fault.RateLimited, "chat_slow_mode", "Slow mode is on: wait %d seconds before your next message.", wait)
+			return nil, fault.New(fault.RateLimited, "chat_slow_mode", "Slow mode is on: wait %d seconds before your next message.", wait).
+				With("retry_after", wait)
 		}
-		return nil, fault.New(fault.RateLimited, "chat_rate_limited", "You are sending messages too fast: wait %d seconds.", wait)
+		return nil, fault.New(fault.RateLimited, "chat_rate_limited", "You are sending messages too fast: wait %d seconds.", wait).
+			With("retry_after", wait)
 	}
 	m, err := s.Store.PostChat(ctx, NewMessage{MatchID: matchID, UserID: userID, Text: text, At: now})
 	if err != nil {
@@ -222,12 +226,19 @@ func (s *Service) History(ctx context.Context, matchID string, before int64, lim
 
 // Since is what a client that saw up to id `since` missed, at most limit
 // messages; more says there were more (the client reloads instead).
+// Since 0 is a client that has no message yet: the whole room, oldest
+// first, when it fits the bound.
 func (s *Service) Since(ctx context.Context, matchID string, since int64, limit int) ([]*Message, bool, error) {
+	// With after 0 the store answers the newest limit+1: all of a room
+	// that fits, and a sign of more when it does not.
 	ms, err := s.Store.ChatHistory(ctx, matchID, 0, since, limit+1)
 	if err != nil {
 		return nil, false, err
 	}
 	if len(ms) > limit {
+		if since == 0 {
+			return nil, true, nil // the newest, not the first: never a gap's worth
+		}
 		return ms[:limit], true, nil
 	}
 	return ms, false, nil

@@ -27,6 +27,15 @@ func code(err error) string {
 	return fmt.Sprint(err)
 }
 
+// retryAfter is a refusal's retry_after detail (0: none).
+func retryAfter(err error) int {
+	if fe, ok := errors.AsType[*fault.Error](err); ok {
+		n, _ := fe.Details["retry_after"].(int)
+		return n
+	}
+	return 0
+}
+
 // fixture is the chat over a real SQLite store, an in-process limiter and
 // bus on one settable clock, with two players and a match.
 type fixture struct {
@@ -106,8 +115,8 @@ func TestPostRateLimit(t *testing.T) {
 		f.clock.Advance(time.Second)
 	}
 	_, err := f.svc.Post(ctx, f.kim, f.match, "sixth")
-	if code(err) != "chat_rate_limited" || !strings.Contains(err.Error(), "wait 5 seconds") {
-		t.Fatalf("6th message 5 s after the first: %v", err)
+	if code(err) != "chat_rate_limited" || !strings.Contains(err.Error(), "wait 5 seconds") || retryAfter(err) != 5 {
+		t.Fatalf("6th message 5 s after the first: %v (retry_after %d)", err, retryAfter(err))
 	}
 	if _, err := f.svc.Post(ctx, f.lee, f.match, "someone else"); err != nil {
 		t.Fatalf("another player: %v", err)
@@ -156,8 +165,8 @@ func TestSlowModeAndMute(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.clock.Advance(10 * time.Second)
-	if _, err := f.svc.Post(ctx, f.kim, f.match, "two"); code(err) != "chat_slow_mode" || !strings.Contains(err.Error(), "wait 20 seconds") {
-		t.Fatalf("second message 10 s later in 30 s slow mode: %v", err)
+	if _, err := f.svc.Post(ctx, f.kim, f.match, "two"); code(err) != "chat_slow_mode" || !strings.Contains(err.Error(), "wait 20 seconds") || retryAfter(err) != 20 {
+		t.Fatalf("second message 10 s later in 30 s slow mode: %v (retry_after %d)", err, retryAfter(err))
 	}
 	f.clock.Advance(20 * time.Second)
 	if _, err := f.svc.Post(ctx, f.kim, f.match, "three"); err != nil {
@@ -216,6 +225,14 @@ func TestHistorySinceAndReports(t *testing.T) {
 	}
 	if ms, more, _ := f.svc.Since(ctx, f.match, 2, 2); more || len(ms) != 2 || ms[1].ID != 4 {
 		t.Fatalf("since 2, bound 2: %d messages, more %v", len(ms), more)
+	}
+	// Since 0: the room from its first message when it fits the bound,
+	// else only the sign to reload.
+	if ms, more, err := f.svc.Since(ctx, f.match, 0, 4); err != nil || more || len(ms) != 4 || ms[0].ID != 1 || ms[3].ID != 4 {
+		t.Fatalf("since 0, bound 4: %d messages, more %v, %v", len(ms), more, err)
+	}
+	if ms, more, err := f.svc.Since(ctx, f.match, 0, 3); err != nil || !more || len(ms) != 0 {
+		t.Fatalf("since 0, bound 3: %d messages, more %v, %v", len(ms), more, err)
 	}
 	if err := f.svc.Report(ctx, f.lee, f.match, 2, strings.Repeat("x", chat.MaxReason+1)); code(err) != "invalid_reason" {
 		t.Fatalf("long reason: %v", err)

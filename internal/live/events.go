@@ -22,6 +22,11 @@ const (
 	PointsCredited = "points.credited"
 	LimitChanged   = "limit.changed"
 	Notice         = "chat.notice" // to one player: a cooldown or a mute
+	// SessionRevoked, on a player's channel, says some of their sessions
+	// ended (log-out, log-out everywhere, a password change or reset,
+	// deletion). It is for the hubs, never sent to clients: each checks
+	// the sessions of the player's sockets and closes those that ended.
+	SessionRevoked = "session.revoked"
 )
 
 // MatchChannel is a match's room; LobbyChannel all of a sport's matches;
@@ -107,14 +112,14 @@ type BetSettledData struct {
 
 // PointsCreditedData is points.credited, to the player credited.
 type PointsCreditedData struct {
-	Kind      string `json:"kind"` // "topup", "checkin", "grant", "partner"
+	Kind      string `json:"kind"` // "signup", "topup", "checkin", "grant", "partner"
 	Amount    int64  `json:"amount"`
 	Reference string `json:"reference"`
 }
 
 // LimitChangedData is limit.changed, to the player whose limits changed.
 type LimitChangedData struct {
-	What string `json:"what"` // "limits", "cooloff"
+	What string `json:"what"` // "limits", "cooloff", "self_exclusion"
 }
 
 // Stored is a personal event as the notices table keeps it: the player's

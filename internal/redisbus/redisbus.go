@@ -135,6 +135,10 @@ type shard struct {
 
 	mu sync.Mutex
 	ps *redis.PubSub
+
+	// rehoming is set while rehome runs for this connection; retired once
+	// its node lost all its channels to others (its reader then ends).
+	rehoming, retired atomic.Bool
 }
 
 func (s *shard) pubsub() *redis.PubSub {
@@ -387,6 +391,9 @@ func (b *Bus) receive(sh *shard) {
 			pinged = true
 			continue
 		}
+		if sh.retired.Load() {
+			return
+		}
 		// Redis is unreachable (go-redis dials again on the next call):
 		// pace the attempts.
 		pinged = false
@@ -394,6 +401,12 @@ func (b *Bus) receive(sh *shard) {
 			b.failing.Add(1)
 		}
 		failures++
+		// A cluster node that stays unreachable may have died and its
+		// replica taken its slots: look, now and then, whether its
+		// channels belong elsewhere now.
+		if sh.sharded && failures%4 == 3 && sh.rehoming.CompareAndSwap(false, true) {
+			go b.rehome(sh)
+		}
 		pause := time.Duration(min(failures, 10)) * 50 * time.Millisecond
 		select {
 		case <-b.done:
@@ -555,23 +568,80 @@ func (b *Bus) reshard(channel string, from *shard) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+	b.move(ctx, channel, from)
+}
+
+// move subscribes channel on the node that owns its slot now, if that is
+// not from's, and unsubscribes it on from.
+func (b *Bus) move(ctx context.Context, channel string, from *shard) {
 	b.ctl.Lock()
 	defer b.ctl.Unlock()
-	if !onFrom() {
+	b.mu.Lock()
+	st := b.chans[channel]
+	onFrom := !b.closed && st != nil && st.shard == from
+	b.mu.Unlock()
+	if !onFrom {
 		return
 	}
 	to, err := b.shardFor(ctx, channel)
 	if err != nil || to == from {
 		return
 	}
+	// On a dead node this fails; go-redis forgets the channel all the
+	// same, so it is never subscribed there again.
 	_ = from.unsubscribe(ctx, b.prefix+channel)
 	b.mu.Lock()
-	st := b.chans[channel]
 	st.shard = to
 	b.mu.Unlock()
 	if err := to.subscribe(ctx, b.prefix+channel); err != nil {
 		b.log.Warn("redis bus: resubscribe after a slot moved", "channel", channel, "err", err)
 	}
+}
+
+// rehome moves the channels of a connection whose node does not answer to
+// the nodes that own their slots now: a primary that died is replaced by
+// its replica once the cluster has promoted it, and Redis tells nobody.
+// The slot map is reloaded in the background, so a call may still see
+// the old one; the reader calls again while the node stays unreachable.
+// A connection left with no channel is retired.
+func (b *Bus) rehome(sh *shard) {
+	defer sh.rehoming.Store(false)
+	b.cluster.ReloadState(context.Background())
+	b.mu.Lock()
+	var channels []string
+	for name, st := range b.chans {
+		if st.shard == sh {
+			channels = append(channels, name)
+		}
+	}
+	b.mu.Unlock()
+	for _, channel := range channels {
+		// Each channel its own bound: a dead node's round trips must not
+		// use up the others' time.
+		ctx, cancel := context.WithTimeout(context.Background(), b.subWait)
+		if node, err := b.cluster.MasterForKey(ctx, b.prefix+channel); err == nil && node.Options().Addr != sh.addr {
+			b.move(ctx, channel, sh)
+		}
+		cancel()
+	}
+	b.ctl.Lock()
+	defer b.ctl.Unlock()
+	b.mu.Lock()
+	if b.closed || b.shards[sh.addr] != sh {
+		b.mu.Unlock()
+		return
+	}
+	for _, st := range b.chans {
+		if st.shard == sh {
+			b.mu.Unlock()
+			return
+		}
+	}
+	delete(b.shards, sh.addr)
+	sh.retired.Store(true)
+	b.mu.Unlock()
+	b.log.Warn("redis bus: a cluster node stays unreachable and its channels moved to other nodes", "addr", sh.addr, "channels", len(channels))
+	_ = sh.pubsub().Close()
 }
 
 // Close ends every subscription and the connections to Redis. Later calls

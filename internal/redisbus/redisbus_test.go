@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -557,6 +558,150 @@ func TestCluster(t *testing.T) {
 			t.Fatalf("the new owner has %v shard subscribers (%v), want 1", n, err)
 		}
 	})
+}
+
+// A primary fails over to its replica, twice: first by CLUSTER FAILOVER
+// TAKEOVER on the replica (the old primary, alive, becomes the replica
+// and drops its shard channels' subscribers), then by the new primary
+// dying (SHUTDOWN NOSAVE), when the cluster promotes the replica after
+// its node timeout. Each time the subscription follows the slot to the
+// new primary, the publisher follows the MOVED answers, and delivery goes
+// on, in order.
+func TestClusterFailover(t *testing.T) {
+	addrs := redistest.ClusterWithReplicas(t, 3, 1)
+	u := clusterURL(addrs)
+	const prefix, channel = "pb:fo:", "match:m_failover"
+	a := newBus(t, u, prefix, Options{})
+	b := newBus(t, u, prefix, Options{})
+	ctx := context.Background()
+	sub, err := b.Subscribe(ctx, channel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// delivered publishes 20 events and checks they all arrive, in order,
+	// past markers still on their way (≥ 1000).
+	delivered := func(step string) {
+		t.Helper()
+		for n := range 20 {
+			if err := a.Publish(ctx, event(channel, n)); err != nil {
+				t.Fatalf("%s: %v", step, err)
+			}
+		}
+		for n := 0; n < 20; {
+			ev, ok := recv(t, sub, wait)
+			if !ok {
+				t.Fatalf("%s: event %d never came", step, n)
+			}
+			if got := seq(t, ev); got < 1000 {
+				if got != n {
+					t.Fatalf("%s: event %d came as %d", step, n, got)
+				}
+				n++
+			}
+		}
+	}
+	// resumed publishes markers until one arrives: events published while
+	// the subscription moves are lost, as pub/sub's are.
+	resumed := func(step string, within time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for i := 0; time.Now().Before(deadline); i++ {
+			_ = a.Publish(ctx, event(channel, 1000+i))
+			if _, ok := recv(t, sub, 100*time.Millisecond); ok {
+				return
+			}
+		}
+		t.Fatalf("%s: delivery did not resume within %s", step, within)
+	}
+	delivered("before any failover")
+
+	// roles are the slot's primary and replica now.
+	slot := -1
+	roles := func() (primary, replica string) {
+		t.Helper()
+		for _, addr := range addrs {
+			c := redis.NewClient(&redis.Options{Addr: addr})
+			defer c.Close()
+			if slot < 0 {
+				n, err := c.ClusterKeySlot(ctx, prefix+channel).Result()
+				if err != nil {
+					continue
+				}
+				slot = int(n)
+			}
+			shards, err := c.ClusterShards(ctx).Result()
+			if err != nil {
+				continue // a node that is down
+			}
+			for _, sh := range shards {
+				for _, r := range sh.Slots {
+					if int64(slot) < r.Start || int64(slot) > r.End {
+						continue
+					}
+					for _, n := range sh.Nodes {
+						if n.Health == "fail" {
+							continue
+						}
+						if addr := fmt.Sprintf("%s:%d", n.IP, n.Port); n.Role == "master" {
+							primary = addr
+						} else {
+							replica = addr
+						}
+					}
+				}
+			}
+			return primary, replica
+		}
+		t.Fatal("no node answers CLUSTER SHARDS")
+		return
+	}
+	isPrimary := func(addr string) bool {
+		c := redis.NewClient(&redis.Options{Addr: addr})
+		defer c.Close()
+		info, err := c.Info(ctx, "replication").Result()
+		return err == nil && strings.Contains(info, "role:master")
+	}
+
+	first, replica := roles()
+	if first == "" || replica == "" {
+		t.Fatalf("slot %d: primary %q, replica %q", slot, first, replica)
+	}
+	takeover := redis.NewClient(&redis.Options{Addr: replica})
+	err = takeover.Do(ctx, "CLUSTER", "FAILOVER", "TAKEOVER").Err()
+	takeover.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := poll(func() bool { return isPrimary(replica) }); err != nil {
+		t.Fatalf("the replica %s never became primary: %v", replica, err)
+	}
+	resumed("after the takeover", wait)
+	delivered("after the takeover")
+
+	// The new primary dies; its replica (the first primary) is promoted
+	// once the cluster has found it gone (5 s node timeout, then a vote).
+	dead := replica
+	victim := redis.NewClient(&redis.Options{Addr: dead})
+	_ = victim.Do(ctx, "SHUTDOWN", "NOSAVE").Err() // the connection ends with it
+	victim.Close()
+	if err := poll(func() bool { return isPrimary(first) }); err != nil {
+		// The vote may need longer than the poll's bound on a busy host.
+		if err := poll(func() bool { return isPrimary(first) }); err != nil {
+			t.Fatalf("%s was not promoted after its primary died", first)
+		}
+	}
+	resumed("after the primary died", 3*wait)
+	delivered("after the primary died")
+	// The dead node's connection, left with no channel, is retired: the
+	// bus says it is up again.
+	if err := poll(func() bool { return b.Stats().Up }); err != nil {
+		t.Fatal("the bus still counts the dead node's connection as failing")
+	}
+	c := redis.NewClient(&redis.Options{Addr: first})
+	defer c.Close()
+	if n, err := c.PubSubShardNumSub(ctx, prefix+channel).Result(); err != nil || n[prefix+channel] != 1 {
+		t.Fatalf("the promoted node has %v shard subscribers (%v), want 1", n, err)
+	}
 }
 
 func firstKey[V any](m map[string]V) string {

@@ -24,6 +24,21 @@ import (
 // or fails when PB_TEST_REQUIRE lists redis.
 func Cluster(tb testing.TB, n int) []string {
 	tb.Helper()
+	return cluster(tb, n, 0)
+}
+
+// ClusterWithReplicas is Cluster with replicas replicas of each of the
+// primaries, returned once every replica has synchronised with its
+// primary, so a failover (CLUSTER FAILOVER on a replica) can be tried.
+// The addresses are of every node; CLUSTER SHARDS tells their roles.
+func ClusterWithReplicas(tb testing.TB, primaries, replicas int) []string {
+	tb.Helper()
+	return cluster(tb, primaries, replicas)
+}
+
+func cluster(tb testing.TB, primaries, replicas int) []string {
+	tb.Helper()
+	n := primaries * (1 + replicas)
 	for _, bin := range []string{"redis-server", "redis-cli"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			testgate.Unavailable(tb, "redis", "%s is not installed", bin)
@@ -54,7 +69,7 @@ func Cluster(tb testing.TB, n int) []string {
 			log.Close()
 		})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for _, a := range addrs {
 		c := redis.NewClient(&redis.Options{Addr: a})
@@ -65,7 +80,7 @@ func Cluster(tb testing.TB, n int) []string {
 		}
 	}
 	args := append([]string{"--cluster", "create"}, addrs...)
-	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	args = append(args, "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
 	if out, err := exec.CommandContext(ctx, "redis-cli", args...).CombinedOutput(); err != nil {
 		tb.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
 	}
@@ -80,6 +95,20 @@ func Cluster(tb testing.TB, n int) []string {
 		c.Close()
 		if err != nil {
 			tb.Fatalf("cluster node %s never reached cluster_state:ok: %v", a, err)
+		}
+	}
+	if replicas == 0 {
+		return addrs
+	}
+	for _, a := range addrs {
+		c := redis.NewClient(&redis.Options{Addr: a})
+		err := poll(ctx, func() bool {
+			info, err := c.Info(ctx, "replication").Result()
+			return err == nil && (strings.Contains(info, "role:master") || strings.Contains(info, "master_link_status:up"))
+		})
+		c.Close()
+		if err != nil {
+			tb.Fatalf("cluster replica %s never synchronised with its primary: %v", a, err)
 		}
 	}
 	return addrs

@@ -274,7 +274,13 @@ func (db *DB) ResetPassword(ctx context.Context, digest, hash string, ev *audit.
 		}
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	if uid, ok := parseID(pUser, out.ID); ok {
+		db.sessionsEnded(uid)
+	}
+	return out, nil
 }
 
 // ChangePassword sets a new password hash and ends every session of the
@@ -289,7 +295,7 @@ func (db *DB) ChangePassword(ctx context.Context, id, hash, keep string, ev *aud
 	if err != nil {
 		return err
 	}
-	return db.audited(ctx, ev, func(tx *sql.Tx) error {
+	err = db.audited(ctx, ev, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2 AND deleted_at IS NULL`, hash, n)
 		if err != nil {
 			return err
@@ -303,6 +309,10 @@ func (db *DB) ChangePassword(ctx context.Context, id, hash, keep string, ev *aud
 		_, err = tx.ExecContext(ctx, `DELETE FROM password_resets WHERE user_id = $1`, n)
 		return err
 	})
+	if err == nil {
+		db.sessionsEnded(n)
+	}
+	return err
 }
 
 // DeleteSessions ends every session of the user ("log out everywhere")
@@ -317,6 +327,9 @@ func (db *DB) DeleteSessions(ctx context.Context, id string) (int64, error) {
 		return 0, classify(err)
 	}
 	k, _ := res.RowsAffected()
+	if k > 0 {
+		db.sessionsEnded(n)
+	}
 	return k, nil
 }
 
@@ -388,7 +401,7 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 	}
 	now := db.Now()
 	anon := account.DeletedName(n)
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	err = db.tx(ctx, func(tx *sql.Tx) error {
 		var username, email string
 		err := tx.QueryRowContext(ctx, `SELECT username, email FROM users WHERE id = $1 AND deleted_at IS NULL`+db.d.forUpdate, n).Scan(&username, &email)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -413,6 +426,10 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 		_, err = tx.ExecContext(ctx, `DELETE FROM mail_throttle WHERE key IN ($1, $2)`, throttleKey("verify", username), throttleKey("reset", email))
 		return err
 	})
+	if err == nil {
+		db.sessionsEnded(n)
+	}
+	return err
 }
 
 // PurgeAccountRecords deletes expired sessions, codes and reset links and

@@ -8,6 +8,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/input"
+	"github.com/pointsbook/pointsbook/internal/live"
 )
 
 // errIdentityRace means another transaction linked the identity first.
@@ -49,8 +50,10 @@ func (db *DB) SignInIdentity(ctx context.Context, id account.Identity, bonus int
 func (db *DB) signInIdentity(ctx context.Context, id account.Identity, bonus int64) (*account.User, bool, error) {
 	now := db.Now()
 	var out *account.User
+	var evs []live.Event
 	created := false
 	err := db.tx(ctx, func(tx *sql.Tx) error {
+		evs = nil
 		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM user_identities i JOIN users u ON u.id = i.user_id
 			WHERE i.issuer = $1 AND i.subject = $2`, id.Issuer, id.Subject))
 		if err == nil {
@@ -74,7 +77,7 @@ func (db *DB) signInIdentity(ctx context.Context, id account.Identity, bonus int
 				nu.Email, nu.EmailKey, nu.EmailVerified = id.Email, "", true // the issuer vouched for it
 			}
 		}
-		u, uid, err := db.createUser(ctx, tx, nu, now)
+		u, uid, credited, err := db.createUser(ctx, tx, nu, now)
 		if err != nil {
 			return err
 		}
@@ -86,12 +89,13 @@ func (db *DB) signInIdentity(ctx context.Context, id account.Identity, bonus int
 		if err != nil {
 			return err
 		}
-		out, created = u, true
+		out, created, evs = u, true, credited
 		return nil
 	})
 	if err != nil {
 		return nil, false, err
 	}
+	db.published(evs)
 	return out, created, nil
 }
 

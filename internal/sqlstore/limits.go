@@ -8,6 +8,7 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/audit"
 	"github.com/pointsbook/pointsbook/internal/fault"
+	"github.com/pointsbook/pointsbook/internal/live"
 	"github.com/pointsbook/pointsbook/internal/playlimit"
 )
 
@@ -309,6 +310,7 @@ func (db *DB) SetPlayLimits(ctx context.Context, userID string, u playlimit.Upda
 	}
 	now := db.Now()
 	var st *playlimit.Status
+	var evs []live.Event
 	err := db.audited(ctx, ev, func(tx *sql.Tx) error {
 		g, err := db.lockLimits(ctx, tx, uid, now)
 		if err != nil {
@@ -348,9 +350,27 @@ func (db *DB) SetPlayLimits(ctx context.Context, userID string, u playlimit.Upda
 			return err
 		}
 		st = playlimit.NewStatus(g.tz, l, t, db.dailyCap.Load(), now)
-		return nil
+		evs, err = db.limitNotice(ctx, tx, uid, "limits", now)
+		return err
 	})
-	return st, err
+	if err != nil {
+		return nil, err
+	}
+	db.published(evs)
+	return st, nil
+}
+
+// limitNotice stores the player's limit.changed notice inside tx (what:
+// "limits", or the block's kind) and returns its event for after the
+// commit: the player's other pages and devices learn of the change at
+// once, and the inbox keeps it.
+func (db *DB) limitNotice(ctx context.Context, tx *sql.Tx, uid int64, what string, now time.Time) ([]live.Event, error) {
+	data := live.New(live.LimitChanged, "", live.LimitChangedData{What: what}).Data
+	if _, err := tx.ExecContext(ctx, `INSERT INTO notices (user_id, type, data, created_at) VALUES ($1, $2, $3, `+db.d.param(4, db.d.tsType)+`)`,
+		uid, live.LimitChanged, string(data), db.d.ts(now)); err != nil {
+		return nil, err
+	}
+	return []live.Event{{Type: live.LimitChanged, Channel: live.UserChannel(fmtID(pUser, uid)), Data: data}}, nil
 }
 
 // tsParam is a timestamp parameter that may be NULL, typed for PostgreSQL.
@@ -388,6 +408,7 @@ func (db *DB) StartPlayBlock(ctx context.Context, userID string, kind playlimit.
 	}
 	now := db.Now()
 	var out *playlimit.Block
+	var evs []live.Event
 	err := db.audited(ctx, ev, func(tx *sql.Tx) error {
 		g, err := db.lockLimits(ctx, tx, uid, now)
 		if err != nil {
@@ -405,9 +426,14 @@ func (db *DB) StartPlayBlock(ctx context.Context, userID string, kind playlimit.
 			return err
 		}
 		out = b
-		return nil
+		evs, err = db.limitNotice(ctx, tx, uid, string(b.Kind), now)
+		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	db.published(evs)
+	return out, nil
 }
 
 // ActivityStatement sums a player's activity in r: bets placed and their

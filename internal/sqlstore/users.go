@@ -13,6 +13,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/input"
 	"github.com/pointsbook/pointsbook/internal/ledger"
+	"github.com/pointsbook/pointsbook/internal/live"
 )
 
 // CreateUser creates a user and their wallet.
@@ -21,9 +22,10 @@ import (
 func (db *DB) CreateUser(ctx context.Context, u account.NewUser) (*account.User, error) {
 	now := db.Now()
 	var out *account.User
+	var evs []live.Event
 	err := db.audited(ctx, u.Audit, func(tx *sql.Tx) error {
 		var err error
-		out, _, err = db.createUser(ctx, tx, u, now)
+		out, _, evs, err = db.createUser(ctx, tx, u, now)
 		if err == nil && u.Audit != nil {
 			u.Audit.Target = "user:" + out.ID
 			if u.Audit.Action == audit.Signup {
@@ -32,13 +34,19 @@ func (db *DB) CreateUser(ctx context.Context, u account.NewUser) (*account.User,
 		}
 		return err
 	})
+	if err == nil {
+		db.published(evs)
+	}
 	return out, err
 }
 
 // createUser writes a user, their wallet and their sign-up bonus inside tx,
 // so that other first-time paths (OIDC sign-in) create players exactly as
-// sign-up does. Codes: username_taken, nickname_taken, email_taken.
-func (db *DB) createUser(ctx context.Context, tx *sql.Tx, u account.NewUser, now time.Time) (*account.User, int64, error) {
+// sign-up does. The bonus is a credit like the programmes': its
+// points.credited notice is stored, and its event returned for the caller
+// to pass on once tx has committed. Codes: username_taken, nickname_taken,
+// email_taken.
+func (db *DB) createUser(ctx context.Context, tx *sql.Tx, u account.NewUser, now time.Time) (*account.User, int64, []live.Event, error) {
 	emailKey := u.EmailKey
 	if emailKey == "" {
 		emailKey = strings.ToLower(u.Email)
@@ -50,10 +58,10 @@ func (db *DB) createUser(ctx context.Context, tx *sql.Tx, u account.NewUser, now
 	} {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE `+c.col+` = $1`, c.val).Scan(&n); err != nil {
-			return nil, 0, err
+			return nil, 0, nil, err
 		}
 		if n > 0 {
-			return nil, 0, fault.New(fault.Conflict, c.code, "That %s is already taken.", c.what)
+			return nil, 0, nil, fault.New(fault.Conflict, c.code, "That %s is already taken.", c.what)
 		}
 	}
 	var id int64
@@ -64,23 +72,24 @@ func (db *DB) createUser(ctx context.Context, tx *sql.Tx, u account.NewUser, now
 		u.PasswordHash, string(u.Role), db.d.ts(now), !u.NicknamePending, u.EmailVerified).Scan(&id)
 	if isUnique(err) {
 		// A concurrent sign-up took a name between the check and the insert.
-		return nil, 0, fault.New(fault.Conflict, "username_taken", "That username, nickname or e-mail address is already taken.")
+		return nil, 0, nil, fault.New(fault.Conflict, "username_taken", "That username, nickname or e-mail address is already taken.")
 	}
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	acct, err := db.createPlayerAccount(ctx, tx, id, now)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
+	var evs []live.Event
 	if u.Bonus > 0 {
 		src := db.systemAccount(ledger.SignupBonusAccount)
-		if err := db.credit(ctx, tx, ledger.SignupBonus, fmt.Sprintf("signup:%d", id), acct, src, u.Bonus, now); err != nil {
-			return nil, 0, err
+		if evs, err = db.creditNoticed(ctx, tx, ledger.SignupBonus, "signup", fmt.Sprintf("signup:%d", id), acct, src, u.Bonus, now); err != nil {
+			return nil, 0, nil, err
 		}
 	}
 	return &account.User{ID: fmtID(pUser, id), Username: u.Username, Nickname: u.Nickname, Email: u.Email, Role: u.Role, TimeZone: "Asia/Seoul",
-		CreatedAt: now, NicknameRequired: u.NicknamePending, EmailVerified: u.EmailVerified}, id, nil
+		CreatedAt: now, NicknameRequired: u.NicknamePending, EmailVerified: u.EmailVerified}, id, evs, nil
 }
 
 // Availability reports whether a username (in any letter case) and a
@@ -181,6 +190,21 @@ func (db *DB) FindSession(ctx context.Context, digest string) (*account.Session,
 
 // DeleteSession ends a session.
 func (db *DB) DeleteSession(ctx context.Context, digest string) error {
-	_, err := db.rw.ExecContext(ctx, `DELETE FROM sessions WHERE digest = $1`, digest)
-	return classify(err)
+	var uid int64
+	err := db.rw.QueryRowContext(ctx, `DELETE FROM sessions WHERE digest = $1 RETURNING user_id`, digest).Scan(&uid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return classify(err)
+	}
+	db.sessionsEnded(uid)
+	return nil
+}
+
+// sessionsEnded tells, after the commit that ended some of uid's
+// sessions, the live hubs of every instance to close those sessions'
+// sockets (live.SessionRevoked).
+func (db *DB) sessionsEnded(uid int64) {
+	db.published([]live.Event{live.New(live.SessionRevoked, live.UserChannel(fmtID(pUser, uid)), struct{}{})})
 }

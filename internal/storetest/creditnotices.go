@@ -10,7 +10,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/programme"
 )
 
-// Each programme's credit — top-up, check-in, grant, partner credit —
+// Each credit — the sign-up bonus, top-up, check-in, grant, partner credit —
 // stores a points.credited notice in its own transaction and hands the
 // same event on after commit, on the player's channel; a refusal or a
 // replayed request stores and sends nothing.
@@ -25,8 +25,6 @@ func testCreditNotices(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	u := mustUser(t, db, 50000)
-	adjust(t, db, u, "adj:1", -20000, false)
-	got.take()
 	var want []live.PointsCreditedData
 	// one checks that the last call sent exactly the credit w (none when
 	// w is nil).
@@ -48,6 +46,10 @@ func testCreditNotices(t *testing.T, open Opener) {
 		}
 		want = append(want, d)
 	}
+
+	one("sign-up bonus", &live.PointsCreditedData{Kind: "signup", Amount: 50000, Reference: "signup:" + numericID(u.ID)})
+	adjust(t, db, u, "adj:1", -20000, false)
+	got.take()
 
 	top, _, err := db.Topup(ctx, programme.TopupRequest{UserID: u.ID, Rules: rules})
 	if err != nil {
@@ -93,6 +95,26 @@ func testCreditNotices(t *testing.T, open Opener) {
 	one("partner credit", &live.PointsCreditedData{Kind: "partner", Amount: cr.Points, Reference: "partner:" + p.ID + ":np-1"})
 	credit()
 	one("a replayed partner credit", nil)
+
+	// A first OIDC sign-in gets the same bonus, told the same way; a
+	// second one creates nobody and credits nothing.
+	for i, wantEvents := range []int{1, 0} {
+		oidcUser, created, err := db.SignInIdentity(ctx, account.Identity{Issuer: "https://id.example", Subject: "notice-sub"}, 700)
+		if err != nil || created != (i == 0) {
+			t.Fatalf("sign-in %d: created %v, %v", i, created, err)
+		}
+		evs := got.take()
+		if len(evs) != wantEvents {
+			t.Fatalf("sign-in %d sent %+v", i, evs)
+		}
+		if wantEvents == 1 {
+			var d live.PointsCreditedData
+			if err := json.Unmarshal(evs[0].Data, &d); err != nil || evs[0].Channel != live.UserChannel(oidcUser.ID) ||
+				d != (live.PointsCreditedData{Kind: "signup", Amount: 700, Reference: "signup:" + numericID(oidcUser.ID)}) {
+				t.Fatalf("OIDC sign-up sent %s on %s", evs[0].Data, evs[0].Channel)
+			}
+		}
+	}
 
 	ns := mustNotices(t, db, u.ID, 0, 0)
 	if len(ns) != len(want) {

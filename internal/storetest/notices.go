@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/live"
@@ -57,6 +58,18 @@ func testNotices(t *testing.T, open Opener) {
 	ctx := context.Background()
 	u := mustUser(t, db, 10000)
 	other := mustUser(t, db, 10000)
+	got.take()
+	// Each has the sign-up bonus's notice (testCreditNotices); settlement's
+	// come after it.
+	signedUp := func(u *account.User) int64 {
+		t.Helper()
+		ns := mustNotices(t, db, u.ID, 0, 0)
+		if len(ns) != 1 || ns[0].Type != live.PointsCredited {
+			t.Fatalf("notices after sign-up: %+v", ns)
+		}
+		return ns[0].ID
+	}
+	uFrom, otherFrom := signedUp(u), signedUp(other)
 	m := mustMatch(t, db, c.now().Add(time.Hour))
 	win := mustPlace(t, db, u, slip(1000, sel(t, m, betting.OneXTwo, "home")))       // 2.00
 	lose := mustPlace(t, db, u, slip(500, sel(t, m, betting.OneXTwo, "away")))       // lost
@@ -87,7 +100,7 @@ func testNotices(t *testing.T, open Opener) {
 			t.Fatalf("event %s %s %+v", ev.Type, ev.Channel, d)
 		}
 	}
-	mine := mustNotices(t, db, u.ID, 0, 0)
+	mine := mustNotices(t, db, u.ID, uFrom, 0)
 	if len(mine) != 2 {
 		t.Fatalf("%d notices, want 2: %+v", len(mine), mine)
 	}
@@ -108,14 +121,14 @@ func testNotices(t *testing.T, open Opener) {
 	if mine[0].ID >= mine[1].ID {
 		t.Fatalf("notice ids %d, %d do not grow", mine[0].ID, mine[1].ID)
 	}
-	if theirs := mustNotices(t, db, other.ID, 0, 0); len(theirs) != 1 {
+	if theirs := mustNotices(t, db, other.ID, otherFrom, 0); len(theirs) != 1 {
 		t.Fatalf("the other player has %d notices", len(theirs))
 	}
 	// Paging: after the first, only the second.
 	if after := mustNotices(t, db, u.ID, mine[0].ID, 0); len(after) != 1 || after[0].ID != mine[1].ID {
 		t.Fatalf("after %d: %+v", mine[0].ID, after)
 	}
-	if one := mustNotices(t, db, u.ID, 0, 1); len(one) != 1 || one[0].ID != mine[0].ID {
+	if one := mustNotices(t, db, u.ID, uFrom, 1); len(one) != 1 || one[0].ID != mine[0].ID {
 		t.Fatalf("limit 1: %+v", one)
 	}
 	// Settling again moves nothing, so tells nothing.

@@ -73,6 +73,8 @@ func Run(t *testing.T, open Opener) {
 		{"CreditNotices", testCreditNotices},
 		{"Audit", testAudit},
 		{"AuditList", testAuditList},
+		{"LimitNotices", testLimitNotices},
+		{"SessionEvents", testSessionEvents},
 	}
 	for _, tt := range tests {
 		// Every test opens a store of its own.

@@ -17,8 +17,9 @@ type Frame struct {
 	Type    string `json:"type"`
 	Channel string `json:"channel"`
 	// Since, on subscribe to a match room, is the last chat message id the
-	// client has: it is sent what came after.
-	Since int64 `json:"since,omitempty"`
+	// client has: it is sent what came after. A pointer, because 0 ("I
+	// have none: from the first message") is a resume and absent is not.
+	Since *int64 `json:"since,omitempty"`
 	// Text is chat.send's message.
 	Text string `json:"text,omitempty"`
 	// ID and Reason are chat.report's.
@@ -64,7 +65,7 @@ func DecodeFrame(data []byte) (Frame, error) {
 	if !ok || len(f.Channel) > 100 || !input.ValidText(f.Channel) {
 		return f, fault.New(fault.Invalid, "invalid_channel", "A channel is match:<id>, lobby:<sport> or user:<your id>.")
 	}
-	if f.Since < 0 || (f.Since != 0 && (f.Type != Subscribe || kind != "match")) {
+	if f.Since != nil && (*f.Since < 0 || f.Type != Subscribe || kind != "match") {
 		return f, fault.New(fault.Invalid, "invalid_frame", "A frame is one JSON object of the protocol.")
 	}
 	if (f.Type == ChatSend || f.Type == ChatReport) && kind != "match" {

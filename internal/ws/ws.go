@@ -47,6 +47,13 @@ type Chat interface {
 	Since(ctx context.Context, matchID string, since int64, limit int) ([]*chat.Message, bool, error)
 }
 
+// SessionLookup reads a session again by the digest of its token
+// (sqlstore.DB.FindSession is one): how a socket learns that the session
+// it was opened with has ended.
+type SessionLookup interface {
+	FindSession(ctx context.Context, digest string) (*account.Session, error)
+}
+
 // Options are the hub's settings; zero values take the defaults.
 type Options struct {
 	Bus      live.Bus
@@ -54,7 +61,12 @@ type Options struct {
 	Matches  Matches
 	Chat     Chat // nil: chat frames are refused
 	Sessions edge.Sessions
-	Log      *slog.Logger
+	// Recheck, when set, is asked whether a signed-in socket's session
+	// still stands: on each chat.send, every RecheckEvery, and for a
+	// player's sockets when their channel says live.SessionRevoked. A
+	// socket whose session ended is closed (1008 "session ended").
+	Recheck SessionLookup
+	Log     *slog.Logger
 	// AllowedOrigins are origins ("https://partner.example") allowed
 	// besides the request's own host.
 	AllowedOrigins []string
@@ -67,6 +79,9 @@ type Options struct {
 	Idle        time.Duration // a connection watching nothing is closed after (2 min)
 	PresenceTTL time.Duration // presence entries' ttl (60 s), refreshed at a third of it
 	Resume      int           // chat messages sent on a resume before a reload hint (100)
+	// RecheckEvery is how often every signed-in socket's session is
+	// read again (60 s).
+	RecheckEvery time.Duration
 }
 
 // Stats are the hub's counters.
@@ -122,6 +137,7 @@ func New(opt Options) *Hub {
 	defd(&opt.Ping, 30*time.Second)
 	defd(&opt.Idle, 2*time.Minute)
 	defd(&opt.PresenceTTL, 60*time.Second)
+	defd(&opt.RecheckEvery, 60*time.Second)
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
@@ -156,8 +172,17 @@ func (h *Hub) Handler() http.Handler {
 // Name is the worker's name.
 func (h *Hub) Name() string { return "websocket" }
 
-// Run keeps presence fresh and pushes head-counts until ctx ends.
+// Run keeps presence fresh, pushes head-counts and re-checks sessions
+// until ctx ends.
 func (h *Hub) Run(ctx context.Context) error {
+	if h.opt.Recheck != nil {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			h.recheckSessions(ctx)
+		}()
+		defer func() { <-done }()
+	}
 	if h.opt.Presence == nil {
 		<-ctx.Done()
 		return nil
@@ -465,6 +490,10 @@ func (h *Hub) leave(c *conn, channel string) {
 // same bytes go to every watcher.
 func (h *Hub) fanOut(rm *room) {
 	for ev := range rm.sub.C() {
+		if ev.Type == live.SessionRevoked {
+			h.revoked(rm)
+			continue
+		}
 		b, err := json.Marshal(ev)
 		if err != nil {
 			continue
@@ -506,6 +535,63 @@ func (h *Hub) fanOut(rm *room) {
 	rm.mu.Unlock()
 	for _, c := range members {
 		c.end(websocket.StatusTryAgainLater, "reconnect")
+	}
+}
+
+// revoked re-checks, off the room's reader, the sessions of a player's
+// channel's watchers: some of the player's sessions ended.
+func (h *Hub) revoked(rm *room) {
+	if h.opt.Recheck == nil {
+		return
+	}
+	rm.mu.Lock()
+	conns := make([]*conn, 0, len(rm.members))
+	for c := range rm.members {
+		conns = append(conns, c)
+	}
+	rm.mu.Unlock()
+	h.mu.Lock()
+	if h.closing {
+		h.mu.Unlock()
+		return
+	}
+	h.wg.Add(1)
+	h.mu.Unlock()
+	go func() {
+		defer h.wg.Done()
+		for _, c := range conns {
+			c.sessionLive()
+		}
+	}()
+}
+
+// recheckSessions reads every signed-in socket's session again each
+// RecheckEvery: a session that ended with no event (it expired, or the
+// event was lost while Redis was unreachable) closes its sockets within
+// that time.
+func (h *Hub) recheckSessions(ctx context.Context) {
+	tick := time.NewTicker(h.opt.RecheckEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		h.mu.Lock()
+		conns := make([]*conn, 0, len(h.conns))
+		for c := range h.conns {
+			if c.sess != nil {
+				conns = append(conns, c)
+			}
+		}
+		h.mu.Unlock()
+		for _, c := range conns {
+			if ctx.Err() != nil {
+				return
+			}
+			c.sessionLive()
+		}
 	}
 }
 
@@ -827,8 +913,8 @@ func (c *conn) subscribe(f Frame, ack bool) error {
 		if err == nil {
 			first = live.MatchEvents(m, f.Channel)
 		}
-		if f.Since > 0 && c.hub.opt.Chat != nil {
-			ms, more, err := c.hub.opt.Chat.Since(ctx, id, f.Since, c.hub.opt.Resume)
+		if f.Since != nil && c.hub.opt.Chat != nil {
+			ms, more, err := c.hub.opt.Chat.Since(ctx, id, *f.Since, c.hub.opt.Resume)
 			switch {
 			case err != nil || more:
 				reload = true
@@ -839,7 +925,7 @@ func (c *conn) subscribe(f Frame, ack bool) error {
 				}
 			}
 			if skip == 0 {
-				skip = f.Since
+				skip = *f.Since
 			}
 		}
 	}
@@ -857,9 +943,44 @@ func (c *conn) subscribe(f Frame, ack bool) error {
 	return nil
 }
 
+// errSessionEnded answers a frame of a socket whose session has ended;
+// the socket is closing.
+var errSessionEnded = fault.New(fault.Unauthenticated, "unauthenticated", "Your session has ended; please log in again.")
+
+// sessionLive reads c's session again (without Recheck, or anonymous,
+// there is nothing to read) and closes c if it has ended. A store that
+// cannot answer leaves the socket open: an outage is not a log-out.
+func (c *conn) sessionLive() bool {
+	if c.sess == nil || c.hub.opt.Recheck == nil {
+		return true
+	}
+	ended := !time.Now().Before(c.sess.ExpiresAt)
+	if !ended {
+		ctx, cancel := context.WithTimeout(c.hub.base, 5*time.Second)
+		s, err := c.hub.opt.Recheck.FindSession(ctx, c.sess.Digest)
+		cancel()
+		fe, ok := errors.AsType[*fault.Error](err)
+		switch {
+		case err == nil:
+			ended = s.User.ID != c.sess.User.ID
+		case ok && (fe.Kind == fault.Unauthenticated || fe.Kind == fault.NotFound):
+			ended = true
+		default:
+			c.hub.opt.Log.Warn("ws session recheck", "err", err)
+		}
+	}
+	if ended {
+		c.end(websocket.StatusPolicyViolation, "session ended")
+	}
+	return !ended
+}
+
 func (c *conn) chat(f Frame) error {
 	if c.sess == nil {
 		return fault.New(fault.Unauthenticated, "unauthenticated", "Please log in.")
+	}
+	if f.Type == ChatSend && !c.sessionLive() {
+		return errSessionEnded
 	}
 	if c.hub.opt.Chat == nil {
 		return errUnavailable
@@ -879,6 +1000,9 @@ type ErrorData struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Ref     string `json:"ref,omitempty"`
+	// RetryAfter, on a refusal that knows the wait (chat_rate_limited,
+	// chat_slow_mode), is how many seconds until the next try may pass.
+	RetryAfter int `json:"retry_after,omitempty"`
 }
 
 func (c *conn) sendError(channel, ref string, err error) {
@@ -887,7 +1011,8 @@ func (c *conn) sendError(channel, ref string, err error) {
 		c.hub.opt.Log.Error("ws", "err", err)
 		fe = fault.New(fault.Internal, "internal", "Something went wrong.")
 	}
-	b, _ := json.Marshal(live.New("error", channel, ErrorData{Code: fe.Code, Message: fe.Message, Ref: ref}))
+	retry, _ := fe.Details["retry_after"].(int)
+	b, _ := json.Marshal(live.New("error", channel, ErrorData{Code: fe.Code, Message: fe.Message, Ref: ref, RetryAfter: retry}))
 	c.enqueue(item{b: b})
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +21,8 @@ import (
 	"github.com/pointsbook/pointsbook/internal/api"
 	"github.com/pointsbook/pointsbook/internal/chat"
 	"github.com/pointsbook/pointsbook/internal/live"
+	"github.com/pointsbook/pointsbook/internal/redisbus"
+	"github.com/pointsbook/pointsbook/internal/redistest"
 	"github.com/pointsbook/pointsbook/internal/server"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
 	"github.com/pointsbook/pointsbook/internal/throttle"
@@ -31,6 +34,10 @@ type env struct {
 	srv    *httptest.Server
 	bus    *live.Memory
 	hub    *ws.Hub
+	db     *sqlstore.DB
+	auth   *account.Auth
+	api    *api.API
+	log    *slog.Logger
 	player string
 	other  string
 	admin  string
@@ -59,25 +66,20 @@ func newEnvOver(t *testing.T, opt ws.Options, wrap func(*live.Memory) (live.Bus,
 	auth := account.NewAuth(db, account.AuthConfig{SignupBonus: 1000, SessionTTL: time.Hour, Hash: fastHash}, log)
 	a := api.New(db, api.Options{Auth: auth}, log)
 	bus := live.NewMemory(0, nil)
-	opt.Bus, opt.Presence, opt.Matches, opt.Sessions, opt.Log = bus, bus, db, auth, log
+	// Committed changes publish as the server's relay does.
+	db.SetAfterCommit(func(evs ...live.Event) bool {
+		for _, ev := range evs {
+			bus.Publish(context.Background(), ev)
+		}
+		return true
+	})
+	opt.Bus, opt.Presence = bus, bus
 	if wrap != nil {
 		opt.Bus, opt.Presence = wrap(bus)
 	}
-	opt.Chat = &chat.Service{Store: db, Limiter: throttle.NewMemory(nil, 0), Bus: bus}
-	hub := ws.New(opt)
-	runCtx, stop := context.WithCancel(ctx)
-	go hub.Run(runCtx)
-	h := server.Handler(server.API(a.Handler(), hub.Handler()), http.NotFoundHandler(), server.Readiness{DB: db}, nil, nil, log)
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		hub.Stop(sctx)
-		stop()
-		srv.Close()
-		bus.Close()
-	})
-	e := &env{t: t, srv: srv, bus: bus, hub: hub}
+	t.Cleanup(func() { bus.Close() })
+	e := &env{t: t, bus: bus, db: db, auth: auth, api: a, log: log}
+	e.hub, e.srv = e.serve(opt)
 	hash, _ := account.Hash("operator-pass-1", fastHash)
 	if _, err := db.CreateUser(ctx, account.NewUser{Username: "op", Nickname: "Operator", Email: "op@example.com", PasswordHash: hash, Role: account.Admin}); err != nil {
 		t.Fatal(err)
@@ -92,6 +94,36 @@ func newEnvOver(t *testing.T, opt ws.Options, wrap func(*live.Memory) (live.Bus,
 		"markets":[{"kind":"1x2","odds":{"home":"2.05","draw":"3.30","away":"3.60"}}]}`, 201)
 	e.match = m["id"].(string)
 	return e
+}
+
+// serve starts a hub of opt (its bus and presence set) and a server of
+// it and the API over the env's database, stopped at the end of the test.
+func (e *env) serve(opt ws.Options) (*ws.Hub, *httptest.Server) {
+	e.t.Helper()
+	opt.Matches, opt.Sessions, opt.Recheck, opt.Log = e.db, e.auth, e.db, e.log
+	opt.Chat = &chat.Service{Store: e.db, Limiter: throttle.NewMemory(nil, 0), Bus: opt.Bus}
+	hub := ws.New(opt)
+	runCtx, stop := context.WithCancel(context.Background())
+	go hub.Run(runCtx)
+	h := server.Handler(server.API(e.api.Handler(), hub.Handler()), http.NotFoundHandler(), server.Readiness{DB: e.db}, nil, nil, e.log)
+	srv := httptest.NewServer(h)
+	e.t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		hub.Stop(sctx)
+		stop()
+		srv.Close()
+	})
+	return hub, srv
+}
+
+// peer is a second instance over the same database: its own hub on bus
+// and presence, its own server.
+func (e *env) peer(bus live.Bus, presence live.Presence) *env {
+	e.t.Helper()
+	p := *e
+	p.hub, p.srv = e.serve(ws.Options{Bus: bus, Presence: presence})
+	return &p
 }
 
 func (e *env) call(method, path, token, body string, want int) map[string]any {
@@ -296,7 +328,9 @@ func TestResumeSinceAndRateLimit(t *testing.T) {
 		}
 	}
 	poster.send(`{"type":"chat.send",` + ch + `,"text":"m6"}`)
-	if ev, _ := poster.until("error"); field(t, ev, "code") != "chat_rate_limited" {
+	// The wait is in the event, whole seconds within the 10 s window.
+	if ev, _ := poster.until("error"); field(t, ev, "code") != "chat_rate_limited" ||
+		field(t, ev, "retry_after") == nil || field(t, ev, "retry_after").(float64) < 1 || field(t, ev, "retry_after").(float64) > 10 {
 		t.Fatalf("6th message in 10 s: %s", ev.Data)
 	}
 	late := e.dial("", false)
@@ -310,6 +344,35 @@ func TestResumeSinceAndRateLimit(t *testing.T) {
 	}
 	if fmt.Sprint(ids) != "[4 5]" || field(t, ack, "reload") != nil {
 		t.Fatalf("resume since 3: ids %v, ack %s", ids, ack.Data)
+	}
+}
+
+// since 0 is a client with no message yet: it gets the room from the
+// first one, as a resume, not the plain subscription an absent since is.
+func TestResumeSinceZeroIsFromTheStart(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, ws.Options{})
+	poster := e.dial(e.player, false)
+	ch := `"channel":"match:` + e.match + `"`
+	poster.send(`{"type":"subscribe",` + ch + `}`)
+	poster.until("subscribed")
+	for i := 1; i <= 2; i++ {
+		poster.send(fmt.Sprintf(`{"type":"chat.send",%s,"text":"m%d"}`, ch, i))
+		poster.until("chat.message")
+	}
+	for since, want := range map[string]string{`,"since":0`: "[1 2]", ``: "[]"} {
+		c := e.dial("", false)
+		c.send(`{"type":"subscribe",` + ch + since + `}`)
+		ack, before := c.until("subscribed")
+		ids := []any{}
+		for _, ev := range before {
+			if ev.Type == "chat.message" {
+				ids = append(ids, field(t, ev, "id"))
+			}
+		}
+		if fmt.Sprint(ids) != want || field(t, ack, "reload") != nil {
+			t.Fatalf("subscribe%s: ids %v, want %s; ack %s", since, ids, want, ack.Data)
+		}
 	}
 }
 
@@ -508,5 +571,211 @@ func TestSlowBusDelaysOnlyItsChannel(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// closed reads until the socket ends and returns its close.
+func (c *client) closed() websocket.CloseError {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		_, _, err := c.c.Read(ctx)
+		if err == nil {
+			continue
+		}
+		var ce websocket.CloseError
+		if !asClose(err, &ce) {
+			c.t.Fatalf("socket ended without a close: %v", err)
+		}
+		return ce
+	}
+}
+
+func sessionEnded(t *testing.T, c *client, step string) {
+	t.Helper()
+	if ce := c.closed(); ce.Code != websocket.StatusPolicyViolation || ce.Reason != "session ended" {
+		t.Fatalf("%s: closed with %v, want 1008 session ended", step, ce)
+	}
+}
+
+// A log-out closes that session's sockets at once, and only those; log-out
+// everywhere closes the rest.
+func TestSessionEndedClosesItsSockets(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, ws.Options{})
+	second := e.login("kim", "long-password-1")
+	own := `{"type":"subscribe","channel":"user:` + e.userID + `"}`
+	first, other := e.dial(e.player, false), e.dial(second, false)
+	for _, c := range []*client{first, other} {
+		c.send(own)
+		c.until("subscribed")
+	}
+	e.call("POST", "/api/v1/auth/logout", e.player, "", 204)
+	sessionEnded(t, first, "log-out")
+	other.send(`{"type":"subscribe","channel":"lobby:football"}`)
+	if ack, _ := other.until("subscribed"); ack.Channel != "lobby:football" {
+		t.Fatalf("the other session's socket: %+v", ack)
+	}
+	e.call("POST", "/api/v1/auth/logout-all", second, "", 204)
+	sessionEnded(t, other, "log-out everywhere")
+}
+
+// deaf is a bus on which players' channels hear nothing: a session's end
+// whose event is lost (Redis unreachable, say).
+type deaf struct{ *live.Memory }
+
+func (d deaf) Subscribe(ctx context.Context, channel string) (live.Subscription, error) {
+	if strings.HasPrefix(channel, "user:") {
+		channel = "deaf:" + channel
+	}
+	return d.Memory.Subscribe(ctx, channel)
+}
+
+// Without the event, a chat.send finds the session ended, and so does the
+// periodic re-check of a socket that sends nothing.
+func TestSessionRecheckedWithoutTheEvent(t *testing.T) {
+	t.Parallel()
+	for _, periodic := range []bool{false, true} {
+		t.Run(map[bool]string{false: "on chat.send", true: "periodically"}[periodic], func(t *testing.T) {
+			t.Parallel()
+			opt := ws.Options{RecheckEvery: time.Hour}
+			if periodic {
+				opt.RecheckEvery = 50 * time.Millisecond
+			}
+			e := newEnvOver(t, opt, func(m *live.Memory) (live.Bus, live.Presence) { return deaf{m}, m })
+			c := e.dial(e.player, false)
+			ch := `"channel":"match:` + e.match + `"`
+			c.send(`{"type":"subscribe",` + ch + `}`)
+			c.until("subscribed")
+			e.call("POST", "/api/v1/auth/logout", e.player, "", 204)
+			if !periodic {
+				c.send(`{"type":"chat.send",` + ch + `,"text":"still here?"}`)
+			}
+			sessionEnded(t, c, "log-out")
+		})
+	}
+}
+
+// presenceUntil reads c's head-counts until one says want, and returns
+// how many head-counts came meanwhile.
+func (c *client) presenceUntil(want int) int {
+	c.t.Helper()
+	n := 0
+	for {
+		ev, _ := c.until(live.PresenceCount)
+		n++
+		if got := int(field(c.t, ev, "count").(float64)); got == want {
+			return n
+		}
+	}
+}
+
+// The head-count of a room is the same on two instances sharing a Redis,
+// pushed to the viewers of both as it changes, never more than once a
+// second however many join or leave at once.
+func TestPresenceAcrossInstances(t *testing.T) {
+	t.Parallel()
+	rc := redistest.Client(t)
+	presence := redisbus.NewPresence(rc, redistest.Prefix(t, rc), nil)
+	a := newEnvOver(t, ws.Options{}, func(m *live.Memory) (live.Bus, live.Presence) { return m, presence })
+	b := a.peer(a.bus, presence)
+	room := `{"type":"subscribe","channel":"match:` + a.match + `"}`
+	start := time.Now()
+	va, vb := a.dial("", false), b.dial("", false)
+	var others []*client
+	for i := range 6 {
+		e := a
+		if i%2 == 1 {
+			e = b
+		}
+		others = append(others, e.dial("", false))
+	}
+	for _, c := range append([]*client{va, vb}, others...) {
+		c.send(room)
+	}
+	for _, c := range []*client{va, vb} {
+		pushed := c.presenceUntil(8)
+		// Pushes come on a one-second tick: n of them span n-1 seconds.
+		if elapsed := time.Since(start); float64(pushed) > elapsed.Seconds()+1 {
+			t.Fatalf("%d head-counts in %s: more than one a second", pushed, elapsed)
+		}
+	}
+	for _, c := range others[:3] {
+		c.c.Close(websocket.StatusNormalClosure, "")
+	}
+	va.presenceUntil(5)
+	vb.presenceUntil(5)
+}
+
+// One address may hold PerAddr sockets; the next is refused before the
+// upgrade with 429 too_many_connections, and one closing frees a place.
+// Behind a trusted proxy the client's address, from X-Forwarded-For, is
+// what counts; from anywhere else the header is ignored.
+func TestConnectionsPerAddress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, ws.Options{PerAddr: 2})
+	dial := func(srv *httptest.Server, forwardedFor string) (*websocket.Conn, int, string) {
+		t.Helper()
+		h := http.Header{}
+		if forwardedFor != "" {
+			h.Set("X-Forwarded-For", forwardedFor)
+		}
+		c, resp, _ := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http")+"/api/v1/ws", &websocket.DialOptions{HTTPHeader: h})
+		if c != nil {
+			t.Cleanup(func() { c.CloseNow() })
+		}
+		if resp == nil {
+			t.Fatal("no answer to the upgrade")
+		}
+		var body []byte
+		if resp.Body != nil {
+			body, _ = io.ReadAll(resp.Body)
+		}
+		return c, resp.StatusCode, string(body)
+	}
+	refused := func(st int, body string) bool {
+		return st == http.StatusTooManyRequests && strings.Contains(body, `"too_many_connections"`)
+	}
+
+	// The test's loopback peer is no trusted proxy here: whatever it
+	// forwards, every socket comes from 127.0.0.1.
+	first, st, _ := dial(e.srv, "")
+	if st != http.StatusSwitchingProtocols {
+		t.Fatalf("first: %d", st)
+	}
+	if _, st, _ := dial(e.srv, "192.0.2.7"); st != http.StatusSwitchingProtocols {
+		t.Fatalf("second: %d", st)
+	}
+	if _, st, body := dial(e.srv, "192.0.2.8"); !refused(st, body) {
+		t.Fatalf("third from one address: %d %s, want 429 too_many_connections", st, body)
+	}
+	first.Close(websocket.StatusNormalClosure, "")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, st, _ := dial(e.srv, "")
+		if st == http.StatusSwitchingProtocols {
+			c.CloseNow()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a close: still %d", st)
+		}
+		time.Sleep(20 * time.Millisecond) // polls the release; decides no order
+	}
+
+	// Behind a trusted proxy (loopback, here) each client has its own
+	// allowance.
+	_, proxied := e.serve(ws.Options{Bus: e.bus, PerAddr: 2, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	for range 2 {
+		if _, st, _ := dial(proxied, "192.0.2.7"); st != http.StatusSwitchingProtocols {
+			t.Fatalf("client 192.0.2.7 through the proxy: %d", st)
+		}
+	}
+	if _, st, body := dial(proxied, "192.0.2.7"); !refused(st, body) {
+		t.Fatalf("third from 192.0.2.7 through the proxy: %d %s, want 429", st, body)
+	}
+	if _, st, _ := dial(proxied, "192.0.2.8"); st != http.StatusSwitchingProtocols {
+		t.Fatalf("another client through the same proxy: %d", st)
 	}
 }

@@ -150,17 +150,14 @@ function init(root, T) {
   // ref so each is matched to what caused it.
   const pending = new Map(); // ref → {kind: "send", text} | {kind: "report", button}
   let refs = 0;
-  const seconds = (message) => {
-    const m = /(\d+) second/.exec(String(message || ""));
-    return m ? Number(m[1]) : 0;
-  };
   on("error", (d, ch) => {
     const p = d.ref ? pending.get(d.ref) : null;
     if (d.ref) pending.delete(d.ref);
     if (ch !== channel && !p) return;
     if (p && p.kind === "send" && input && input.value === "") input.value = p.text;
     if (p && p.kind === "report") p.button.disabled = d.code === "already_reported";
-    const n = seconds(d.message);
+    // The limiter's wait, in whole seconds, on the two cooldowns.
+    const n = Number.isSafeInteger(d.retry_after) && d.retry_after > 0 ? d.retry_after : 0;
     if (d.code === "chat_rate_limited" && n) say(t("cooldown", { n }));
     else if (d.code === "chat_slow_mode" && n) say(t("slow", { n }));
     else say(T[`fault.${d.code}`] || T["fault.chat_unavailable"]);

@@ -90,8 +90,11 @@ export function start() {
 function sendSubscribe(channel) {
   const w = watched.get(channel);
   const frame = { type: "subscribe", channel };
-  const since = w && w.since ? w.since() : 0;
-  if (since > 0) frame.since = since;
+  // A chat room's page always resumes: 0 (it showed no message) asks for
+  // the room from its first message, so nothing posted before the socket
+  // opened is missed.
+  const since = w && w.since ? w.since() : null;
+  if (Number.isSafeInteger(since) && since >= 0) frame.since = since;
   ws.send(JSON.stringify(frame));
 }
 

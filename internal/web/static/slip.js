@@ -627,9 +627,10 @@ function init(root, data) {
 
   // ---- The player's own channel. ----
 
-  /** A settled bet or a credit reaches the page over the live socket (the
-   * player's channel comes with every connection): the balance is read
-   * again, and a win, a refund or a credit is told in a small notice.
+  /** A settled bet, a credit or a change of the player's limits reaches
+   * the page over the live socket (the player's channel comes with every
+   * connection): the balance is read again, and a win, a refund, a credit
+   * or the change is told in a small notice.
    * Imported here, not at the top, so the slip's arithmetic stays
    * importable where there is no page. */
   async function followLive() {
@@ -643,8 +644,10 @@ function init(root, data) {
     let hideTimer = 0;
     const tell = (key, amount) => {
       if (!notice || !Number.isSafeInteger(amount) || amount <= 0) return;
-      const text = (notice.dataset[key] || "").replace("{points}", "+" + pts(BigInt(amount)));
-      if (!text) return;
+      show((notice.dataset[key] || "").replace("{points}", "+" + pts(BigInt(amount))));
+    };
+    const show = (text) => {
+      if (!notice || !text) return;
       clearTimeout(hideTimer);
       notice.textContent = text;
       notice.classList.add("shown");
@@ -662,7 +665,12 @@ function init(root, data) {
       loadBalance();
       tell("credited", d.amount);
     });
-    live.on("limit.changed", () => loadBalance());
+    // Limits changed on another page or device: the slip's refusals
+    // follow the new ones from the next bet; the player is told now.
+    live.on("limit.changed", () => {
+      loadBalance();
+      show(notice?.dataset.limits || "");
+    });
     live.start();
   }
 }

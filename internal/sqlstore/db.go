@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
+	"go.opentelemetry.io/otel/trace"
 	"modernc.org/sqlite"
 
 	"github.com/pointsbook/pointsbook/internal/betting"
@@ -60,6 +61,9 @@ type Config struct {
 	// DailyStakeCap caps what one player may stake in a calendar day of
 	// their time zone, in points; 0 means no cap.
 	DailyStakeCap int64
+	// Tracer, when set, gets spans of bet placement and of the commits of
+	// traced requests (tracing.go); nil: no spans, at no cost.
+	Tracer trace.TracerProvider
 }
 
 // DB is the store.
@@ -97,6 +101,9 @@ type DB struct {
 
 	// afterCommit receives the events of committed changes (notices.go).
 	afterCommit func(...live.Event) bool
+
+	// tracer is Config.Tracer's, nil when tracing is off.
+	tracer trace.Tracer
 
 	// dailyCap is Config.DailyStakeCap, changeable at run time.
 	dailyCap atomic.Int64
@@ -178,6 +185,9 @@ func Connect(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, err
 	}
 	db.dailyCap.Store(cfg.DailyStakeCap)
+	if cfg.Tracer != nil {
+		db.tracer = cfg.Tracer.Tracer(tracerScope)
+	}
 	db.placer = newPlacer(db)
 	return db, nil
 }
@@ -428,7 +438,7 @@ func (db *DB) txOnce(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := fn(tx); err != nil {
 		return classify(err)
 	}
-	return classify(tx.Commit())
+	return classify(db.commit(ctx, tx))
 }
 
 // classify turns connection-level failures into fault.ErrUnavailable so

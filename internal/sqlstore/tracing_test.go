@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -175,3 +177,75 @@ func names(spans tracetest.SpanStubs) []string {
 	}
 	return out
 }
+
+// BenchmarkPlaceBetTracing is a placement through the group-commit writer
+// on SQLite, from 16 goroutines, with tracing off (no tracer: the store
+// makes no span) and on (every bet's caller in a sampled trace, its
+// spans handed to a batch processor whose exporter drops them): the
+// store's share of tracing's cost, per bet, in the process's CPU time
+// (cpu-µs/bet) as well as the wall clock.
+//
+//	go test -run='^$' -bench=PlaceBetTracing -benchtime=3000x ./internal/sqlstore/
+func BenchmarkPlaceBetTracing(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		name := map[bool]string{false: "off", true: "on"}[on]
+		b.Run(name, func(b *testing.B) {
+			cfg := sqlstore.Config{URL: filepath.Join(b.TempDir(), "pb.db")}
+			var tracer trace.Tracer
+			if on {
+				tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(dropSpans{}))
+				b.Cleanup(func() { tp.Shutdown(context.Background()) }) //nolint:errcheck // dropped
+				cfg.Tracer, tracer = tp, tp.Tracer("bench")
+			}
+			db, err := sqlstore.Open(context.Background(), cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { db.Close() })
+			users := benchPlayers(b, db, "tracing", 64)
+			sels := benchMatch(b, db, "Away").Markets[0].Selections
+			var next atomic.Int64
+			b.SetParallelism(8) // 16 goroutines on 2 cores
+			b.ResetTimer()
+			cpu := cpuTime()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					n := next.Add(1)
+					ctx := context.Background()
+					var span trace.Span
+					if tracer != nil {
+						ctx, span = tracer.Start(ctx, "request")
+					}
+					s := sels[n%int64(len(sels))]
+					_, _, err := db.PlaceBet(ctx, &betting.PlaceRequest{UserID: users[n%int64(len(users))], Slip: betting.Slip{Stake: 100,
+						OddsPolicy: betting.AcceptAny, Legs: []betting.LegRequest{{SelectionID: s.ID, Odds: s.Odds}}}})
+					if span != nil {
+						span.End()
+					}
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			// The wall clock counts time spent waiting for a core on a
+			// shared machine; the process's CPU time per bet is the cost.
+			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N)/1e3, "cpu-µs/bet")
+		})
+	}
+}
+
+// cpuTime is the CPU time the process has used, user and system, in ns.
+func cpuTime() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// dropSpans is an exporter that drops what it is handed.
+type dropSpans struct{}
+
+func (dropSpans) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (dropSpans) Shutdown(context.Context) error                             { return nil }

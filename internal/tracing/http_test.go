@@ -147,7 +147,7 @@ func TestHandlerNamesSpanByRoute(t *testing.T) {
 			}
 			got := map[string]string{}
 			for _, a := range s.Attributes {
-				got[string(a.Key)] = a.Value.Emit()
+				got[string(a.Key)] = a.Value.String()
 			}
 			if got["http.response.status_code"] != tt.wantStatus || got["http.request.method"] != tt.method || got["url.path"] != tt.path {
 				t.Errorf("attributes = %v", got)

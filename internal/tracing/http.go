@@ -3,6 +3,7 @@ package tracing
 import (
 	"fmt"
 	"net/http"
+	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -40,7 +41,11 @@ func Handler(tp trace.TracerProvider, next http.Handler) http.Handler {
 			ctx = traceContext.Extract(ctx, propagation.HeaderCarrier(r.Header))
 			opts = trusted
 		}
-		ctx, span := tracer.Start(ctx, r.Method, opts...)
+		method, name := r.Method, r.Method
+		if !knownMethod[method] {
+			method, name = "_OTHER", "HTTP"
+		}
+		ctx, span := tracer.Start(ctx, name, opts...)
 		if info != nil && span.SpanContext().IsSampled() {
 			info.TraceID = span.SpanContext().TraceID().String()
 		}
@@ -50,9 +55,12 @@ func Handler(tp trace.TracerProvider, next http.Handler) http.Handler {
 			// The muxes set Pattern on the request they route, which is
 			// inner; the layers outside (the access log, metrics) read it
 			// from theirs.
-			if inner.Pattern != "" {
-				r.Pattern = inner.Pattern
-				span.SetName(inner.Pattern)
+			if p := inner.Pattern; p != "" {
+				r.Pattern = p
+				if strings.HasPrefix(p, "/") {
+					p = name + " " + p // a pattern for any method: "GET /"
+				}
+				span.SetName(p)
 			}
 			if v := recover(); v != nil {
 				span.SetStatus(codes.Error, "panic")
@@ -67,8 +75,8 @@ func Handler(tp trace.TracerProvider, next http.Handler) http.Handler {
 					status = http.StatusOK
 				}
 				span.SetAttributes(
-					attribute.String("http.request.method", r.Method),
-					attribute.String("url.path", r.URL.Path),
+					attribute.String("http.request.method", method),
+					attribute.String("url.path", clean(r.URL.Path)),
 					attribute.Int("http.response.status_code", status),
 				)
 				if inner.Pattern != "" {
@@ -83,6 +91,27 @@ func Handler(tp trace.TracerProvider, next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(sw, inner)
 	})
+}
+
+// methods are the request methods a span names as sent; any other is
+// "_OTHER" (and the span "HTTP" when no route matched), so a client
+// cannot make span names up.
+var knownMethod = map[string]bool{
+	"GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true,
+	"DELETE": true, "OPTIONS": true, "CONNECT": true, "TRACE": true,
+}
+
+// maxPath bounds url.path in a span.
+const maxPath = 1024
+
+// clean is a client's text fit for an attribute: valid UTF-8 (OTLP's
+// protobuf strings must be, or the whole export is refused), at most
+// maxPath bytes.
+func clean(s string) string {
+	if len(s) > maxPath {
+		s = s[:maxPath]
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 // statusWriter remembers the response's status for the span.

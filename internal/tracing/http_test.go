@@ -4,7 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -35,6 +37,7 @@ func routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/bets", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusCreated) })
 	mux.HandleFunc("GET /api/v1/bets/{id}", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("{}")) }) //nolint:errcheck // recorder
+	mux.HandleFunc("/api/v1/any", func(w http.ResponseWriter, r *http.Request) {})
 	mux.HandleFunc("GET /api/v1/boom", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) })
 	return mux
 }
@@ -120,6 +123,13 @@ func TestHandlerNamesSpanByRoute(t *testing.T) {
 		// No route: the span is named by the method alone, so unknown
 		// paths cannot make unbounded span names.
 		{"GET", "/api/v1/nothing/here", "GET", "", "404", false},
+		// A pattern for any method is named with the request's.
+		{"DELETE", "/api/v1/any", "DELETE /api/v1/any", "/api/v1/any", "200", false},
+		// A method of the client's own making names nothing.
+		{"BREW", "/api/v1/any", "HTTP /api/v1/any", "/api/v1/any", "200", false},
+		{"BREW", "/api/v1/nothing", "HTTP", "", "404", false},
+		// A path that is not UTF-8 is made valid for OTLP's protobuf.
+		{"GET", "/api/v1/%ff", "GET", "", "404", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
@@ -149,7 +159,14 @@ func TestHandlerNamesSpanByRoute(t *testing.T) {
 			for _, a := range s.Attributes {
 				got[string(a.Key)] = a.Value.String()
 			}
-			if got["http.response.status_code"] != tt.wantStatus || got["http.request.method"] != tt.method || got["url.path"] != tt.path {
+			wantMethod, wantPath := tt.method, strings.ToValidUTF8(tt.path, "\uFFFD")
+			if tt.method == "BREW" {
+				wantMethod = "_OTHER"
+			}
+			if tt.path == "/api/v1/%ff" {
+				wantPath = "/api/v1/\uFFFD"
+			}
+			if got["http.response.status_code"] != tt.wantStatus || got["http.request.method"] != wantMethod || got["url.path"] != wantPath {
 				t.Errorf("attributes = %v", got)
 			}
 			if got["http.route"] != tt.wantRoute {
@@ -235,4 +252,25 @@ func FuzzHandlerTraceparent(f *testing.F) {
 			t.Fatalf("Info.TraceID %q, span %s", info.TraceID, s.SpanContext.TraceID())
 		}
 	})
+}
+
+func TestHandlerBoundsThePath(t *testing.T) {
+	t.Parallel()
+	tp, exp := recorded(t, sampleAll())
+	long := "/" + strings.Repeat("é", 50_000) // 100 KB
+	Handler(tp, routes()).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "http://x"+strings.ReplaceAll(long, "é", "%C3%A9"), nil))
+	spans := exp.GetSpans()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans", len(spans))
+	}
+	for _, a := range spans[0].Attributes {
+		if a.Key == "url.path" {
+			v := a.Value.AsString()
+			if len(v) > maxPath+3 || !utf8.ValidString(v) || !strings.HasPrefix(long, strings.TrimSuffix(v, "\uFFFD")) {
+				t.Fatalf("url.path of %d bytes, valid UTF-8 %v", len(v), utf8.ValidString(v))
+			}
+			return
+		}
+	}
+	t.Fatal("no url.path")
 }

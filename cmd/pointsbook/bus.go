@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/pointsbook/pointsbook/internal/config"
 	"github.com/pointsbook/pointsbook/internal/live"
 	"github.com/pointsbook/pointsbook/internal/metrics"
 	"github.com/pointsbook/pointsbook/internal/redisbus"
+	"github.com/pointsbook/pointsbook/internal/tracing"
 )
 
 // liveBus carries real-time events and counts room viewers: through Redis
@@ -27,6 +29,9 @@ type liveBus struct {
 	presence live.Presence
 	store    string                // what /readyz shows
 	client   redis.UniversalClient // nil without PB_REDIS_URL
+	// redis is the Redis bus under bus (which may be its traced wrapper);
+	// nil without PB_REDIS_URL.
+	redis *redisbus.Bus
 	// relay publishes what committed transactions hand it (settlement's
 	// bet.settled, credits' points.credited) off their path; Run runs it
 	// until Stop, which lets it drain before the bus closes.
@@ -51,11 +56,12 @@ func (l *liveBus) withRelay(log *slog.Logger) *liveBus {
 }
 
 // newLiveBus builds the bus; prefix is the Redis prefix ("":
-// redisbus.DefaultPrefix; tests give each server set its own).
-func newLiveBus(cfg config.Config, prefix string, log *slog.Logger) (*liveBus, error) {
+// redisbus.DefaultPrefix; tests give each server set its own). With a
+// tracer provider each publish is a producer span.
+func newLiveBus(cfg config.Config, prefix string, log *slog.Logger, tp trace.TracerProvider) (*liveBus, error) {
 	if cfg.RedisURL == "" {
 		m := live.NewMemory(0, nil)
-		return (&liveBus{bus: m, presence: m, store: "in-process"}).withRelay(log), nil
+		return (&liveBus{bus: tracing.Bus(m, tp, "memory"), presence: m, store: "in-process"}).withRelay(log), nil
 	}
 	client, err := redisbus.NewClient(cfg.RedisURL)
 	if err != nil {
@@ -66,8 +72,10 @@ func newLiveBus(cfg config.Config, prefix string, log *slog.Logger) (*liveBus, e
 	if redisbus.IsCluster(cfg.RedisURL) {
 		store = "redis-cluster"
 	}
+	rb := redisbus.New(client, redisbus.Options{Prefix: prefix, Log: log})
 	return (&liveBus{
-		bus:      redisbus.New(client, redisbus.Options{Prefix: prefix, Log: log}),
+		bus:      tracing.Bus(rb, tp, "redis"),
+		redis:    rb,
 		presence: redisbus.NewPresence(client, prefix, nil),
 		store:    store,
 		client:   client,
@@ -78,7 +86,7 @@ func newLiveBus(cfg config.Config, prefix string, log *slog.Logger) (*liveBus, e
 // since each instance keeps serving its own clients without Redis.
 func (l *liveBus) details() map[string]any {
 	d := map[string]any{"store": l.store}
-	if rb, ok := l.bus.(*redisbus.Bus); ok {
+	if rb := l.redis; rb != nil {
 		d["redis"] = "up"
 		if !rb.Stats().Up {
 			d["redis"] = "unreachable: events stay on this instance"
@@ -90,8 +98,8 @@ func (l *liveBus) details() map[string]any {
 func (l *liveBus) register(met *metrics.Metrics) {
 	met.CounterFunc("pointsbook_live_events_dropped_total", "Events of committed changes not published because the relay's queue was full (personal ones stay in the notices).", nil,
 		func() float64 { return float64(l.relay.Stats().Dropped) })
-	rb, ok := l.bus.(*redisbus.Bus)
-	if !ok {
+	rb := l.redis
+	if rb == nil {
 		return
 	}
 	met.Gauge("pointsbook_live_bus_redis_up", "1 while the real-time bus's subscription connections reach Redis; 0 while events stay on each instance.", nil,

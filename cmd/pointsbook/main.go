@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -39,6 +40,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/request"
 	"github.com/pointsbook/pointsbook/internal/server"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
+	"github.com/pointsbook/pointsbook/internal/tracing"
 	"github.com/pointsbook/pointsbook/internal/web"
 	"github.com/pointsbook/pointsbook/internal/worker"
 	"github.com/pointsbook/pointsbook/internal/ws"
@@ -185,6 +187,9 @@ type Main struct {
 	bus *liveBus
 	// geo places clients (PB_GEOIP_DB); nil without a database.
 	geo *geoip.DB
+
+	// tracing exports spans when PB_OTEL_ENDPOINT is set; off otherwise.
+	tracing *tracing.Provider
 }
 
 // geoLocator opens PB_GEOIP_DB, if set. A file that cannot be used is
@@ -212,10 +217,28 @@ func (m *Main) now() time.Time {
 // server started before its database comes up on its own), seeds the
 // operator account, starts listening and starts the workers (see start).
 func (m *Main) Open(ctx context.Context) error {
+	var err error
+	m.tracing, err = tracing.New(ctx, tracing.Config{
+		Endpoint: m.Config.OTelEndpoint, SampleRatio: m.Config.OTelSampleRatio, Version: version(), Log: m.Log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := m.open(ctx); err != nil {
+		m.tracing.Shutdown(context.Background()) //nolint:errcheck // nothing was traced yet worth keeping
+		return err
+	}
+	return nil
+}
+
+func (m *Main) open(ctx context.Context) error {
 	cfg := m.Config
+	tp := m.tracing.TracerProvider()
+	storeCfg := storeConfig(cfg)
+	storeCfg.Tracer = tp
 	var err error
 	for attempt := 0; ; attempt++ {
-		m.DB, err = sqlstore.Connect(ctx, storeConfig(cfg))
+		m.DB, err = sqlstore.Connect(ctx, storeCfg)
 		if err == nil || !errors.Is(err, fault.ErrUnavailable) || attempt == 30 {
 			break
 		}
@@ -310,7 +333,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.RedisPrefix != "" {
 		busPrefix = m.RedisPrefix + "live:"
 	}
-	if m.bus, err = newLiveBus(cfg, busPrefix, m.Log); err != nil {
+	if m.bus, err = newLiveBus(cfg, busPrefix, m.Log, tp); err != nil {
 		m.limiter.Close()
 		m.DB.Close()
 		return err
@@ -416,7 +439,21 @@ func (m *Main) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
 	defer cancel()
 	err := m.workers.Stop(ctx)
+	// The last requests' spans are queued by now; a collector that is
+	// down loses them, which is no reason to fail the shutdown.
+	if terr := m.tracing.Shutdown(ctx); terr != nil {
+		m.Log.Warn("tracing: spans not exported at shutdown", "err", terr)
+	}
 	return errors.Join(err, m.limiter.Close(), m.DB.Close())
+}
+
+// version is the module version the binary was built from, for traces'
+// service.version: "(devel)" in a source build.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "unknown"
 }
 
 // httpWorker serves the API until it is stopped.

@@ -87,9 +87,11 @@ type Config struct {
 	AdminUsername string `env:"PB_ADMIN_USERNAME" help:"Creates (or resets) this operator account at start when set with PB_ADMIN_PASSWORD."`
 	AdminPassword string `env:"PB_ADMIN_PASSWORD" secret:"true" help:"Password of PB_ADMIN_USERNAME."`
 
-	RedisURL       string `env:"PB_REDIS_URL" secret:"url" help:"redis:// or rediss:// URL of the Redis that instances share: login and code-entry limits, real-time events and room presence; redis+cluster://host:port?addr=host:port&addr=… (or rediss+cluster://) for a Redis Cluster, with sharded pub/sub. Empty: each instance counts alone and real-time events stay in the instance."`
-	TrustedProxies string `env:"PB_TRUSTED_PROXIES" help:"Comma-separated CIDR prefixes of the reverse proxies whose X-Forwarded-For names the client (empty: trust none)."`
-	AllowedOrigins string `env:"PB_ALLOWED_ORIGINS" help:"Comma-separated origins (https://host[:port]) whose pages may open the live WebSocket besides the site's own host (empty: same origin only)."`
+	RedisURL        string  `env:"PB_REDIS_URL" secret:"url" help:"redis:// or rediss:// URL of the Redis that instances share: login and code-entry limits, real-time events and room presence; redis+cluster://host:port?addr=host:port&addr=… (or rediss+cluster://) for a Redis Cluster, with sharded pub/sub. Empty: each instance counts alone and real-time events stay in the instance."`
+	TrustedProxies  string  `env:"PB_TRUSTED_PROXIES" help:"Comma-separated CIDR prefixes of the reverse proxies whose X-Forwarded-For names the client (empty: trust none)."`
+	OTelEndpoint    string  `env:"PB_OTEL_ENDPOINT" help:"OTLP/HTTP base URL of an OpenTelemetry collector (http://collector:4318; spans go to /v1/traces): HTTP requests, bet placement's store call and commit, and live-bus publishes are traced. Empty: tracing off, at no cost."`
+	OTelSampleRatio float64 `env:"PB_OTEL_SAMPLE_RATIO" help:"Fraction of new traces kept (0 to 1) when PB_OTEL_ENDPOINT is set; a request from a trusted proxy with a traceparent follows its caller's decision."`
+	AllowedOrigins  string  `env:"PB_ALLOWED_ORIGINS" help:"Comma-separated origins (https://host[:port]) whose pages may open the live WebSocket besides the site's own host (empty: same origin only)."`
 }
 
 // Default returns the configuration of a fresh laptop run.
@@ -132,9 +134,10 @@ func Default() Config {
 		// Loopback only: a proxy on the same host (nginx, a dev proxy)
 		// works out of the box, and nothing outside the host can connect
 		// from a loopback address to forge X-Forwarded-For.
-		TrustedProxies: "127.0.0.0/8,::1/128",
-		MailFrom:       "Pointsbook <no-reply@localhost>",
-		MailTimeout:    10 * time.Second,
+		TrustedProxies:  "127.0.0.0/8,::1/128",
+		MailFrom:        "Pointsbook <no-reply@localhost>",
+		MailTimeout:     10 * time.Second,
+		OTelSampleRatio: 1,
 	}
 }
 
@@ -338,6 +341,15 @@ func (c Config) Validate() error {
 	}
 	if c.AdminPassword != "" && len(c.AdminPassword) < 10 {
 		bad("PB_ADMIN_PASSWORD needs at least 10 characters")
+	}
+	if c.OTelEndpoint != "" {
+		if u, err := url.Parse(c.OTelEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			bad("PB_OTEL_ENDPOINT must be an http or https URL without credentials, query or fragment (http://collector:4318)")
+		}
+	}
+	if !(c.OTelSampleRatio >= 0 && c.OTelSampleRatio <= 1) {
+		bad("PB_OTEL_SAMPLE_RATIO must be 0 to 1")
 	}
 	if c.RedisURL != "" {
 		if u, err := url.Parse(c.RedisURL); err != nil || !redisSchemes[u.Scheme] || u.Host == "" {

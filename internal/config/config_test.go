@@ -52,6 +52,13 @@ func TestLoadErrors(t *testing.T) {
 		{"redis scheme", map[string]string{"PB_REDIS_URL": "http://cache:6379"}, "PB_REDIS_URL"},
 		{"redis without host", map[string]string{"PB_REDIS_URL": "redis://"}, "PB_REDIS_URL"},
 		{"redis cluster without host", map[string]string{"PB_REDIS_URL": "redis+cluster://"}, "PB_REDIS_URL"},
+		{"otel scheme", map[string]string{"PB_OTEL_ENDPOINT": "grpc://collector:4317"}, "PB_OTEL_ENDPOINT"},
+		{"otel without host", map[string]string{"PB_OTEL_ENDPOINT": "http://"}, "PB_OTEL_ENDPOINT"},
+		{"otel credentials", map[string]string{"PB_OTEL_ENDPOINT": "https://u:p@collector:4318"}, "PB_OTEL_ENDPOINT"},
+		{"otel query", map[string]string{"PB_OTEL_ENDPOINT": "http://collector:4318/?x=1"}, "PB_OTEL_ENDPOINT"},
+		{"otel ratio above 1", map[string]string{"PB_OTEL_SAMPLE_RATIO": "1.5"}, "PB_OTEL_SAMPLE_RATIO"},
+		{"otel ratio negative", map[string]string{"PB_OTEL_SAMPLE_RATIO": "-0.1"}, "PB_OTEL_SAMPLE_RATIO"},
+		{"otel ratio NaN", map[string]string{"PB_OTEL_SAMPLE_RATIO": "NaN"}, "PB_OTEL_SAMPLE_RATIO"},
 		{"proxy not a prefix", map[string]string{"PB_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}, "PB_TRUSTED_PROXIES"},
 		{"oidc issuer alone", map[string]string{"PB_OIDC_ISSUER": "https://id.example"}, "PB_OIDC_CLIENT_ID"},
 		{"oidc without secret", map[string]string{"PB_OIDC_ISSUER": "https://id.example", "PB_OIDC_CLIENT_ID": "pb"}, "PB_OIDC_CLIENT_SECRET"},
@@ -70,6 +77,11 @@ func TestLoadErrors(t *testing.T) {
 	for _, issuer := range []string{"https://cognito-idp.ap-northeast-2.amazonaws.com/ap-northeast-2_AbC", "http://127.0.0.1:9000/realms/pb", "http://localhost:8081"} {
 		if _, err := Load(env(map[string]string{"PB_OIDC_ISSUER": issuer, "PB_OIDC_CLIENT_ID": "pb", "PB_OIDC_CLIENT_SECRET": "s"})); err != nil {
 			t.Errorf("issuer %s refused: %v", issuer, err)
+		}
+	}
+	for _, u := range []string{"http://127.0.0.1:4318", "https://otel.example/base/", "http://[::1]:4318"} {
+		if _, err := Load(env(map[string]string{"PB_OTEL_ENDPOINT": u, "PB_OTEL_SAMPLE_RATIO": "0.25"})); err != nil {
+			t.Errorf("PB_OTEL_ENDPOINT %s refused: %v", u, err)
 		}
 	}
 	for _, u := range []string{"redis://cache:6379/0", "rediss://u:p@cache:6380", "redis+cluster://c1:7000?addr=c2:7000&addr=c3:7000", "rediss+cluster://u:p@c1:7000"} {

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -243,6 +244,16 @@ func (p *placer) inTurn(ctx context.Context, fn func() error) error {
 // cooloff_active, self_excluded, daily_stake_cap_reached,
 // stake_limit_reached, idempotency_key_reused, database_unavailable.
 func (db *DB) PlaceBet(ctx context.Context, req *betting.PlaceRequest) (*betting.Bet, *idempotency.Replay, error) {
+	if db.tracer == nil {
+		return db.placeBet(ctx, req)
+	}
+	ctx, span := db.startCall(ctx, "sqlstore.PlaceBet")
+	bet, replay, err := db.placeBet(ctx, req)
+	endCall(span, err)
+	return bet, replay, err
+}
+
+func (db *DB) placeBet(ctx context.Context, req *betting.PlaceRequest) (*betting.Bet, *idempotency.Replay, error) {
 	uid, ok := parseID(pUser, req.UserID)
 	if !ok {
 		return nil, nil, errNoUser()
@@ -295,6 +306,7 @@ func (db *DB) placeBatch(batch []*placeJob, worker int) {
 	// A batch outlives any single request, so it runs on its own context.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	ctx, span := db.startBatch(ctx, live, worker)
 	now := db.Now()
 	var commitErr error
 	err := func() error {
@@ -317,9 +329,10 @@ func (db *DB) placeBatch(batch []*placeJob, worker int) {
 		if results, err = db.placeJobs(ctx, tx, live, now, worker); err != nil {
 			return err
 		}
-		commitErr = tx.Commit()
+		commitErr = db.commit(ctx, tx)
 		return nil
 	}()
+	endSpan(span, cmp.Or(err, commitErr))
 	switch {
 	case err != nil:
 		// A statement failed (not a rule refusal): the transaction is

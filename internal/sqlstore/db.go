@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
+	"go.opentelemetry.io/otel/trace"
 	"modernc.org/sqlite"
 
 	"github.com/pointsbook/pointsbook/internal/betting"
@@ -61,6 +62,9 @@ type Config struct {
 	// DailyStakeCap caps what one player may stake in a calendar day of
 	// their time zone, in points; 0 means no cap.
 	DailyStakeCap int64
+	// Tracer, when set, gets spans of bet placement and of the commits of
+	// traced requests (tracing.go); nil: no spans, at no cost.
+	Tracer trace.TracerProvider
 }
 
 // DB is the store.
@@ -101,6 +105,9 @@ type DB struct {
 
 	// auditLog receives committed audit events (audit.go).
 	auditLog atomic.Pointer[slog.Logger]
+
+	// tracer is Config.Tracer's, nil when tracing is off.
+	tracer trace.Tracer
 
 	// dailyCap is Config.DailyStakeCap, changeable at run time.
 	dailyCap atomic.Int64
@@ -182,6 +189,9 @@ func Connect(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, err
 	}
 	db.dailyCap.Store(cfg.DailyStakeCap)
+	if cfg.Tracer != nil {
+		db.tracer = cfg.Tracer.Tracer(tracerScope)
+	}
 	db.placer = newPlacer(db)
 	return db, nil
 }
@@ -432,7 +442,7 @@ func (db *DB) txOnce(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := fn(tx); err != nil {
 		return classify(err)
 	}
-	return classify(tx.Commit())
+	return classify(db.commit(ctx, tx))
 }
 
 // classify turns connection-level failures into fault.ErrUnavailable so

@@ -97,6 +97,8 @@ type DB struct {
 
 	// afterCommit receives the events of committed changes (notices.go).
 	afterCommit func(...live.Event) bool
+	// observer counts committed settlements and credits (observe.go).
+	observer Observer
 
 	// dailyCap is Config.DailyStakeCap, changeable at run time.
 	dailyCap atomic.Int64

@@ -8,6 +8,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/input"
+	"github.com/pointsbook/pointsbook/internal/ledger"
 )
 
 // errIdentityRace means another transaction linked the identity first.
@@ -91,6 +92,9 @@ func (db *DB) signInIdentity(ctx context.Context, id account.Identity, bonus int
 	})
 	if err != nil {
 		return nil, false, err
+	}
+	if created {
+		db.observeCredit(ledger.SignupBonus, bonus)
 	}
 	return out, created, nil
 }

@@ -158,7 +158,9 @@ func (db *DB) Topup(ctx context.Context, req programme.TopupRequest) (*programme
 		return nil, replay, err
 	}
 	db.published(evs)
-	return v.(*programme.TopupResult), replay, err
+	res := v.(*programme.TopupResult)
+	db.observeCredit(ledger.Topup, res.Amount)
+	return res, replay, err
 }
 
 // Checkin credits the daily check-in bonus: once per calendar day in the
@@ -203,7 +205,9 @@ func (db *DB) Checkin(ctx context.Context, req programme.CheckinRequest) (*progr
 		return nil, replay, err
 	}
 	db.published(evs)
-	return v.(*programme.CheckinResult), replay, err
+	res := v.(*programme.CheckinResult)
+	db.observeCredit(ledger.Checkin, res.Points)
+	return res, replay, err
 }
 
 // CheckinStatus reports whether the player has checked in today, the
@@ -281,7 +285,9 @@ func (db *DB) Grant(ctx context.Context, req programme.GrantRequest) (*programme
 		return nil, replay, err
 	}
 	db.published(evs)
-	return v.(*programme.Grant), replay, err
+	g := v.(*programme.Grant)
+	db.observeCredit(ledger.Grant, g.Points)
+	return g, replay, err
 }
 
 // CreatePartner stores a new partner with its sealed secret.
@@ -469,6 +475,9 @@ func (db *DB) CreditPartner(ctx context.Context, req programme.PartnerCredit) (c
 		return nil, false, err
 	}
 	db.published(evs)
+	if !replayed {
+		db.observeCredit(ledger.Partner, credit.Points)
+	}
 	return credit, replayed, nil
 }
 

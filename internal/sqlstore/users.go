@@ -25,6 +25,9 @@ func (db *DB) CreateUser(ctx context.Context, u account.NewUser) (*account.User,
 		out, _, err = db.createUser(ctx, tx, u, now)
 		return err
 	})
+	if err == nil {
+		db.observeCredit(ledger.SignupBonus, u.Bonus)
+	}
 	return out, err
 }
 

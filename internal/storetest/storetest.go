@@ -71,6 +71,7 @@ func Run(t *testing.T, open Opener) {
 		{"Notices", testNotices},
 		{"MatchEvents", testMatchEvents},
 		{"CreditNotices", testCreditNotices},
+		{"Observer", testObserver},
 	}
 	for _, tt := range tests {
 		// Every test opens a store of its own.

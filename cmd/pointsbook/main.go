@@ -191,6 +191,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
+	met, betEvents := m.newMetrics()
 	if cfg.AdminUsername != "" {
 		if err := ensureAdmin(ctx, m.DB, cfg, cfg.AdminUsername, cfg.AdminPassword, cfg.AdminUsername+"@localhost", cfg.AdminUsername); err != nil {
 			return fmt.Errorf("seed operator: %w", err)
@@ -229,7 +230,7 @@ func (m *Main) Open(ctx context.Context) error {
 	chatSvc := &chat.Service{Store: m.DB, Limiter: m.limiter}
 	opt := api.Options{
 		Auth: auth, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: trusted,
-		Programme: programmeRules(cfg), Secrets: sealer, Chat: chatSvc,
+		Programme: programmeRules(cfg), Secrets: sealer, Chat: chatSvc, Bets: betEvents,
 	}
 	if cfg.OIDCIssuer != "" {
 		flow, err := oidc.New(oidc.Config{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
@@ -280,7 +281,6 @@ func (m *Main) Open(ctx context.Context) error {
 	// waiting on the bus.
 	m.DB.SetAfterCommit(m.bus.relay.Send)
 	ready := server.Readiness{DB: m.DB}
-	met := metrics.New()
 	var feedDetails func() map[string]any
 	if m.feed != nil {
 		ready.Warm, feedDetails = m.feed.warm.Load, m.feed.details

@@ -88,6 +88,8 @@ type Config struct {
 	RedisURL       string `env:"PB_REDIS_URL" secret:"url" help:"redis:// or rediss:// URL of the Redis that instances share: login and code-entry limits, real-time events and room presence; redis+cluster://host:port?addr=host:port&addr=… (or rediss+cluster://) for a Redis Cluster, with sharded pub/sub. Empty: each instance counts alone and real-time events stay in the instance."`
 	TrustedProxies string `env:"PB_TRUSTED_PROXIES" help:"Comma-separated CIDR prefixes of the reverse proxies whose X-Forwarded-For names the client (empty: trust none)."`
 	AllowedOrigins string `env:"PB_ALLOWED_ORIGINS" help:"Comma-separated origins (https://host[:port]) whose pages may open the live WebSocket besides the site's own host (empty: same origin only)."`
+
+	MetricsToken string `env:"PB_METRICS_TOKEN" secret:"true" help:"Bearer token a scrape of /metrics must present (Authorization: Bearer <token>); empty: /metrics is open to whoever reaches the port."`
 }
 
 // Default returns the configuration of a fresh laptop run.

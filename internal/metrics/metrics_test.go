@@ -201,3 +201,29 @@ func BenchmarkBetPlaced(b *testing.B) {
 		m.BetPlaced("football", 1000)
 	}
 }
+
+// FuzzToken: whatever Authorization header arrives, a scrape is served
+// only when the header names the token with the Bearer scheme.
+func FuzzToken(f *testing.F) {
+	const token = "s3cret-token"
+	for _, s := range []string{"", "Bearer " + token, "bearer " + token, "Bearer", "Bearer  " + token + " ", "Basic x", "Bearer \x00", "Bearer s3cret-token\n"} {
+		f.Add(s)
+	}
+	m := New()
+	m.RequireToken(token)
+	h := m.Handler()
+	f.Fuzz(func(t *testing.T, header string) {
+		req := httptest.NewRequest("GET", "/metrics", nil)
+		req.Header["Authorization"] = []string{header}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		scheme, rest, _ := strings.Cut(header, " ")
+		valid := strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(rest) == token
+		if (rec.Code == http.StatusOK) != valid {
+			t.Fatalf("Authorization %q: %d", header, rec.Code)
+		}
+		if rec.Code != http.StatusOK && rec.Code != http.StatusUnauthorized {
+			t.Fatalf("Authorization %q: %d", header, rec.Code)
+		}
+	})
+}

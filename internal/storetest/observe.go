@@ -102,7 +102,7 @@ func testObserver(t *testing.T, open Opener) {
 	foot := mustMatch(t, db, c.now().Add(time.Hour))
 	bask := mustMoneylineMatch(t, db, "basketball", c.now().Add(time.Hour))
 	single := mustPlace(t, db, u, slip(1000, sel(t, foot, betting.OneXTwo, "home"))) // 2.00
-	other := mustPlace(t, db, u, slip(500, sel(t, bask, betting.Moneyline, "home")))  // 1.80
+	other := mustPlace(t, db, u, slip(500, sel(t, bask, betting.Moneyline, "home"))) // 1.80
 	acca := mustPlace(t, db, u, slip(200, sel(t, foot, betting.OneXTwo, "home"), sel(t, bask, betting.Moneyline, "away")))
 	for _, tt := range []struct {
 		bet  *betting.Bet

@@ -138,6 +138,23 @@ func (r *feedRunner) register(met *metrics.Metrics) {
 		})
 	met.Gauge("pointsbook_feed_fixtures", "Fixtures seen by the last poll.", labels,
 		func() float64 { return float64(r.ingester.Status().Fixtures) })
+	// The ingester's clock, which stamps LastSuccess (a test's, or the
+	// simulator's accelerated one).
+	now := r.ingester.Now
+	if now == nil {
+		now = time.Now
+	}
+	started := now()
+	met.Gauge("pointsbook_feed_lag_seconds", "Seconds since the last complete poll finished (since start before the first); grows on a standby, which does not poll.", labels,
+		func() float64 {
+			last := started
+			if t := r.ingester.Status().LastSuccess; t != nil {
+				last = *t
+			}
+			return now().Sub(last).Seconds()
+		})
+	met.CounterFunc("pointsbook_feed_provider_errors_total", "Fixture requests the provider failed or answered degraded (quota, rate limit, error).", labels,
+		func() float64 { return float64(r.ingester.Status().ProviderErrors) })
 	if r.gauges != nil {
 		r.gauges(met)
 	}

@@ -254,6 +254,7 @@ func (m *Main) open(ctx context.Context) error {
 	}
 	// Audit events are logged once committed, with the other lines.
 	m.DB.SetAuditLog(m.Log)
+	met, betEvents := m.newMetrics()
 	if cfg.AdminUsername != "" {
 		if err := ensureAdmin(ctx, m.DB, cfg, cfg.AdminUsername, cfg.AdminPassword, cfg.AdminUsername+"@localhost", cfg.AdminUsername); err != nil {
 			return fmt.Errorf("seed operator: %w", err)
@@ -292,7 +293,7 @@ func (m *Main) open(ctx context.Context) error {
 	chatSvc := &chat.Service{Store: m.DB, Limiter: m.limiter}
 	opt := api.Options{
 		Auth: auth, SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: trusted,
-		Programme: programmeRules(cfg), Secrets: sealer, Chat: chatSvc,
+		Programme: programmeRules(cfg), Secrets: sealer, Chat: chatSvc, Bets: betEvents,
 	}
 	if cfg.OIDCIssuer != "" {
 		flow, err := oidc.New(oidc.Config{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
@@ -343,7 +344,6 @@ func (m *Main) open(ctx context.Context) error {
 	// waiting on the bus.
 	m.DB.SetAfterCommit(m.bus.relay.Send)
 	ready := server.Readiness{DB: m.DB}
-	met := metrics.New()
 	var feedDetails func() map[string]any
 	if m.feed != nil {
 		ready.Warm, feedDetails = m.feed.warm.Load, m.feed.details

@@ -80,6 +80,19 @@ type Options struct {
 	// Chat is the match chat's history and moderation; nil: its routes
 	// answer live_unavailable.
 	Chat Chat
+	// Bets, when set, is told of every placement's final answer (metrics
+	// and the bet events of the log).
+	Bets BetObserver
+}
+
+// BetObserver is told of each placement once its answer is final: the
+// bet committed, or the refusal (its fault code). A retried request
+// answered from its idempotency key is neither: its first answer was
+// told. Both are called on the request's goroutine, with its context,
+// and must be quick.
+type BetObserver interface {
+	BetPlaced(ctx context.Context, bet *betting.Bet)
+	BetRefused(ctx context.Context, code string)
 }
 
 // API serves /api/v1.

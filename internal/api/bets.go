@@ -7,6 +7,7 @@ import (
 
 	"github.com/pointsbook/pointsbook/internal/betting"
 	"github.com/pointsbook/pointsbook/internal/edge"
+	"github.com/pointsbook/pointsbook/internal/fault"
 )
 
 // betView is a bet as docs/api.md shows it; the domain type already carries the
@@ -24,6 +25,13 @@ func (a *API) handleBetCreate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	bet, replay, err := a.store.PlaceBet(r.Context(), &betting.PlaceRequest{UserID: sess.User.ID, Slip: slip, Idempotency: idem})
+	if obs := a.opt.Bets; obs != nil && replay == nil {
+		if err != nil {
+			obs.BetRefused(r.Context(), fault.Code(err))
+		} else {
+			obs.BetPlaced(r.Context(), bet)
+		}
+	}
 	if done, err := a.edge.Replayed(w, r, replay, err); done {
 		return err
 	}

@@ -242,6 +242,8 @@ type Offer struct {
 	MatchID     string
 	MatchState  sport.State
 	KickoffAt   time.Time
+	// Sport is the match's sport (a sport.Sport name).
+	Sport string
 }
 
 // Price checks a slip against current offers (in the slip's leg order) and
@@ -463,6 +465,23 @@ type Bet struct {
 	// Version counts settlements: 0 while never settled, +1 per
 	// settlement or correction.
 	Version int `json:"-"`
+	// Sport is what the bet is on, for counting and the bet events of
+	// the log: the legs' sport, or Mixed when they differ. Set by
+	// placement.
+	Sport string `json:"-"`
+}
+
+// Mixed is the sport of an accumulator whose legs are on several sports.
+const Mixed = "mixed"
+
+// WithSport is the sport of a bet whose legs so far are on sport
+// (empty for none) once a leg on s is added: the sport they share, or
+// Mixed.
+func WithSport(sport, s string) string {
+	if sport == "" || sport == s {
+		return s
+	}
+	return Mixed
 }
 
 // Outcome works out a bet's state and payout from its legs. A bet is lost

@@ -92,6 +92,8 @@ type Config struct {
 	OTelEndpoint    string  `env:"PB_OTEL_ENDPOINT" help:"OTLP/HTTP base URL of an OpenTelemetry collector (http://collector:4318; spans go to /v1/traces): HTTP requests, bet placement's store call and commit, and live-bus publishes are traced. Empty: tracing off, at no cost."`
 	OTelSampleRatio float64 `env:"PB_OTEL_SAMPLE_RATIO" help:"Fraction of new traces kept (0 to 1) when PB_OTEL_ENDPOINT is set; a request from a trusted proxy with a traceparent follows its caller's decision."`
 	AllowedOrigins  string  `env:"PB_ALLOWED_ORIGINS" help:"Comma-separated origins (https://host[:port]) whose pages may open the live WebSocket besides the site's own host (empty: same origin only)."`
+
+	MetricsToken string `env:"PB_METRICS_TOKEN" secret:"true" help:"Bearer token a scrape of /metrics must present (Authorization: Bearer <token>); empty: /metrics is open to whoever reaches the port."`
 }
 
 // Default returns the configuration of a fresh laptop run.

@@ -56,6 +56,9 @@ type Status struct {
 	LastError   string     `json:"last_error,omitempty"`
 	Degraded    bool       `json:"degraded"`
 	Fixtures    int        `json:"fixtures"`
+	// ProviderErrors counts the provider's failed or degraded answers to
+	// fixture requests since start.
+	ProviderErrors int64 `json:"provider_errors"`
 }
 
 // Status returns a copy of the current status.
@@ -177,6 +180,11 @@ func (in *Ingester) Cycle(ctx context.Context) (CycleStats, error) {
 	for _, d := range []int{-1, 0, 1} {
 		fs, err := in.Provider.Fixtures(ctx, now.AddDate(0, 0, d), zone)
 		if err != nil {
+			if ctx.Err() == nil { // not one of ours: shutting down
+				in.mu.Lock()
+				in.status.ProviderErrors++
+				in.mu.Unlock()
+			}
 			if firstErr == nil {
 				firstErr = fmt.Errorf("fixtures %s: %w", now.AddDate(0, 0, d).Format("2006-01-02"), err)
 			}

@@ -1,12 +1,17 @@
 // Package metrics exposes the server's Prometheus metrics: HTTP traffic
-// by route, and gauges read at scrape time from the parts that own the
-// state (the feed's ingester, the provider's budget). Host and database
-// metrics come from the standard exporters, not from here.
+// by route, the bets and points the product moves, the ledger's totals,
+// the database pools, and gauges read at scrape time from the parts that
+// own the state (the feed's ingester, the provider's budget, the live
+// hub). Host and database server metrics come from the standard
+// exporters, not from here.
 package metrics
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,10 +24,14 @@ type Metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	bets     *betMetrics
+	// token, when set, is the SHA-256 of the bearer token a scrape must
+	// present.
+	token *[sha256.Size]byte
 }
 
-// New registers the HTTP metrics and the Go runtime and process
-// collectors.
+// New registers the HTTP and bet metrics, the Go runtime and process
+// collectors and the build information.
 func New() *Metrics {
 	m := &Metrics{
 		reg: prometheus.NewRegistry(),
@@ -36,8 +45,18 @@ func New() *Metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
 		}, []string{"route"}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.bets = newBetMetrics()
+	m.reg.MustRegister(m.requests, m.duration, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewBuildInfoCollector(), buildInfo())
+	m.bets.register(m.reg)
 	return m
+}
+
+// methods are the request methods counted by name; any other (a client
+// may send any token) is counted as "other", so the label stays bounded.
+var methods = map[string]string{
+	"GET": "GET", "HEAD": "HEAD", "POST": "POST", "PUT": "PUT", "PATCH": "PATCH",
+	"DELETE": "DELETE", "OPTIONS": "OPTIONS", "CONNECT": "CONNECT", "TRACE": "TRACE",
 }
 
 // ObserveRequest counts one request. route is the ServeMux pattern that
@@ -45,6 +64,10 @@ func New() *Metrics {
 func (m *Metrics) ObserveRequest(method, route string, code int, d time.Duration) {
 	if route == "" {
 		route = "unmatched"
+	}
+	method, ok := methods[method]
+	if !ok {
+		method = "other"
 	}
 	m.requests.WithLabelValues(method, route, strconv.Itoa(code)).Inc()
 	m.duration.WithLabelValues(route).Observe(d.Seconds())
@@ -55,9 +78,49 @@ func (m *Metrics) Gauge(name, help string, labels prometheus.Labels, f func() fl
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: labels}, f))
 }
 
-// Handler serves the registry in the Prometheus text format.
+// RequireToken makes Handler answer 401 to a scrape without
+// "Authorization: Bearer <token>". Call it before serving; an empty
+// token leaves /metrics open.
+func (m *Metrics) RequireToken(token string) {
+	if token == "" {
+		m.token = nil
+		return
+	}
+	sum := sha256.Sum256([]byte(token))
+	m.token = &sum
+}
+
+// Handler serves the registry in the Prometheus text format, behind the
+// bearer token when one is required.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	serve := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	want := m.token
+	if want == nil {
+		return serve
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Comparing digests takes the same time whatever the length or
+		// content of what was sent.
+		got, ok := bearer(r.Header.Get("Authorization"))
+		sum := sha256.Sum256([]byte(got))
+		if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 || !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		serve.ServeHTTP(w, r)
+	})
+}
+
+// bearer is the token of an "Authorization: Bearer <token>" header (the
+// scheme in any letter case, RFC 9110).
+func bearer(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
 }
 
 // CounterFunc registers a counter whose value f reads at scrape time from

@@ -506,8 +506,10 @@ func (db *DB) checkBet(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Ti
 		return refused(e)
 	}
 	prices := make([]odds.Odds, len(legs))
+	sp := ""
 	for i, l := range legs {
 		prices[i] = l.Odds
+		sp = betting.WithSport(sp, offers[i].Sport)
 	}
 	combined, _ := odds.Combined(prices)
 	// The stake ceilings (the operator's daily cap, the player's own
@@ -518,7 +520,7 @@ func (db *DB) checkBet(ctx context.Context, tx *sql.Tx, j *placeJob, now time.Ti
 		return betCheck{refusal: st.caps.Refusal(playlimit.Tally{}, slip.Stake)}, nil
 	}
 	p := &pendingBet{j: j, combined: combined, st: st, bet: &betting.Bet{UserID: j.req.UserID, State: betting.Open,
-		Stake: slip.Stake, Odds: betting.TotalOf(prices), PotentialPayout: potential, OddsPolicy: slip.OddsPolicy, PlacedAt: now, Legs: legs}}
+		Stake: slip.Stake, Odds: betting.TotalOf(prices), PotentialPayout: potential, OddsPolicy: slip.OddsPolicy, PlacedAt: now, Legs: legs, Sport: sp}}
 	if j.betID != 0 {
 		p.bet.ID = fmtID(pBet, j.betID)
 		if idem := j.req.Idempotency; idem != nil {
@@ -683,7 +685,7 @@ func (db *DB) loadOffers(ctx context.Context, tx *sql.Tx, jobs []*placeJob) (map
 	if len(ids) == 0 {
 		return byID, nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT s.id, s.name, s.odds, s.implied_ppm, mk.id, mk.kind, mk.line, mk.open, m.id, m.state, m.kickoff_at
+	rows, err := tx.QueryContext(ctx, `SELECT s.id, s.name, s.odds, s.implied_ppm, mk.id, mk.kind, mk.line, mk.open, m.id, m.state, m.kickoff_at, m.sport
 		FROM selections s JOIN markets mk ON mk.id = s.market_id JOIN matches m ON m.id = mk.match_id
 		WHERE s.id IN (`+inList(len(ids), 0)+`)`, ids...)
 	if err != nil {
@@ -695,7 +697,7 @@ func (db *DB) loadOffers(ctx context.Context, tx *sql.Tx, jobs []*placeJob) (map
 		var sid, price, mkid, mid int64
 		var kind, state string
 		var line sql.NullInt64
-		if err := rows.Scan(&sid, &o.Selection, &price, &o.ImpliedPPM, &mkid, &kind, &line, &o.MarketOpen, &mid, &state, scanTime{&o.KickoffAt}); err != nil {
+		if err := rows.Scan(&sid, &o.Selection, &price, &o.ImpliedPPM, &mkid, &kind, &line, &o.MarketOpen, &mid, &state, scanTime{&o.KickoffAt}, &o.Sport); err != nil {
 			return nil, err
 		}
 		o.SelectionID, o.MarketID, o.MatchID = fmtID(pSelection, sid), fmtID(pMarket, mkid), fmtID(pMatch, mid)

@@ -102,6 +102,8 @@ type DB struct {
 
 	// afterCommit receives the events of committed changes (notices.go).
 	afterCommit func(...live.Event) bool
+	// observer counts committed settlements and credits (observe.go).
+	observer Observer
 
 	// auditLog receives committed audit events (audit.go).
 	auditLog atomic.Pointer[slog.Logger]

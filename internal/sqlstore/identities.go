@@ -9,6 +9,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/input"
 	"github.com/pointsbook/pointsbook/internal/live"
+	"github.com/pointsbook/pointsbook/internal/ledger"
 )
 
 // errIdentityRace means another transaction linked the identity first.
@@ -96,6 +97,9 @@ func (db *DB) signInIdentity(ctx context.Context, id account.Identity, bonus int
 		return nil, false, err
 	}
 	db.published(evs)
+	if created {
+		db.observeCredit(ledger.SignupBonus, bonus)
+	}
 	return out, created, nil
 }
 

@@ -159,7 +159,9 @@ func (db *DB) Topup(ctx context.Context, req programme.TopupRequest) (*programme
 		return nil, replay, err
 	}
 	db.published(evs)
-	return v.(*programme.TopupResult), replay, err
+	res := v.(*programme.TopupResult)
+	db.observeCredit(ledger.Topup, res.Amount)
+	return res, replay, err
 }
 
 // Checkin credits the daily check-in bonus: once per calendar day in the
@@ -204,7 +206,9 @@ func (db *DB) Checkin(ctx context.Context, req programme.CheckinRequest) (*progr
 		return nil, replay, err
 	}
 	db.published(evs)
-	return v.(*programme.CheckinResult), replay, err
+	res := v.(*programme.CheckinResult)
+	db.observeCredit(ledger.Checkin, res.Points)
+	return res, replay, err
 }
 
 // CheckinStatus reports whether the player has checked in today, the
@@ -288,10 +292,12 @@ func (db *DB) Grant(ctx context.Context, req programme.GrantRequest) (*programme
 		return nil, replay, err
 	}
 	db.published(evs)
+	g := v.(*programme.Grant)
 	if replay == nil && err == nil {
 		db.emitAudit(ctx, req.Audit)
 	}
-	return v.(*programme.Grant), replay, err
+	db.observeCredit(ledger.Grant, g.Points)
+	return g, replay, err
 }
 
 // CreatePartner stores a new partner with its sealed secret.
@@ -496,6 +502,7 @@ func (db *DB) CreditPartner(ctx context.Context, req programme.PartnerCredit) (c
 	db.published(evs)
 	if !replayed {
 		db.emitAudit(ctx, req.Audit)
+		db.observeCredit(ledger.Partner, credit.Points)
 	}
 	return credit, replayed, nil
 }

@@ -213,6 +213,7 @@ type betRow struct {
 	state                      betting.State
 	version                    int
 	legs                       []*betting.Leg
+	sport                      string // the legs' sport, or betting.Mixed
 	// desired
 	newState  betting.State
 	newPayout int64
@@ -305,9 +306,10 @@ func (db *DB) settleBets(ctx context.Context, ids []int64, reason string, write 
 	// evs are the bet.settled events of the attempt that committed: each
 	// attempt starts them afresh, and they are handed on only after it.
 	var evs []live.Event
+	var moved []*betRow
 	err = write(func() error {
 		return db.tx(ctx, func(tx *sql.Tx) (err error) {
-			evs, err = db.settleIn(ctx, tx, bets, singles, again, reason)
+			moved, evs, err = db.settleIn(ctx, tx, bets, singles, again, reason)
 			return err
 		})
 	})
@@ -317,7 +319,7 @@ func (db *DB) settleBets(ctx context.Context, ids []int64, reason string, write 
 		// every bet read inside the transaction.
 		err = write(func() error {
 			return db.tx(ctx, func(tx *sql.Tx) (err error) {
-				evs, err = db.settleIn(ctx, tx, nil, nil, ids, reason)
+				moved, evs, err = db.settleIn(ctx, tx, nil, nil, ids, reason)
 				return err
 			})
 		})
@@ -327,6 +329,7 @@ func (db *DB) settleBets(ctx context.Context, ids []int64, reason string, write 
 	}
 	if err == nil {
 		db.published(evs)
+		db.observeSettled(moved)
 	}
 	return err
 }
@@ -350,18 +353,18 @@ var errStalePlan = errors.New("settlement plan is stale")
 
 // settleIn writes a batch inside tx: the singles graded beforehand
 // (bets, as read then), and the bets of again, read and graded here. It
-// returns the bet.settled events of the bets it moved, whose notices it
-// stored.
-func (db *DB) settleIn(ctx context.Context, tx *sql.Tx, bets map[int64]*betRow, singles []legGrade, again []int64, reason string) ([]live.Event, error) {
+// returns the bets it moved and their bet.settled events, whose notices
+// it stored.
+func (db *DB) settleIn(ctx context.Context, tx *sql.Tx, bets map[int64]*betRow, singles []legGrade, again []int64, reason string) ([]*betRow, []live.Event, error) {
 	now := db.Now()
 	var changed []*betRow
 	if len(singles) > 0 {
 		n, err := db.writeGrades(ctx, tx, singles)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if n != len(singles) {
-			return nil, errStalePlan
+			return nil, nil, errStalePlan
 		}
 		for _, g := range singles {
 			if b := bets[g.bet]; replan(b) {
@@ -372,14 +375,14 @@ func (db *DB) settleIn(ctx context.Context, tx *sql.Tx, bets map[int64]*betRow, 
 	if len(again) > 0 {
 		locked, err := db.readBets(ctx, tx, again, db.d.forUpdate)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		grades, err := db.gradeLegs(ctx, tx, again, locked)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if _, err := db.writeGrades(ctx, tx, grades); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, id := range again {
 			if b := locked[id]; b != nil && replan(b) {
@@ -388,16 +391,17 @@ func (db *DB) settleIn(ctx context.Context, tx *sql.Tx, bets map[int64]*betRow, 
 		}
 	}
 	if len(changed) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err := db.applySettlements(ctx, tx, changed, reason, now); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ns := make([]noticeOf, len(changed))
 	for i, b := range changed {
 		ns[i] = noticeOf{b.account, settledData(b)}
 	}
-	return db.addNotices(ctx, tx, live.BetSettled, now, ns)
+	evs, err := db.addNotices(ctx, tx, live.BetSettled, now, ns)
+	return changed, evs, err
 }
 
 // settledData is the bet.settled payload of a bet moving to its next
@@ -497,6 +501,7 @@ func (db *DB) gradeLegs(ctx context.Context, q queryer, ids []int64, bets map[in
 		}
 		if b := bets[r.bet]; b != nil {
 			b.legs = append(b.legs, r.leg)
+			b.sport = betting.WithSport(b.sport, r.sport)
 		}
 	}
 	return grades, nil

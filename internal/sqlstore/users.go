@@ -36,6 +36,7 @@ func (db *DB) CreateUser(ctx context.Context, u account.NewUser) (*account.User,
 	})
 	if err == nil {
 		db.published(evs)
+		db.observeCredit(ledger.SignupBonus, u.Bonus)
 	}
 	return out, err
 }

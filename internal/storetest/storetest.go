@@ -75,6 +75,7 @@ func Run(t *testing.T, open Opener) {
 		{"AuditList", testAuditList},
 		{"LimitNotices", testLimitNotices},
 		{"SessionEvents", testSessionEvents},
+		{"Observer", testObserver},
 	}
 	for _, tt := range tests {
 		// Every test opens a store of its own.

@@ -74,7 +74,7 @@ func TestAccessLogThroughRun(t *testing.T) {
 		"http.request.method": "GET", "http.route": "GET /api/v1/me", "url.path": "/api/v1/me",
 		"url.query": "access_token=REDACTED&lang=ko", "http.response.status_code": float64(200),
 		"client.ip": "203.0.113.9", "client.geo.country_iso_code": "KR", "client.geo.country_name": "South Korea",
-		"client.geo.city_name": "Seoul", "user.id": strings.TrimPrefix(id, "u_"), "user.name": "geokim",
+		"client.geo.city_name": "Seoul", "user.id": id, "user.name": "geokim",
 		"user_agent.original": "geo-test\ufffd", "trace.id": trace,
 	}
 	for k, v := range want {

@@ -379,7 +379,10 @@ func (m *Main) open(ctx context.Context) error {
 		return metrics.LiveStats{Connections: st.Connections, Overflows: st.Overflows, Delivered: st.Delivered, FramesIn: st.FramesIn, FramesOut: st.FramesOut}
 	})
 	m.server = &http.Server{
-		Handler: server.Handler(server.API(a.Handler(), m.hub.Handler()), site.Handler(), ready, met,
+		// Each surface is traced inside the root handler's middleware (the
+		// access log), which makes the request's metadata the spans read;
+		// probes and /metrics are not traced.
+		Handler: server.Handler(tracing.Handler(tp, server.API(a.Handler(), m.hub.Handler())), tracing.Handler(tp, site.Handler()), ready, met,
 			&server.Access{Clients: clientip.New(trusted), Geo: m.geoLocator(), Probes: cfg.AccessLogProbes}, m.Log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,

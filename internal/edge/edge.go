@@ -13,7 +13,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -169,18 +168,7 @@ func noteUser(ctx context.Context, u *account.User) {
 	if info == nil || u == nil {
 		return
 	}
-	info.UserID, info.Username = userNumber(u.ID), u.Username
-}
-
-// userNumber is the number of a public user id ("u_45" → 45), the form
-// request.Info and the audit trail use; 0 when id has no number.
-func userNumber(id string) int64 {
-	_, digits, _ := strings.Cut(id, "_")
-	n, err := strconv.ParseInt(digits, 10, 64)
-	if err != nil || n < 0 {
-		return 0
-	}
-	return n
+	info.UserID, info.Username = u.ID, u.Username
 }
 
 // admit decides whether the caller may use a route of access, and

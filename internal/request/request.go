@@ -31,7 +31,7 @@ type Info struct {
 	// Trusted is true when the TCP peer is a trusted proxy, so headers it
 	// sets (X-Request-Id, traceparent) are believed.
 	Trusted  bool
-	UserID   int64 // 0: anonymous
+	UserID   string // the public id ("u_45"), as the API and audit events name users; "": anonymous
 	Username string
 }
 

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -148,8 +147,8 @@ func accessAttrs(r *http.Request, info *request.Info, sw *statusWriter, d time.D
 			attrs = append(attrs, slog.Group("client.geo.location", slog.Float64("lat", g.Lat), slog.Float64("lon", g.Lon)))
 		}
 	}
-	if info.UserID != 0 {
-		attrs = append(attrs, slog.String("user.id", strconv.FormatInt(info.UserID, 10)))
+	if info.UserID != "" {
+		attrs = append(attrs, slog.String("user.id", info.UserID))
 	}
 	if info.Username != "" {
 		attrs = append(attrs, slog.String("user.name", clean(info.Username, maxUsername)))

@@ -37,7 +37,7 @@ func site(t *testing.T, acc *Access, logs io.Writer) http.Handler {
 	api.HandleFunc("GET /api/v1/bets/{id}", func(w http.ResponseWriter, r *http.Request) {
 		info := request.From(r.Context())
 		if r.Header.Get("Authorization") != "" {
-			info.UserID, info.Username = 45, "kim"
+			info.UserID, info.Username = "u_45", "kim"
 		}
 		log.InfoContext(r.Context(), "inside the handler")
 		w.WriteHeader(201)
@@ -121,7 +121,7 @@ func TestAccessLineFields(t *testing.T) {
 		"client.geo.country_iso_code": "KR",
 		"client.geo.country_name":     "South Korea",
 		"client.geo.city_name":        "Seoul",
-		"user.id":                     "45",
+		"user.id":                     "u_45",
 		"user.name":                   "kim",
 		"user_agent.original":         "pb-test/1.0",
 	}
@@ -282,7 +282,7 @@ func TestLogInjection(t *testing.T) {
 			log := slog.New(request.LogHandler(slog.NewJSONHandler(logs, nil)))
 			api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if tt.username != "" {
-					request.From(r.Context()).UserID, request.From(r.Context()).Username = 1, tt.username
+					request.From(r.Context()).UserID, request.From(r.Context()).Username = "u_1", tt.username
 				}
 			})
 			h := Handler(api, http.NotFoundHandler(), Readiness{DB: pinger{}}, nil, nil, log)

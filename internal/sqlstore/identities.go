@@ -8,8 +8,8 @@ import (
 	"github.com/pointsbook/pointsbook/internal/account"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/input"
-	"github.com/pointsbook/pointsbook/internal/live"
 	"github.com/pointsbook/pointsbook/internal/ledger"
+	"github.com/pointsbook/pointsbook/internal/live"
 )
 
 // errIdentityRace means another transaction linked the identity first.

@@ -149,6 +149,7 @@ func storeConfig(cfg config.Config) sqlstore.Config {
 		Limits:         betting.Limits{MinStake: cfg.MinStake, MaxStake: cfg.MaxStake, MaxPayout: cfg.MaxPayout, MaxLegs: cfg.MaxLegs},
 		DailyStakeCap:  cfg.DailyCap,
 		GroupCommitMax: cfg.GroupCommitMax, GroupCommitWait: cfg.GroupCommitWait, Writers: cfg.Writers, SettleWorkers: cfg.SettleWorkers, HouseShards: cfg.HouseShards,
+		ListCacheTTL: cfg.ListCacheTTL,
 	}
 }
 

@@ -42,6 +42,7 @@ type Config struct {
 	Writers         int           `env:"PB_DATABASE_WRITERS" help:"Placement batches committing at once on PostgreSQL (SQLite always has one writer); each player's bets go to one of them."`
 	SettleWorkers   int           `env:"PB_SETTLE_WORKERS" help:"Settlement batches of one match written at once on PostgreSQL (SQLite: one)."`
 	HouseShards     int           `env:"PB_HOUSE_SHARDS" help:"Rows the house balance is spread over, so concurrent stakes do not queue on one row."`
+	ListCacheTTL    time.Duration `env:"PB_LIST_CACHE_TTL" help:"How long a day's match list and sport counts are reused across requests (this instance's own catalogue writes refresh them at once; 0: read every time)."`
 
 	MinStake    int64 `env:"PB_BET_MIN_STAKE" help:"Smallest stake, in points."`
 	MaxStake    int64 `env:"PB_BET_MAX_STAKE" help:"Largest stake, in points."`
@@ -109,6 +110,7 @@ func Default() Config {
 		Writers:            2,
 		SettleWorkers:      4,
 		HouseShards:        16,
+		ListCacheTTL:       time.Second,
 		MinStake:           100,
 		MaxStake:           50_000,
 		MaxPayout:          1_000_000,
@@ -255,6 +257,9 @@ func (c Config) Validate() error {
 	}
 	if c.GroupCommitWait < 0 || c.GroupCommitWait > 50*time.Millisecond {
 		bad("PB_GROUP_COMMIT_WAIT must be 0 to 50ms")
+	}
+	if c.ListCacheTTL < 0 || c.ListCacheTTL > time.Minute {
+		bad("PB_LIST_CACHE_TTL must be 0 to 1m")
 	}
 	if c.Writers < 1 || c.Writers > 64 {
 		bad("PB_DATABASE_WRITERS must be 1 to 64")

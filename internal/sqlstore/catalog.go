@@ -21,6 +21,7 @@ import (
 //
 // Codes: invalid_match.
 func (db *DB) CreateMatch(ctx context.Context, nm betting.NewMatch) (*betting.Match, error) {
+	defer db.lists.changed() // after the commit: see listCache
 	sp, ok := sport.Lookup(nm.Sport)
 	if !ok {
 		return nil, fault.New(fault.Invalid, "invalid_match", "Unknown sport %q.", nm.Sport)
@@ -100,6 +101,7 @@ func (db *DB) upsertNamed(ctx context.Context, tx *sql.Tx, table, sp, name strin
 //
 // Codes: unknown_selection, invalid_odds.
 func (db *DB) UpdateOdds(ctx context.Context, selectionID string, price odds.Odds) error {
+	defer db.lists.changed() // after the commit: see listCache
 	sid, ok := parseID(pSelection, selectionID)
 	if !ok {
 		return fault.New(fault.NotFound, "unknown_selection", "No such selection.")
@@ -243,8 +245,18 @@ var listGroup = func() string {
 // group, kick-off and id, so that a page never skips or repeats a match
 // across the groups' boundaries.
 //
+// The matches returned may be shared with other callers (listCache):
+// they must not be changed.
+//
 // Codes: invalid_cursor.
 func (db *DB) FindMatches(ctx context.Context, f sport.MatchFilter) ([]*betting.Match, string, error) {
+	if db.lists == nil {
+		return db.findMatches(ctx, f)
+	}
+	return db.lists.matches(ctx, f, db.Now(), db.findMatches)
+}
+
+func (db *DB) findMatches(ctx context.Context, f sport.MatchFilter) ([]*betting.Match, string, error) {
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
 	}
@@ -406,6 +418,13 @@ func (db *DB) loadMarkets(ctx context.Context, q queryer, ms []*betting.Match, w
 // those in play (sport.Count). Every sport is listed, with zeros when it
 // has none.
 func (db *DB) CountBySport(ctx context.Context, from, to time.Time) ([]sport.Count, error) {
+	if db.lists == nil {
+		return db.countBySport(ctx, from, to)
+	}
+	return db.lists.countsBySport(ctx, from, to, db.Now(), db.countBySport)
+}
+
+func (db *DB) countBySport(ctx context.Context, from, to time.Time) ([]sport.Count, error) {
 	rows, err := db.ro.QueryContext(ctx, `SELECT sport, COUNT(*),
 			COALESCE(SUM(CASE WHEN state = 'scheduled' THEN 1 ELSE 0 END), 0),
 			COALESCE(SUM(CASE WHEN state IN ('live', 'suspended') THEN 1 ELSE 0 END), 0)
@@ -438,6 +457,7 @@ func (db *DB) CountBySport(ctx context.Context, from, to time.Time) ([]sport.Cou
 //
 // Codes: match_not_found, invalid_state.
 func (db *DB) SetMatchState(ctx context.Context, id string, st sport.State) error {
+	defer db.lists.changed() // after the commit: see listCache
 	mid, ok := parseID(pMatch, id)
 	if !ok {
 		return fault.New(fault.NotFound, "match_not_found", "No such match.")

@@ -65,6 +65,9 @@ type Config struct {
 	// Tracer, when set, gets spans of bet placement and of the commits of
 	// traced requests (tracing.go); nil: no spans, at no cost.
 	Tracer trace.TracerProvider
+	// ListCacheTTL keeps match lists and sport counts that long (see
+	// listCache); 0 reads every time.
+	ListCacheTTL time.Duration
 }
 
 // DB is the store.
@@ -95,6 +98,9 @@ type DB struct {
 	Now func() time.Time
 
 	placer *placer
+
+	// lists keeps day lists for a moment; nil when Config.ListCacheTTL is 0.
+	lists *listCache
 
 	// hooks are run at the moments of settlement that tests order
 	// (settle_race_test.go); all nil outside tests.
@@ -155,7 +161,7 @@ func Connect(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	// Microseconds: what PostgreSQL keeps, so a value returned at placement
 	// equals the one read back later.
-	db := &DB{cfg: cfg, Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+	db := &DB{cfg: cfg, Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }, lists: newListCache(cfg.ListCacheTTL)}
 	var err error
 	if isPostgres(cfg.URL) {
 		db.d, db.w = dialectPostgres, postgresWriter{db}

@@ -31,6 +31,7 @@ func (db *DB) UpsertFixture(ctx context.Context, provider string, f *feed.Fixtur
 // UpsertFixtures is UpsertFixture for many fixtures in one transaction:
 // a poll of a thousand matches costs one commit, not a thousand.
 func (db *DB) UpsertFixtures(ctx context.Context, provider string, fs []*feed.Fixture) ([]*feed.Ingested, error) {
+	defer db.lists.changed() // after the commit: see listCache
 	var out []*feed.Ingested
 	var changes []matchChange
 	err := db.tx(ctx, func(tx *sql.Tx) error {
@@ -66,6 +67,9 @@ type matchChange struct {
 // reads (never a lagging replica); a match that cannot be read is left to
 // its next change.
 func (db *DB) publishMatchChanges(ctx context.Context, changes []matchChange) {
+	// Before the events go out, so a viewer who reads the list on one
+	// never gets the cached list from before the change.
+	db.lists.changed()
 	if db.afterCommit == nil || len(changes) == 0 {
 		return
 	}
@@ -368,6 +372,7 @@ func (db *DB) ImportHistory(ctx context.Context, provider string, fs []feed.Fixt
 const historyBatch = 500
 
 func (db *DB) importBatch(ctx context.Context, provider string, fs []*feed.Fixture) (int, error) {
+	defer db.lists.changed() // after the commit: see listCache
 	added := 0
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		added = 0

@@ -67,6 +67,7 @@ func (db *DB) RecordResult(ctx context.Context, matchID string, o sport.Outcome,
 // recordOutcome is RecordResult's transaction: it stores the outcome,
 // closes the match's markets and marks the match for settlement.
 func (db *DB) recordOutcome(ctx context.Context, mid int64, o sport.Outcome, operator bool, ev *audit.Event) (changed bool, err error) {
+	defer db.lists.changed() // after the commit: see listCache
 	now := db.Now()
 	if o.Evidence.FetchedAt.IsZero() {
 		o.Evidence.FetchedAt = now

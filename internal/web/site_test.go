@@ -47,7 +47,13 @@ var testNow = time.Date(2026, 12, 8, 1, 0, 0, 0, time.UTC)
 
 func newSite(t *testing.T) *site {
 	t.Helper()
-	db, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: filepath.Join(t.TempDir(), "pb.db")})
+	return newSiteCached(t, 0)
+}
+
+// newSiteCached is newSite with the store's list cache kept for ttl.
+func newSiteCached(t *testing.T, ttl time.Duration) *site {
+	t.Helper()
+	db, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: filepath.Join(t.TempDir(), "pb.db"), ListCacheTTL: ttl})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/config"
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/i18n"
+	"github.com/pointsbook/pointsbook/internal/logship"
 	"github.com/pointsbook/pointsbook/internal/metrics"
 	"github.com/pointsbook/pointsbook/internal/oidc"
 	"github.com/pointsbook/pointsbook/internal/server"
@@ -59,7 +60,15 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		fmt.Fprintf(stderr, "configuration:\n%v\n", err)
 		return 2
 	}
-	log := newLogger(stdout, cfg.LogLevel)
+	// Only the server ships its log; the one-shot commands write stdout.
+	var ship *logship.Sink
+	if cmd == "serve" {
+		if ship, err = newLogShipper(cfg); err != nil {
+			fmt.Fprintf(stderr, "configuration:\n%v\n", err)
+			return 2
+		}
+	}
+	log := newShippingLogger(stdout, cfg.LogLevel, ship)
 	switch cmd {
 	case "serve":
 		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -68,7 +77,7 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		if err := fs.Parse(args); err != nil {
 			return 2
 		}
-		m := &Main{Config: cfg, Log: log}
+		m := &Main{Config: cfg, Log: log, LogShip: ship}
 		if err := m.Open(ctx); err != nil {
 			log.Error("start failed", "err", err)
 			return 1
@@ -109,12 +118,6 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
-}
-
 func storeConfig(cfg config.Config) sqlstore.Config {
 	url := cfg.DatabaseURL
 	if url == "" {
@@ -142,6 +145,10 @@ func hashParams(cfg config.Config) account.HashParams {
 type Main struct {
 	Config config.Config
 	Log    *slog.Logger
+	// LogShip is the OpenSearch sink Log tees to (nil: stdout only): the
+	// first worker started and the last stopped, so it ships the
+	// shutdown's own lines.
+	LogShip *logship.Sink
 
 	DB *sqlstore.DB
 	// Now is the clock of the feed and simulator (tests inject one).
@@ -293,7 +300,11 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 		d["rate_limiter"] = m.limiter.details()
 		d["live_bus"] = m.bus.details()
+		d["log_shipping"] = logShippingDetails(m.LogShip)
 		return d
+	}
+	if m.LogShip != nil {
+		registerLogShipping(met, m.LogShip)
 	}
 	m.limiter.register(met)
 	m.bus.register(met)
@@ -341,6 +352,9 @@ func (m *Main) Open(ctx context.Context) error {
 // Close stops them in the reverse order.
 func (m *Main) start(ctx context.Context) {
 	m.workers = &worker.Group{Log: m.Log}
+	if m.LogShip != nil {
+		m.workers.Start(ctx, m.LogShip)
+	}
 	m.workers.Start(ctx, m.DB.Workers()...)
 	m.workers.Start(ctx, m.bus)
 	m.workers.Start(ctx, worker.Func("sweeper", m.sweep))

@@ -416,12 +416,12 @@ func TestLogLinesAreJSON(t *testing.T) {
 			t.Errorf("log line %d is not a JSON object: %v\n%s", lines, err, sc.Text())
 			continue
 		}
-		for _, k := range []string{"time", "level", "msg"} {
+		for _, k := range []string{"@timestamp", "log.level", "message"} {
 			if _, ok := rec[k]; !ok {
 				t.Errorf("log line %d lacks %q: %s", lines, k, sc.Text())
 			}
 		}
-		if rec["msg"] == "http request" {
+		if rec["message"] == "http request" {
 			if s, ok := rec["status"].(float64); ok {
 				statuses[s] = true
 			}

@@ -161,9 +161,9 @@ type Sink struct {
 	// cancels it so a stalled cluster cannot keep Run from stopping.
 	addCtx    context.Context
 	cancelAdd context.CancelFunc
-	stopReq  chan context.Context
-	done     chan struct{}
-	running  atomic.Bool
+	stopReq   chan context.Context
+	done      chan struct{}
+	running   atomic.Bool
 }
 
 type counters struct {
@@ -214,8 +214,8 @@ func New(cfg Config) (*Sink, error) {
 	client, err := opensearchapi.NewClient(opensearchapi.Config{Client: opensearch.Config{
 		Addresses: []string{u.String()},
 		Username:  cfg.Username, Password: cfg.Password,
-		Header:    header,
-		Transport: tr,
+		Header:         header,
+		Transport:      tr,
 		RetryOnStatus:  []int{http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout},
 		MaxRetries:     cfg.MaxRetries,
 		RetryBackoff:   cfg.RetryBackoff,

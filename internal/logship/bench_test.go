@@ -96,7 +96,7 @@ func cpuTime() time.Duration {
 func BenchmarkLog(b *testing.B) {
 	stall := func(f *fakeOpenSearch) {
 		f.bulk = func(_ http.ResponseWriter, r *http.Request, _ int) bool {
-			<-r.Context().Done()
+			f.stall(r)
 			return true
 		}
 	}

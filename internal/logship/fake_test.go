@@ -42,6 +42,8 @@ type fakeOpenSearch struct {
 	// machine's).
 	validateEvery int
 
+	closing chan struct{} // closed when the test ends: stalls end
+
 	bulkCalls atomic.Int64
 	accepted  atomic.Int64
 	seen      atomic.Int64 // documents in well-formed requests, accepted or not
@@ -62,8 +64,10 @@ func newFake(t testing.TB, opts ...func(*fakeOpenSearch)) *fakeOpenSearch {
 	for _, o := range opts {
 		o(f)
 	}
+	f.closing = make(chan struct{})
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(func() {
+		close(f.closing)
 		f.srv.CloseClientConnections()
 		f.srv.Close()
 		f.mu.Lock()
@@ -154,7 +158,13 @@ func (f *fakeOpenSearch) serveBulk(w http.ResponseWriter, r *http.Request) {
 	if f.bulk != nil && f.bulk(w, r, call) {
 		return
 	}
-	sc := bufio.NewScanner(r.Body)
+	// A request the client gave up on mid-body (a cancelled flush) is
+	// not indexed: read it whole first.
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
+	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(make([]byte, 64<<10), 8<<20)
 	var out bytes.Buffer
 	out.WriteString(`{"took":1,"errors":false,"items":[`)
@@ -188,7 +198,7 @@ func (f *fakeOpenSearch) serveBulk(w http.ResponseWriter, r *http.Request) {
 		}
 		doc := sc.Bytes()
 		if (f.validateEvery <= 1 || n%f.validateEvery == 0) && !json.Valid(doc) {
-			f.violation("document is not JSON: %.80q", doc)
+			f.violation("document is not JSON (%d bytes): %q", len(doc), doc)
 		}
 		status, typ := http.StatusCreated, ""
 		if f.item != nil {
@@ -234,12 +244,11 @@ func (f *fakeOpenSearch) docsIn(index string) []json.RawMessage {
 	return append([]json.RawMessage(nil), f.docs[index]...)
 }
 
-func (f *fakeOpenSearch) indices() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []string
-	for k := range f.docs {
-		out = append(out, k)
+// stall answers nothing until the client gives up or the test ends (a
+// handler that has not read the body is not told the client left).
+func (f *fakeOpenSearch) stall(r *http.Request) {
+	select {
+	case <-r.Context().Done():
+	case <-f.closing:
 	}
-	return out
 }

@@ -304,17 +304,12 @@ func TestRequestFailures(t *testing.T) {
 // flight is counted too, so nothing is lost uncounted.
 func TestStalledClusterNeverBlocksLogging(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
 	f := newFake(t, func(f *fakeOpenSearch) {
 		f.bulk = func(w http.ResponseWriter, r *http.Request, _ int) bool {
-			select {
-			case <-release:
-			case <-r.Context().Done():
-			}
+			f.stall(r)
 			return true
 		}
 	})
-	t.Cleanup(func() { close(release) })
 	r := start(t, f, func(c *Config) {
 		c.QueueEvents = 100
 		c.FlushBytes = 4 << 10

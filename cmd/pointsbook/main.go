@@ -35,6 +35,7 @@ import (
 	"github.com/pointsbook/pointsbook/internal/fault"
 	"github.com/pointsbook/pointsbook/internal/geoip"
 	"github.com/pointsbook/pointsbook/internal/i18n"
+	"github.com/pointsbook/pointsbook/internal/logship"
 	"github.com/pointsbook/pointsbook/internal/metrics"
 	"github.com/pointsbook/pointsbook/internal/oidc"
 	"github.com/pointsbook/pointsbook/internal/request"
@@ -63,7 +64,15 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		fmt.Fprintf(stderr, "configuration:\n%v\n", err)
 		return 2
 	}
-	log := newLogger(stdout, cfg.LogLevel)
+	// Only the server ships its log; the one-shot commands write stdout.
+	var ship *logship.Sink
+	if cmd == "serve" {
+		if ship, err = newLogShipper(cfg); err != nil {
+			fmt.Fprintf(stderr, "configuration:\n%v\n", err)
+			return 2
+		}
+	}
+	log := newShippingLogger(stdout, cfg.LogLevel, ship)
 	switch cmd {
 	case "serve":
 		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -72,7 +81,7 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		if err := fs.Parse(args); err != nil {
 			return 2
 		}
-		m := &Main{Config: cfg, Log: log}
+		m := &Main{Config: cfg, Log: log, LogShip: ship}
 		if err := m.Open(ctx); err != nil {
 			log.Error("start failed", "err", err)
 			return 1
@@ -113,32 +122,6 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 }
 
-// newLogger is the process log: JSON lines with the Elastic Common Schema
-// names of slog's own keys, and the request and trace ids on every line
-// logged while serving a request.
-func newLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	_ = l.UnmarshalText([]byte(level))
-	return slog.New(request.LogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l, ReplaceAttr: ecsKeys})))
-}
-
-// ecsKeys renames slog's built-in keys to their ECS names, so OpenSearch
-// and the dashboards read every line alike.
-func ecsKeys(groups []string, a slog.Attr) slog.Attr {
-	if len(groups) > 0 {
-		return a
-	}
-	switch a.Key {
-	case slog.TimeKey:
-		a.Key = "@timestamp"
-	case slog.LevelKey:
-		a.Key = "log.level"
-	case slog.MessageKey:
-		a.Key = "message"
-	}
-	return a
-}
-
 func storeConfig(cfg config.Config) sqlstore.Config {
 	url := cfg.DatabaseURL
 	if url == "" {
@@ -167,6 +150,10 @@ func hashParams(cfg config.Config) account.HashParams {
 type Main struct {
 	Config config.Config
 	Log    *slog.Logger
+	// LogShip is the OpenSearch sink Log tees to (nil: stdout only): the
+	// first worker started and the last stopped, so it ships the
+	// shutdown's own lines.
+	LogShip *logship.Sink
 
 	DB *sqlstore.DB
 	// Now is the clock of the feed and simulator (tests inject one).
@@ -357,7 +344,11 @@ func (m *Main) open(ctx context.Context) error {
 		}
 		d["rate_limiter"] = m.limiter.details()
 		d["live_bus"] = m.bus.details()
+		d["log_shipping"] = logShippingDetails(m.LogShip)
 		return d
+	}
+	if m.LogShip != nil {
+		registerLogShipping(met, m.LogShip)
 	}
 	m.limiter.register(met)
 	m.bus.register(met)
@@ -409,6 +400,9 @@ func (m *Main) open(ctx context.Context) error {
 // Close stops them in the reverse order.
 func (m *Main) start(ctx context.Context) {
 	m.workers = &worker.Group{Log: m.Log}
+	if m.LogShip != nil {
+		m.workers.Start(ctx, m.LogShip)
+	}
 	m.workers.Start(ctx, m.DB.Workers()...)
 	m.workers.Start(ctx, m.bus)
 	if m.geo != nil {

@@ -144,8 +144,7 @@ func TestComposeTopology(t *testing.T) {
 	// ignored at run time), or one a later feature reads.
 	known := configEnvNames()
 	pending := map[string]string{
-		"PB_REDIS_URL":      "chat and live updates (Redis bus)",
-		"PB_OPENSEARCH_URL": "log shipping to OpenSearch",
+		"PB_REDIS_URL": "chat and live updates (Redis bus)",
 	}
 	for k := range one.Environment {
 		if strings.HasPrefix(k, "PB_") && !known[k] && pending[k] == "" {

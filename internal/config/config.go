@@ -95,6 +95,14 @@ type Config struct {
 	AllowedOrigins  string  `env:"PB_ALLOWED_ORIGINS" help:"Comma-separated origins (https://host[:port]) whose pages may open the live WebSocket besides the site's own host (empty: same origin only)."`
 
 	MetricsToken string `env:"PB_METRICS_TOKEN" secret:"true" help:"Bearer token a scrape of /metrics must present (Authorization: Bearer <token>); empty: /metrics is open to whoever reaches the port."`
+
+	OpenSearchURL       string        `env:"PB_OPENSEARCH_URL" secret:"url" help:"http(s)://[user:password@]host[:port] of the OpenSearch (or Elasticsearch) cluster the log is also shipped to, into daily indices pointsbook-access-*, -audit-*, -app-* (docs/operations.md, Log shipping); empty: the log goes to stdout only."`
+	OpenSearchUsername  string        `env:"PB_OPENSEARCH_USERNAME" file:"true" help:"User for basic authentication to PB_OPENSEARCH_URL (instead of one in the URL); PB_OPENSEARCH_USERNAME_FILE reads it from a file."`
+	OpenSearchPassword  string        `env:"PB_OPENSEARCH_PASSWORD" secret:"true" help:"Password of PB_OPENSEARCH_USERNAME."`
+	OpenSearchAPIKey    string        `env:"PB_OPENSEARCH_API_KEY" secret:"true" help:"API key sent as \"Authorization: ApiKey …\" instead of a user and password."`
+	OpenSearchCAFile    string        `env:"PB_OPENSEARCH_CA_FILE" help:"PEM file of a CA trusted, besides the system's, for the cluster's certificate."`
+	OpenSearchRetention time.Duration `env:"PB_OPENSEARCH_RETENTION" help:"Log indices older than this are deleted by the ISM policy the binary installs (whole days are written as days: 720h is 30d)."`
+	OpenSearchSetup     bool          `env:"PB_OPENSEARCH_SETUP" help:"Install the index templates and the ISM retention policy at start, retrying in the background; false where the binary's user may only write documents."`
 }
 
 // Default returns the configuration of a fresh laptop run.
@@ -142,6 +150,9 @@ func Default() Config {
 		MailFrom:        "Pointsbook <no-reply@localhost>",
 		MailTimeout:     10 * time.Second,
 		OTelSampleRatio: 1,
+
+		OpenSearchRetention: 30 * 24 * time.Hour,
+		OpenSearchSetup:     true,
 	}
 }
 
@@ -155,7 +166,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		f := t.Field(i)
 		name := f.Tag.Get("env")
 		raw, ok := lookup(name)
-		if f.Tag.Get("secret") != "" {
+		if f.Tag.Get("secret") != "" || f.Tag.Get("file") != "" {
 			if path, fok := lookup(name + "_FILE"); fok && path != "" {
 				b, err := os.ReadFile(path)
 				if err != nil {
@@ -391,6 +402,23 @@ func (c Config) Validate() error {
 	}
 	if c.MailTimeout < time.Second || c.MailTimeout > time.Minute {
 		bad("PB_MAIL_TIMEOUT must be 1s to 1m")
+	}
+	if c.OpenSearchURL != "" {
+		// Never echo the URL: it may hold a password.
+		if u, err := url.Parse(c.OpenSearchURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			bad("PB_OPENSEARCH_URL must be an http or https URL like https://user:password@search.example.com:443")
+		}
+	} else if c.OpenSearchUsername != "" || c.OpenSearchPassword != "" || c.OpenSearchAPIKey != "" || c.OpenSearchCAFile != "" {
+		bad("PB_OPENSEARCH_USERNAME, _PASSWORD, _API_KEY and _CA_FILE need PB_OPENSEARCH_URL")
+	}
+	if (c.OpenSearchUsername == "") != (c.OpenSearchPassword == "") {
+		bad("PB_OPENSEARCH_USERNAME and PB_OPENSEARCH_PASSWORD go together")
+	}
+	if c.OpenSearchAPIKey != "" && c.OpenSearchUsername != "" {
+		bad("set PB_OPENSEARCH_API_KEY or PB_OPENSEARCH_USERNAME and PB_OPENSEARCH_PASSWORD, not both")
+	}
+	if c.OpenSearchRetention < time.Hour || c.OpenSearchRetention > 10*366*24*time.Hour {
+		bad("PB_OPENSEARCH_RETENTION must be 1h to 87840h (ten years), e.g. 720h for 30 days")
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("PB_SHUTDOWN_TIMEOUT must be positive")

@@ -65,6 +65,12 @@ func TestLoadErrors(t *testing.T) {
 		{"oidc secret alone", map[string]string{"PB_OIDC_CLIENT_SECRET": "s"}, "PB_OIDC_ISSUER"},
 		{"oidc plain http", map[string]string{"PB_OIDC_ISSUER": "http://id.example", "PB_OIDC_CLIENT_ID": "pb", "PB_OIDC_CLIENT_SECRET": "s"}, "PB_OIDC_ISSUER must be"},
 		{"oidc query", map[string]string{"PB_OIDC_ISSUER": "https://id.example/?x=1", "PB_OIDC_CLIENT_ID": "pb", "PB_OIDC_CLIENT_SECRET": "s"}, "PB_OIDC_ISSUER must be"},
+		{"opensearch scheme", map[string]string{"PB_OPENSEARCH_URL": "opensearch:9200"}, "PB_OPENSEARCH_URL must be"},
+		{"opensearch password alone", map[string]string{"PB_OPENSEARCH_URL": "https://s:443", "PB_OPENSEARCH_PASSWORD": "p"}, "PB_OPENSEARCH_USERNAME and PB_OPENSEARCH_PASSWORD"},
+		{"opensearch key and user", map[string]string{"PB_OPENSEARCH_URL": "https://s:443", "PB_OPENSEARCH_API_KEY": "k", "PB_OPENSEARCH_USERNAME": "u", "PB_OPENSEARCH_PASSWORD": "p"}, "not both"},
+		{"opensearch key without url", map[string]string{"PB_OPENSEARCH_API_KEY": "k"}, "need PB_OPENSEARCH_URL"},
+		{"opensearch retention", map[string]string{"PB_OPENSEARCH_RETENTION": "30m"}, "PB_OPENSEARCH_RETENTION"},
+		{"opensearch setup", map[string]string{"PB_OPENSEARCH_SETUP": "maybe"}, "PB_OPENSEARCH_SETUP"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,6 +113,8 @@ func TestSecretsRedacted(t *testing.T) {
 		"PB_ADMIN_USERNAME":      "root",
 		"PB_ADMIN_PASSWORD_FILE": pwFile,
 		"PB_REDIS_URL":           "rediss://default:redis-secret-789@cache:6379/0",
+		"PB_OPENSEARCH_URL":      "https://app:os-secret-321@search.internal:443",
+		"PB_OPENSEARCH_SETUP":    "false",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +123,10 @@ func TestSecretsRedacted(t *testing.T) {
 		t.Fatalf("password from file = %q", c.AdminPassword)
 	}
 	s := c.String()
-	for _, secret := range []string{"file-secret-123", "db-secret-456", "redis-secret-789"} {
+	if c.OpenSearchSetup || c.OpenSearchRetention != 30*24*time.Hour {
+		t.Fatalf("PB_OPENSEARCH_SETUP=false read as %v; retention %v", c.OpenSearchSetup, c.OpenSearchRetention)
+	}
+	for _, secret := range []string{"file-secret-123", "db-secret-456", "redis-secret-789", "os-secret-321"} {
 		if strings.Contains(s, secret) {
 			t.Fatalf("String() leaks %q:\n%s", secret, s)
 		}
@@ -137,5 +148,30 @@ func TestREADMEDocumentsEverySetting(t *testing.T) {
 		if !strings.Contains(string(b), "`"+s.Env+"`") {
 			t.Errorf("README.md does not document %s", s.Env)
 		}
+	}
+}
+
+// TestOpenSearchCredentialsFromFiles: the user name may come from a file
+// like the secrets (a mounted secret often holds both), and is shown.
+func TestOpenSearchCredentialsFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	user, pw := filepath.Join(dir, "user"), filepath.Join(dir, "pw")
+	if err := os.WriteFile(user, []byte("shipper\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pw, []byte("os-pw-654\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(env(map[string]string{
+		"PB_OPENSEARCH_URL": "https://search.internal", "PB_OPENSEARCH_USERNAME_FILE": user, "PB_OPENSEARCH_PASSWORD_FILE": pw,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.OpenSearchUsername != "shipper" || c.OpenSearchPassword != "os-pw-654" {
+		t.Fatalf("read %q / %q", c.OpenSearchUsername, c.OpenSearchPassword)
+	}
+	if s := c.String(); strings.Contains(s, "os-pw-654") || !strings.Contains(s, "PB_OPENSEARCH_USERNAME=shipper\n") || !strings.Contains(s, "PB_OPENSEARCH_PASSWORD=[redacted]") {
+		t.Fatalf("String() =\n%s", s)
 	}
 }

@@ -9,10 +9,12 @@ import (
 	"github.com/pointsbook/pointsbook/internal/config"
 	"github.com/pointsbook/pointsbook/internal/logship"
 	"github.com/pointsbook/pointsbook/internal/metrics"
+	"github.com/pointsbook/pointsbook/internal/request"
 )
 
 // newLogger is the process log: JSON lines on w with the ECS key names
-// (@timestamp, log.level, message).
+// (@timestamp, log.level, message), and the request and trace ids on
+// every line logged while serving a request.
 func newLogger(w io.Writer, level string) *slog.Logger { return newShippingLogger(w, level, nil) }
 
 // newShippingLogger is newLogger teed to the OpenSearch sink when there
@@ -20,7 +22,7 @@ func newLogger(w io.Writer, level string) *slog.Logger { return newShippingLogge
 func newShippingLogger(w io.Writer, level string, ship *logship.Sink) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	log := slog.New(logship.NewHandler(w, l, ship))
+	log := slog.New(request.LogHandler(logship.NewHandler(w, l, ship)))
 	if ship != nil {
 		ship.SetLogger(log)
 	}

@@ -38,7 +38,6 @@ import (
 	"github.com/pointsbook/pointsbook/internal/logship"
 	"github.com/pointsbook/pointsbook/internal/metrics"
 	"github.com/pointsbook/pointsbook/internal/oidc"
-	"github.com/pointsbook/pointsbook/internal/request"
 	"github.com/pointsbook/pointsbook/internal/server"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
 	"github.com/pointsbook/pointsbook/internal/tracing"

@@ -47,6 +47,10 @@
 //	         the JSON list of the same 200, 32 clients, alternating rounds;
 //	         the page's compressed weight on a first and a second visit
 //	         (not in the default set: -phases web)
+//	obs      the JSON list of 200 matches at 32 clients with the access log
+//	         off against access log + GeoIP (cached and uncached lookups) +
+//	         shipping to a loopback OpenSearch _bulk server, alternating
+//	         rounds (not in the default set: -phases obs)
 //
 // The summary lists every figure and each goal with PASS or FAIL; the exit
 // status is 1 when a phase fails (including a ledger that does not verify)
@@ -88,7 +92,7 @@ type options struct {
 	timeout       time.Duration
 }
 
-var allPhases = []string{"ceiling", "http", "settle", "hot", "pgbench", "web"}
+var allPhases = []string{"ceiling", "http", "settle", "hot", "pgbench", "web", "obs"}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -237,6 +241,8 @@ func (l *loadgen) run(ctx context.Context) error {
 			err = l.phasePgbench(ctx)
 		case "web":
 			err = l.phaseWeb(ctx)
+		case "obs":
+			err = l.phaseObs(ctx)
 		}
 		if err != nil {
 			return fmt.Errorf("phase %s: %w", p, err)

@@ -35,6 +35,7 @@ type results struct {
 	hot                  map[int][]loadStats // house shards → runs
 	pgbenchTPS           float64
 	web                  *webFigure
+	obs                  *obsFigure
 }
 
 type settleFigure struct {

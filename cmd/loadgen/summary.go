@@ -74,6 +74,17 @@ func (l *loadgen) goals() []goal {
 			gs = append(gs, goal{name: "web (SQLite): main page p99 ≤ 50 ms at 32 clients", measured: ms(w.page.p99), pass: w.page.p99 <= 50*time.Millisecond})
 		}
 	}
+	if o := r.obs; o != nil && o.off.merged().rps > 0 {
+		off := o.off.merged().rps
+		for _, v := range []struct {
+			name string
+			s    obsStats
+		}{{"cached", o.cached}, {"uncached", o.uncached}} {
+			ratio := v.s.merged().rps / off
+			gs = append(gs, goal{name: "obs: log + GeoIP (" + v.name + ") + shipping ≥ 0.95 × logging off", measured: fmt.Sprintf("%.3f ×", ratio), pass: ratio >= 0.95})
+		}
+		gs = append(gs, goal{name: "obs: nothing dropped or failed", measured: fmt.Sprintf("%d dropped, %d failed", o.dropped, o.failed), pass: o.dropped == 0 && o.failed == 0})
+	}
 	h := aggregate(r.http)
 	if l.opt.db == "sqlite" && h.n > 0 {
 		if r.ceiling1 > 0 {
@@ -162,6 +173,16 @@ func (l *loadgen) summary() {
 		fmt.Fprintf(tw, "JSON list of the same matches\t%.0f req/s  p50 %s  p99 %s  errors %d\n", w.list.rps, ms(w.list.p50), ms(w.list.p99), w.list.errors)
 		fmt.Fprintf(tw, "main page, first visit (HTML + CSS + JS, compressed)\t%.1f KB (%s)\n", float64(w.firstVisit)/1024, strings.Join(w.assets, ", "))
 		fmt.Fprintf(tw, "main page, second visit (HTML, compressed)\t%.1f KB\n", float64(w.revisit)/1024)
+	}
+	if o := r.obs; o != nil {
+		for _, v := range []struct {
+			name string
+			s    obsStats
+		}{{"JSON list, logging off", o.off}, {"JSON list, log + GeoIP (cached) + shipping", o.cached}, {"JSON list, log + GeoIP (uncached) + shipping", o.uncached}} {
+			m := v.s.merged()
+			fmt.Fprintf(tw, "%s\t%.0f req/s  p50 %s  p99 %s  errors %d\n", v.name, m.rps, ms(m.p50), ms(m.p99), m.errors)
+		}
+		fmt.Fprintf(tw, "log documents shipped / dropped / failed\t%d / %d / %d\n", o.shipped, o.dropped, o.failed)
 	}
 	fmt.Fprintln(tw, "\ngoal\tmeasured\tresult")
 	for _, g := range l.goals() {

@@ -212,6 +212,11 @@ func uncompressed(ctx context.Context, c *client, path string) (string, error) {
 
 // hammer GETs path with workers for d and summarises the answers.
 func hammer(ctx context.Context, c *client, path string, workers int, d time.Duration) webStats {
+	return hammerReq(ctx, c, path, workers, d, nil)
+}
+
+// hammerReq is hammer with set, when not nil, applied to every request.
+func hammerReq(ctx context.Context, c *client, path string, workers int, d time.Duration, set func(*http.Request)) webStats {
 	var mu sync.Mutex
 	var lats []time.Duration
 	errs := 0
@@ -224,6 +229,9 @@ func hammer(ctx context.Context, c *client, path string, workers int, d time.Dur
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				req, _ := http.NewRequestWithContext(ctx, "GET", c.base+path, nil)
 				req.Header.Set("Accept-Encoding", "gzip")
+				if set != nil {
+					set(req)
+				}
 				t0 := time.Now()
 				resp, err := c.hc.Do(req)
 				if err != nil {

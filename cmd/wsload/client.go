@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,9 @@ type protocol interface {
 	pong(frame []byte) []byte
 }
 
+// errRetry marks a refusal that a client retries.
+var errRetry = errors.New("refused for now")
+
 // pointsbookProto is docs/realtime.md: a subscribe frame, then events in
 // JSON arrays; pings are WebSocket control frames, answered by the
 // library.
@@ -36,6 +40,9 @@ func (pointsbookProto) hello(channel string) [][]byte {
 
 func (pointsbookProto) ready(frame []byte) (bool, error) {
 	if bytes.Contains(frame, []byte(`"type":"error"`)) {
+		if bytes.Contains(frame, []byte(`"live_unavailable"`)) {
+			return false, fmt.Errorf("%w: %.300s", errRetry, frame)
+		}
 		return false, fmt.Errorf("refused: %.300s", frame)
 	}
 	return bytes.Contains(frame, []byte(`"type":"subscribed"`)), nil
@@ -240,6 +247,12 @@ func (c *wsClient) close() {
 
 // dialAll opens n clients spread over rooms, at most 64 dials at once.
 func dialAll(ctx context.Context, n int, url string, p protocol, channels []string) ([]*wsClient, error) {
+	var retries atomic.Int64
+	defer func() {
+		if n := retries.Load(); n > 0 {
+			fmt.Fprintf(os.Stderr, "wsload: %d subscription(s) refused for a while and retried\n", n)
+		}
+	}()
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
 	hc := &http.Client{Transport: tr}
 	clients := make([]*wsClient, n)
@@ -256,7 +269,19 @@ func dialAll(ctx context.Context, n int, url string, p protocol, channels []stri
 			room := i % len(channels)
 			// 10.x.y.z: one address per client.
 			addr := fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
-			c, err := dialClient(ctx, hc, url, p, channels[room], room, addr)
+			// A refusal the protocol calls temporary (Pointsbook's
+			// live_unavailable when its database is slow to answer a
+			// burst of joins) is retried, as a real client would.
+			var c *wsClient
+			var err error
+			for attempt := 1; ; attempt++ {
+				c, err = dialClient(ctx, hc, url, p, channels[room], room, addr)
+				if err == nil || attempt == 5 || !errors.Is(err, errRetry) || ctx.Err() != nil {
+					break
+				}
+				retries.Add(1)
+				time.Sleep(time.Duration(attempt) * 500 * time.Millisecond)
+			}
 			if err != nil {
 				err = fmt.Errorf("client %d: %w", i, err)
 				firstErr.CompareAndSwap(nil, &err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,7 @@ type fanout struct {
 	p50, p99    time.Duration
 	cpu         time.Duration // the target's server processes
 	redisCPU    time.Duration
+	selfCPU     time.Duration // this generator's, clients and publishers
 	cpuPerM     float64 // CPU seconds per million deliveries
 }
 
@@ -86,6 +88,7 @@ func (l *wsload) runFanout(ctx context.Context, t target, sc scenario) (*fanout,
 		return nil, err
 	}
 	rcpu0 := l.redisCPU()
+	self0, _ := procCPU(os.Getpid())
 
 	accepted, errs, window := l.publish(ctx, d, run, sc.rate)
 	var expected int64
@@ -112,6 +115,9 @@ func (l *wsload) runFanout(ctx context.Context, t target, sc scenario) (*fanout,
 	}
 	f := &fanout{target: t.name(), pubErrors: errs, pubWindow: window, expected: expected,
 		cpu: cpu1 - cpu0, redisCPU: l.redisCPU() - rcpu0}
+	if self1, err := procCPU(os.Getpid()); err == nil {
+		f.selfCPU = self1 - self0
+	}
 	for _, n := range accepted {
 		f.published += n
 	}

@@ -45,7 +45,7 @@ type fanout struct {
 	cpu         time.Duration // the target's server processes
 	redisCPU    time.Duration
 	selfCPU     time.Duration // this generator's, clients and publishers
-	cpuPerM     float64 // CPU seconds per million deliveries
+	cpuPerM     float64       // CPU seconds per million deliveries
 }
 
 // idle is one idle run's figure.

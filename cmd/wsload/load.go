@@ -34,6 +34,7 @@ type fanout struct {
 	published   int64 // publishes the server accepted
 	pubErrors   int64
 	pubWindow   time.Duration // first publish sent to last publish answered
+	pubLate     time.Duration // the latest a publish started after it was due
 	expected    int64         // deliveries owed: accepted publishes × their room's clients
 	delivered   int64         // distinct events received
 	dups        int64
@@ -90,7 +91,7 @@ func (l *wsload) runFanout(ctx context.Context, t target, sc scenario) (*fanout,
 	rcpu0 := l.redisCPU()
 	self0, _ := procCPU(os.Getpid())
 
-	accepted, errs, window := l.publish(ctx, d, run, sc.rate)
+	accepted, errs, window, late := l.publish(ctx, d, run, sc.rate)
 	var expected int64
 	for room, n := range accepted {
 		expected += n * perRoom[room]
@@ -113,7 +114,7 @@ func (l *wsload) runFanout(ctx context.Context, t target, sc scenario) (*fanout,
 	if err != nil {
 		return nil, err
 	}
-	f := &fanout{target: t.name(), pubErrors: errs, pubWindow: window, expected: expected,
+	f := &fanout{target: t.name(), pubErrors: errs, pubWindow: window, pubLate: late, expected: expected,
 		cpu: cpu1 - cpu0, redisCPU: l.redisCPU() - rcpu0}
 	if self1, err := procCPU(os.Getpid()); err == nil {
 		f.selfCPU = self1 - self0
@@ -153,8 +154,8 @@ func (l *wsload) runFanout(ctx context.Context, t target, sc scenario) (*fanout,
 // publish sends rate events a second for -duration from -publishers
 // concurrent requests and returns how many each room's server accepted,
 // the failures, and the time from the first request to the last answer.
-// An event's text carries the time its request was sent.
-func (l *wsload) publish(ctx context.Context, d *deployment, run uint64, rate float64) (accepted []int64, errs int64, window time.Duration) {
+// An event's text carries the time its request was due.
+func (l *wsload) publish(ctx context.Context, d *deployment, run uint64, rate float64) (accepted []int64, errs int64, window, late time.Duration) {
 	total := int(rate * l.opt.duration.Seconds())
 	rooms := len(d.channels)
 	counts := make([]atomic.Int64, rooms)
@@ -165,13 +166,25 @@ func (l *wsload) publish(ctx context.Context, d *deployment, run uint64, rate fl
 	// Unbuffered: when every publisher is busy the schedule slips, and
 	// the achieved rate shows it.
 	jobs := make(chan int)
+	start := time.Now()
+	l.pubStart = start
+	interval := time.Duration(float64(time.Second) / rate)
+	var maxLate atomic.Int64
 	var wg sync.WaitGroup
 	var errOnce sync.Once
 	for range l.opt.publishers {
 		wg.Go(func() {
 			for i := range jobs {
 				room := i % rooms
-				if err := d.publish(ctx, hc, room, formatMarker(run, uint64(i), time.Now())); err != nil {
+				// The event is stamped with the time it was due, not the
+				// time a publisher got to it: a server whose publishing
+				// path holds the publishers back has that wait counted in
+				// its latency (no coordinated omission).
+				due := start.Add(time.Duration(i) * interval)
+				if late := time.Since(due); late > 0 {
+					maxLate.Store(max(maxLate.Load(), int64(late)))
+				}
+				if err := d.publish(ctx, hc, room, formatMarker(run, uint64(i), due)); err != nil {
 					failed.Add(1)
 					errOnce.Do(func() { l.logf("  publish error (first of the run): %v", err) })
 					continue
@@ -180,9 +193,6 @@ func (l *wsload) publish(ctx context.Context, d *deployment, run uint64, rate fl
 			}
 		})
 	}
-	start := time.Now()
-	l.pubStart = start
-	interval := time.Duration(float64(time.Second) / rate)
 	for i := range total {
 		if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
 			select {
@@ -202,7 +212,7 @@ func (l *wsload) publish(ctx context.Context, d *deployment, run uint64, rate fl
 	for i := range counts {
 		accepted[i] = counts[i].Load()
 	}
-	return accepted, failed.Load(), window
+	return accepted, failed.Load(), window, time.Duration(maxLate.Load())
 }
 
 // runIdle deploys one instance of t and measures its RSS before and

@@ -16,8 +16,10 @@
 // Pointsbook's operator announcement, POST
 // /api/v1/admin/matches/{id}/announcements with the operator's bearer
 // token, and Centrifugo's server API, POST /api/publish with its API key.
-// Each event's text is "wsload <run> <seq> <unix ns of the request>", so
-// a client measures publish-to-delivery latency on receipt.
+// Each event's text is "wsload <run> <seq> <unix ns>", the time the
+// event was due by the schedule, so a client measures publish-to-delivery
+// latency on receipt, including any time the publishing path made the
+// publishers wait.
 //
 // Scenarios (-scenarios, default all):
 //
@@ -307,7 +309,7 @@ func (f *fanout) String() string {
 	if f.redisCPU > 0 {
 		s += fmt.Sprintf("; Redis %.1f s", f.redisCPU.Seconds())
 	}
-	s += fmt.Sprintf("; generator %.1f s)  published %d in %s", f.selfCPU.Seconds(), f.published, f.pubWindow.Round(time.Millisecond))
+	s += fmt.Sprintf("; generator %.1f s)  published %d in %s (up to %s late)", f.selfCPU.Seconds(), f.published, f.pubWindow.Round(time.Millisecond), f.pubLate.Round(time.Millisecond))
 	if f.pubErrors > 0 || f.dups > 0 || f.ended > 0 {
 		s += fmt.Sprintf("  publish errors %d  duplicates %d  connections ended %d", f.pubErrors, f.dups, f.ended)
 	}

@@ -35,6 +35,7 @@ type fanout struct {
 	pubErrors   int64
 	pubWindow   time.Duration // first publish sent to last publish answered
 	pubLate     time.Duration // the latest a publish started after it was due
+	pubP99      time.Duration // p99 of a publish request's own time
 	expected    int64         // deliveries owed: accepted publishes × their room's clients
 	delivered   int64         // distinct events received
 	dups        int64
@@ -91,7 +92,7 @@ func (l *wsload) runFanout(ctx context.Context, t target, sc scenario) (*fanout,
 	rcpu0 := l.redisCPU()
 	self0, _ := procCPU(os.Getpid())
 
-	accepted, errs, window, late := l.publish(ctx, d, run, sc.rate)
+	accepted, errs, window, late, pubP99 := l.publish(ctx, d, run, sc.rate)
 	var expected int64
 	for room, n := range accepted {
 		expected += n * perRoom[room]
@@ -114,7 +115,7 @@ func (l *wsload) runFanout(ctx context.Context, t target, sc scenario) (*fanout,
 	if err != nil {
 		return nil, err
 	}
-	f := &fanout{target: t.name(), pubErrors: errs, pubWindow: window, pubLate: late, expected: expected,
+	f := &fanout{target: t.name(), pubErrors: errs, pubWindow: window, pubLate: late, pubP99: pubP99, expected: expected,
 		cpu: cpu1 - cpu0, redisCPU: l.redisCPU() - rcpu0}
 	if self1, err := procCPU(os.Getpid()); err == nil {
 		f.selfCPU = self1 - self0
@@ -155,7 +156,7 @@ func (l *wsload) runFanout(ctx context.Context, t target, sc scenario) (*fanout,
 // concurrent requests and returns how many each room's server accepted,
 // the failures, and the time from the first request to the last answer.
 // An event's text carries the time its request was due.
-func (l *wsload) publish(ctx context.Context, d *deployment, run uint64, rate float64) (accepted []int64, errs int64, window, late time.Duration) {
+func (l *wsload) publish(ctx context.Context, d *deployment, run uint64, rate float64) (accepted []int64, errs int64, window, late, p99 time.Duration) {
 	total := int(rate * l.opt.duration.Seconds())
 	rooms := len(d.channels)
 	counts := make([]atomic.Int64, rooms)
@@ -170,6 +171,8 @@ func (l *wsload) publish(ctx context.Context, d *deployment, run uint64, rate fl
 	l.pubStart = start
 	interval := time.Duration(float64(time.Second) / rate)
 	var maxLate atomic.Int64
+	var pubMu sync.Mutex
+	var pubHist hist
 	var wg sync.WaitGroup
 	var errOnce sync.Once
 	for range l.opt.publishers {
@@ -184,7 +187,13 @@ func (l *wsload) publish(ctx context.Context, d *deployment, run uint64, rate fl
 				if late := time.Since(due); late > 0 {
 					maxLate.Store(max(maxLate.Load(), int64(late)))
 				}
-				if err := d.publish(ctx, hc, room, formatMarker(run, uint64(i), due)); err != nil {
+				t0 := time.Now()
+				err := d.publish(ctx, hc, room, formatMarker(run, uint64(i), due))
+				took := time.Since(t0)
+				pubMu.Lock()
+				pubHist.add(took)
+				pubMu.Unlock()
+				if err != nil {
 					failed.Add(1)
 					errOnce.Do(func() { l.logf("  publish error (first of the run): %v", err) })
 					continue
@@ -212,7 +221,7 @@ func (l *wsload) publish(ctx context.Context, d *deployment, run uint64, rate fl
 	for i := range counts {
 		accepted[i] = counts[i].Load()
 	}
-	return accepted, failed.Load(), window, time.Duration(maxLate.Load())
+	return accepted, failed.Load(), window, time.Duration(maxLate.Load()), pubHist.quantile(0.99)
 }
 
 // runIdle deploys one instance of t and measures its RSS before and

@@ -309,7 +309,7 @@ func (f *fanout) String() string {
 	if f.redisCPU > 0 {
 		s += fmt.Sprintf("; Redis %.1f s", f.redisCPU.Seconds())
 	}
-	s += fmt.Sprintf("; generator %.1f s)  published %d in %s (up to %s late)", f.selfCPU.Seconds(), f.published, f.pubWindow.Round(time.Millisecond), f.pubLate.Round(time.Millisecond))
+	s += fmt.Sprintf("; generator %.1f s)  published %d in %s (up to %s late, request p99 %s)", f.selfCPU.Seconds(), f.published, f.pubWindow.Round(time.Millisecond), f.pubLate.Round(time.Millisecond), ms(f.pubP99))
 	if f.pubErrors > 0 || f.dups > 0 || f.ended > 0 {
 		s += fmt.Sprintf("  publish errors %d  duplicates %d  connections ended %d", f.pubErrors, f.dups, f.ended)
 	}

@@ -3,7 +3,6 @@ package ws_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -96,6 +95,6 @@ func BenchmarkFanOut(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*viewers), "ns/delivery")
 	if st := hub.Stats(); st.Overflows > 0 {
-		b.Fatal(fmt.Sprintf("%d overflows", st.Overflows))
+		b.Fatalf("%d overflows", st.Overflows)
 	}
 }

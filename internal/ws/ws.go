@@ -727,6 +727,15 @@ func (c *conn) take() []item {
 func (c *conn) writeLoop() {
 	ping := time.NewTicker(c.hub.opt.Ping)
 	defer ping.Stop()
+	// A write is bounded by one timer per connection, not a context per
+	// write (a timer and two cancellation hooks for every frame to every
+	// viewer): a write that takes 10 s cuts the connection, and a cut
+	// (this timer, an overflow, the hub's deadline) closes the socket
+	// under the write in flight.
+	stall := time.AfterFunc(time.Hour, c.cut)
+	stall.Stop()
+	defer stall.Stop()
+	defer context.AfterFunc(c.wctx, func() { c.ws.CloseNow() })()
 	var buf []byte
 	for {
 		select {
@@ -762,9 +771,9 @@ func (c *conn) writeLoop() {
 			buf = append(buf, it.b...)
 		}
 		buf = append(buf, ']')
-		wctx, cancel := context.WithTimeout(c.wctx, 10*time.Second)
-		err := c.ws.Write(wctx, websocket.MessageText, buf)
-		cancel()
+		stall.Reset(10 * time.Second)
+		err := c.ws.Write(context.Background(), websocket.MessageText, buf)
+		stall.Stop()
 		if err == nil {
 			c.hub.framesOut.Add(1)
 		}

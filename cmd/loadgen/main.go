@@ -50,7 +50,8 @@
 //	obs      the JSON list of 200 matches at 32 clients with the access log
 //	         off against access log + GeoIP (cached and uncached lookups) +
 //	         shipping to a loopback OpenSearch _bulk server, alternating
-//	         rounds (not in the default set: -phases obs)
+//	         5 s rounds, the median round's rate of each (not in the
+//	         default set: -phases obs; -duration 2m gives 4 cycles)
 //
 // The summary lists every figure and each goal with PASS or FAIL; the exit
 // status is 1 when a phase fails (including a ledger that does not verify)

@@ -20,6 +20,8 @@ import (
 
 	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
+
+	"github.com/pointsbook/pointsbook/internal/procstat"
 )
 
 // ---- obs --------------------------------------------------------------
@@ -42,9 +44,33 @@ type obsFigure struct {
 
 type obsStats struct {
 	rounds []webStats
+	// cpu is the server process's CPU time over its rounds, and served
+	// the requests it answered: their ratio is steadier than a rate,
+	// which moves with whatever else the machine runs.
+	cpu    time.Duration
+	served int
 }
 
-func (s obsStats) merged() webStats { return mergeStats(s.rounds) }
+// cpuPerRequest is the server's CPU time per answered request.
+func (s obsStats) cpuPerRequest() time.Duration {
+	if s.served == 0 {
+		return 0
+	}
+	return s.cpu / time.Duration(s.served)
+}
+
+// merged is mergeStats with the median round's rate: on a shared
+// machine a round now and then runs at two thirds of the others' rate,
+// and a mean would carry that into the ratio.
+func (s obsStats) merged() webStats {
+	m := mergeStats(s.rounds)
+	rates := make([]float64, len(s.rounds))
+	for i, r := range s.rounds {
+		rates[i] = r.rps
+	}
+	m.rps = median(rates)
+	return m
+}
 
 func (l *loadgen) phaseObs(ctx context.Context) error {
 	d, err := l.freshDB(ctx, "pbload_obs_")
@@ -106,18 +132,32 @@ func (l *loadgen) phaseObs(ctx context.Context) error {
 	fig := &obsFigure{}
 	type variant struct {
 		name string
+		srv  *server
 		c    *client
 		xff  func(*http.Request)
 		into *obsStats
 	}
-	vs := []variant{{"logging off", c, cachedXFF, &fig.off}, {"log+geo (cached)+ship", cOn, cachedXFF, &fig.cached}, {"log+geo (uncached)+ship", cOn, newXFF, &fig.uncached}}
-	round := l.opt.duration / 6
-	// off, cached, uncached, uncached, cached, off: each variant meets the
-	// machine early and late.
-	for _, i := range []int{0, 1, 2, 2, 1, 0} {
+	vs := []variant{{"logging off", off, c, cachedXFF, &fig.off}, {"log+geo (cached)+ship", on, cOn, cachedXFF, &fig.cached}, {"log+geo (uncached)+ship", on, cOn, newXFF, &fig.uncached}}
+	// Rounds of 5 s in cycles of off, cached, uncached, uncached, cached,
+	// off, so each variant meets the machine early and late; as many
+	// cycles as -duration holds (at least one).
+	const round = 5 * time.Second
+	cycles := max(1, int(l.opt.duration/(6*round)))
+	var order []int
+	for range cycles {
+		order = append(order, 0, 1, 2, 2, 1, 0)
+	}
+	for _, i := range order {
 		v := vs[i]
+		cpu0, err0 := procstat.CPU(v.srv.cmd.Process.Pid)
 		st := hammerReq(ctx, v.c, path, webWorkers, round, v.xff)
-		l.logf("obs: %-26s %7.0f req/s  p50 %s  p99 %s  errors %d", v.name, st.rps, ms(st.p50), ms(st.p99), st.errors)
+		cpu1, err1 := procstat.CPU(v.srv.cmd.Process.Pid)
+		if err0 == nil && err1 == nil {
+			v.into.cpu += cpu1 - cpu0
+			v.into.served += st.n
+		}
+		l.logf("obs: %-26s %7.0f req/s  p50 %s  p99 %s  errors %d  server CPU %.0f µs/request", v.name, st.rps, ms(st.p50), ms(st.p99), st.errors,
+			float64(cpu1-cpu0)/float64(time.Microsecond)/float64(max(st.n, 1)))
 		v.into.rounds = append(v.into.rounds, st)
 	}
 	// Let the shipper's last batch (every 2 s) arrive before counting.

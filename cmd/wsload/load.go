@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pointsbook/pointsbook/internal/procstat"
 )
 
 // scenario is one kind of measured run.
@@ -90,7 +92,7 @@ func (l *wsload) runFanout(ctx context.Context, t target, sc scenario) (*fanout,
 		return nil, err
 	}
 	rcpu0 := l.redisCPU()
-	self0, _ := procCPU(os.Getpid())
+	self0, _ := procstat.CPU(os.Getpid())
 
 	accepted, errs, window, late, pubP99 := l.publish(ctx, d, run, sc.rate)
 	var expected int64
@@ -117,7 +119,7 @@ func (l *wsload) runFanout(ctx context.Context, t target, sc scenario) (*fanout,
 	}
 	f := &fanout{target: t.name(), pubErrors: errs, pubWindow: window, pubLate: late, pubP99: pubP99, expected: expected,
 		cpu: cpu1 - cpu0, redisCPU: l.redisCPU() - rcpu0}
-	if self1, err := procCPU(os.Getpid()); err == nil {
+	if self1, err := procstat.CPU(os.Getpid()); err == nil {
 		f.selfCPU = self1 - self0
 	}
 	for _, n := range accepted {
@@ -244,7 +246,7 @@ func (l *wsload) runIdle(ctx context.Context, t target) (*idle, error) {
 	if err := settle(); err != nil {
 		return nil, err
 	}
-	before, err := procRSS(pid)
+	before, err := procstat.RSS(pid)
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +258,7 @@ func (l *wsload) runIdle(ctx context.Context, t target) (*idle, error) {
 	if err := settle(); err != nil {
 		return nil, err
 	}
-	after, err := procRSS(pid)
+	after, err := procstat.RSS(pid)
 	if err != nil {
 		return nil, err
 	}
@@ -267,6 +269,6 @@ func (l *wsload) redisCPU() time.Duration {
 	if l.redis == nil {
 		return 0
 	}
-	t, _ := procCPU(l.redis.pid())
+	t, _ := procstat.CPU(l.redis.pid())
 	return t
 }

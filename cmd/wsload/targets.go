@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pointsbook/pointsbook/internal/procstat"
 )
 
 // centrifugoConfig is the configuration every Centrifugo node of a run
@@ -67,7 +69,7 @@ func (d *deployment) logs() string {
 func (d *deployment) cpu() (time.Duration, error) {
 	var sum time.Duration
 	for _, p := range d.procs {
-		t, err := procCPU(p.pid())
+		t, err := procstat.CPU(p.pid())
 		if err != nil {
 			return 0, err
 		}

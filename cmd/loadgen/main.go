@@ -70,12 +70,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/pointsbook/pointsbook/internal/loadrun"
 )
 
 type options struct {
@@ -159,33 +159,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if o.db == "postgres" {
-		if err := checkLoopbackURL(o.pgURL); err != nil {
+		if err := loadrun.CheckLoopbackPostgres(o.pgURL); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 2
 		}
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-
 	l := &loadgen{opt: o, out: stdout}
-	defer l.cleanup()
-	if err := l.run(ctx); err != nil {
-		if ctx.Err() != nil {
-			fmt.Fprintf(stderr, "loadgen: stopped (%v): %v\n", context.Cause(ctx), err)
-		} else {
-			fmt.Fprintln(stderr, "loadgen:", err)
-		}
-		l.summary()
-		return 1
-	}
-	l.summary()
-	if l.failed() {
-		return 1
-	}
-	return 0
+	return loadrun.Main(loadrun.Run{Name: "loadgen", Timeout: o.timeout, Run: l.run, Summary: l.summary, Failed: l.failed, Cleanup: l.cleanup}, stderr)
 }
 
 // loadgen is one run: its options, what must be undone at exit, and the

@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -20,46 +19,9 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for the bet counts
 	_ "modernc.org/sqlite"             // "sqlite" driver for the bet counts
 
+	"github.com/pointsbook/pointsbook/internal/loadrun"
 	"github.com/pointsbook/pointsbook/internal/sqlstore"
 )
-
-// checkLoopbackURL refuses a PostgreSQL URL whose host is not this machine.
-func checkLoopbackURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return fmt.Errorf("-pg must be a postgres:// URL")
-	}
-	hosts := []string{u.Hostname()}
-	if strings.Contains(u.Host, ",") {
-		hosts = nil
-		for _, h := range strings.Split(u.Host, ",") {
-			if hh, _, err := net.SplitHostPort(h); err == nil {
-				h = hh
-			}
-			hosts = append(hosts, strings.Trim(h, "[]"))
-		}
-	}
-	q := u.Query()
-	for _, k := range []string{"host", "hostaddr"} {
-		if v := q.Get(k); v != "" {
-			hosts = append(hosts, strings.Split(v, ",")...)
-		}
-	}
-	for _, h := range hosts {
-		if !isLoopback(h) {
-			return fmt.Errorf("refusing non-loopback PostgreSQL host %q: loadgen only targets 127.0.0.1, ::1 or localhost", h)
-		}
-	}
-	return nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
 
 func randHex(n int) string {
 	b := make([]byte, n)
@@ -128,15 +90,7 @@ func (l *loadgen) freshDB(ctx context.Context, prefix string) (*database, error)
 
 // pgAdmin runs one statement on the admin database.
 func (l *loadgen) pgAdmin(ctx context.Context, stmt string) error {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, l.opt.pgURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	_, err = conn.Exec(ctx, stmt)
-	return err
+	return loadrun.Exec(ctx, l.opt.pgURL, stmt)
 }
 
 // rawSQL opens the database without the store, for counts the store API

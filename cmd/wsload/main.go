@@ -54,13 +54,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/pointsbook/pointsbook/internal/loadrun"
 )
 
 type options struct {
@@ -138,7 +138,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "-clients, -rooms (≤ clients), -rate, -chat-rate, -publishers and -repeat must be positive, -duration at least 1s")
 		return 2
 	}
-	if err := checkLoopbackURL(o.pgURL); err != nil {
+	if err := loadrun.CheckLoopbackPostgres(o.pgURL); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
@@ -154,27 +154,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		o.centrifugo = p
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-
 	l := &wsload{opt: o, out: stdout}
-	defer l.cleanup()
-	if err := l.run(ctx); err != nil {
-		if ctx.Err() != nil {
-			fmt.Fprintf(stderr, "wsload: stopped (%v): %v\n", context.Cause(ctx), err)
-		} else {
-			fmt.Fprintln(stderr, "wsload:", err)
-		}
-		l.summary()
-		return 1
-	}
-	l.summary()
-	if l.failed() {
-		return 1
-	}
-	return 0
+	return loadrun.Main(loadrun.Run{Name: "wsload", Timeout: o.timeout, Run: l.run, Summary: l.summary, Failed: l.failed, Cleanup: l.cleanup}, stderr)
 }
 
 func list(s string, known []string) ([]string, error) {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pointsbook/pointsbook/internal/loadrun"
 	"github.com/pointsbook/pointsbook/internal/procstat"
 )
 
@@ -348,31 +349,9 @@ func do(ctx context.Context, hc *http.Client, method, url string, h http.Header,
 
 // ---- PostgreSQL and Redis --------------------------------------------
 
-// checkLoopbackURL refuses a PostgreSQL URL whose host is not this
-// machine.
-func checkLoopbackURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return fmt.Errorf("-pg must be a postgres:// URL")
-	}
-	h := u.Hostname()
-	if ip := net.ParseIP(h); h != "localhost" && (ip == nil || !ip.IsLoopback()) || strings.Contains(u.Host, ",") || u.Query().Has("host") {
-		return fmt.Errorf("refusing PostgreSQL host %q: wsload only targets 127.0.0.1, ::1 or localhost", u.Host)
-	}
-	return nil
-}
-
 // pgAdmin runs one statement on the admin database.
 func (l *wsload) pgAdmin(ctx context.Context, stmt string) error {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, l.opt.pgURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	_, err = conn.Exec(ctx, stmt)
-	return err
+	return loadrun.Exec(ctx, l.opt.pgURL, stmt)
 }
 
 // startRedis starts the run's own Redis on loopback, without persistence,

@@ -78,7 +78,7 @@ func CheckLoopbackPostgres(raw string) error {
 	}
 	for _, h := range hosts {
 		if !isLoopback(h) {
-			return fmt.Errorf("refusing non-loopback PostgreSQL host %q: loadgen only targets 127.0.0.1, ::1 or localhost", h)
+			return fmt.Errorf("refusing non-loopback PostgreSQL host %q: load generators only target 127.0.0.1, ::1 or localhost", h)
 		}
 	}
 	return nil

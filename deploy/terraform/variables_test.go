@@ -58,6 +58,8 @@ func TestEnvironmentVariablesRejectBadValues(t *testing.T) {
 			{`app_environment={log_level="info"}`, "app_environment keys must be PB_* setting names"},
 			{`azure_continents=["EU","XX"]`, "azure_continents must hold Route 53 continent codes"},
 			{`key_vault_allowed_ips=["0.0.0.0/0"]`, "key_vault_allowed_ips must be IPv4 addresses or CIDR blocks"},
+			{`monitoring_cidrs=["0.0.0.0/0"]`, "monitoring_cidrs must contain valid CIDR blocks of the monitoring network"},
+			{`monitoring_cidrs=["10.1.2.0/33"]`, "monitoring_cidrs must contain valid CIDR blocks of the monitoring network"},
 			{"vpn_tunnel1_preshared_key=", "vpn_tunnel1_preshared_key must be set"},
 		} {
 			out, err := run("plan", "-no-color", "-refresh=false", "-var", tt.arg)

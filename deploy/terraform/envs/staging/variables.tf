@@ -163,6 +163,17 @@ variable "create_opensearch_service_linked_role" {
   default     = false
 }
 
+variable "monitoring_cidrs" {
+  description = "Networks of the Prometheus servers (and postgres-exporter) that scrape the AWS instances and read the database; reached directly or across the VPN. Empty: no scraping from outside the load balancer."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.monitoring_cidrs : can(cidrhost(c, 0)) && !startswith(c, "0.0.0.0")])
+    error_message = "monitoring_cidrs must contain valid CIDR blocks of the monitoring network (not 0.0.0.0/0)."
+  }
+}
+
 variable "vpn_tunnel1_preshared_key" {
   description = "Pre-shared key of tunnel 1 of the site-to-site VPN; pass it as TF_VAR_vpn_tunnel1_preshared_key, never in a file in the repository."
   type        = string

@@ -6,6 +6,10 @@ data "aws_ssm_parameter" "al2023" {
 
 locals {
   container_port = 8080
+  # node-exporter serves the host's metrics to Prometheus (docs/deploy.md,
+  # Metrics); the image is pinned like the compose stack's.
+  node_exporter_port  = 9100
+  node_exporter_image = "quay.io/prometheus/node-exporter:v1.9.1"
   environment = merge(var.app_environment, {
     PB_HTTP_ADDR  = ":${local.container_port}"
     PB_PUBLIC_URL = "https://${var.domain_name}"
@@ -36,6 +40,9 @@ locals {
     [
       "docker pull '${var.container_image}'",
       "docker run -d --name pointsbook --restart=always -p ${local.container_port}:${local.container_port} --env-file /etc/pointsbook/env '${var.container_image}'",
+      # Host network and pid namespace, the root file system read-only: the
+      # host's metrics, not the container's. Only monitoring_cidrs reach it.
+      "docker run -d --name node-exporter --restart=always --net=host --pid=host -v /:/host:ro,rslave '${local.node_exporter_image}' --path.rootfs=/host --web.listen-address=:${local.node_exporter_port}",
       "",
     ],
   ))
@@ -124,6 +131,19 @@ resource "aws_vpc_security_group_ingress_rule" "app_from_alb" {
   ip_protocol                  = "tcp"
 }
 
+# Prometheus scrapes each instance: the application's /metrics and
+# node-exporter, from the monitoring network only.
+resource "aws_vpc_security_group_ingress_rule" "app_metrics" {
+  for_each = { for pair in setproduct(var.monitoring_cidrs, [local.container_port, local.node_exporter_port]) : "${pair[0]}-${pair[1]}" => pair }
+
+  security_group_id = aws_security_group.app.id
+  description       = "Prometheus: application metrics and node-exporter"
+  cidr_ipv4         = each.value[0]
+  from_port         = each.value[1]
+  to_port           = each.value[1]
+  ip_protocol       = "tcp"
+}
+
 resource "aws_vpc_security_group_egress_rule" "app_all" {
   security_group_id = aws_security_group.app.id
   description       = "Database, cache, search, Secrets Manager and the image registry (through NAT)"
@@ -196,6 +216,29 @@ resource "aws_lb_listener" "https" {
   default_action {
     type             = "forward"
     target_group_arn = aws_lb_target_group.this.arn
+  }
+}
+
+# Prometheus scrapes the instances directly (monitoring_cidrs), so the public
+# front door does not hand out the metrics.
+resource "aws_lb_listener_rule" "no_public_metrics" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 10
+
+  action {
+    type = "fixed-response"
+
+    fixed_response {
+      content_type = "text/plain"
+      message_body = "not found"
+      status_code  = "404"
+    }
+  }
+
+  condition {
+    path_pattern {
+      values = ["/metrics", "/metrics/*"]
+    }
   }
 }
 

@@ -55,6 +55,7 @@ func TestEnvironmentVariablesRejectBadValues(t *testing.T) {
 			{"hostname=Play.Example", "hostname must be a lower-case DNS name"},
 			{"image_registry=https://ghcr.io", "image_registry must be a registry host"},
 			{`app_environment={PB_DATABASE_URL="postgres://x"}`, "app_environment is for non-secret settings"},
+			{`app_environment={PB_METRICS_TOKEN="x"}`, "app_environment is for non-secret settings"},
 			{`app_environment={log_level="info"}`, "app_environment keys must be PB_* setting names"},
 			{`azure_continents=["EU","XX"]`, "azure_continents must hold Route 53 continent codes"},
 			{`key_vault_allowed_ips=["0.0.0.0/0"]`, "key_vault_allowed_ips must be IPv4 addresses or CIDR blocks"},

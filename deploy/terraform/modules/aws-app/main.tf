@@ -17,9 +17,10 @@ locals {
 
   # Non-secret settings are written literally; secrets are fetched from
   # Secrets Manager at boot into a root-only env file, never into user data.
+  secrets   = merge(var.secret_arns, { PB_METRICS_TOKEN = aws_secretsmanager_secret.metrics_token.arn })
   env_lines = [for k, v in local.environment : "${k}=${v}"]
   secret_lines = flatten([
-    for k, arn in var.secret_arns : [
+    for k, arn in local.secrets : [
       "value=$(aws secretsmanager get-secret-value --region '${data.aws_region.current.region}' --secret-id '${arn}' --query SecretString --output text)",
       "printf '%s=%s\\n' '${k}' \"$value\" >> /etc/pointsbook/env",
     ]
@@ -242,6 +243,30 @@ resource "aws_lb_listener_rule" "no_public_metrics" {
   }
 }
 
+# --- metrics token ------------------------------------------------------------
+# PB_METRICS_TOKEN: the bearer token /metrics asks for. One token for both
+# clouds (the Azure app gets it through the metrics_token output), so one
+# Prometheus credential reads every instance. Encrypted with the account's
+# Secrets Manager key: it guards metrics, not data.
+
+resource "random_password" "metrics_token" {
+  length  = 48
+  special = false
+}
+
+resource "aws_secretsmanager_secret" "metrics_token" {
+  name_prefix             = "${var.name}/PB_METRICS_TOKEN-"
+  description             = "PB_METRICS_TOKEN of Pointsbook: the bearer token Prometheus presents to /metrics"
+  recovery_window_in_days = 7
+
+  tags = var.tags
+}
+
+resource "aws_secretsmanager_secret_version" "metrics_token" {
+  secret_id     = aws_secretsmanager_secret.metrics_token.id
+  secret_string = random_password.metrics_token.result
+}
+
 # --- instance role: read the app's secrets, SSM session access ---------------
 
 data "aws_iam_policy_document" "assume" {
@@ -263,11 +288,11 @@ resource "aws_iam_role" "instance" {
 }
 
 data "aws_iam_policy_document" "secrets" {
-  count = length(var.secret_arns) > 0 ? 1 : 0
+  count = length(local.secrets) > 0 ? 1 : 0
 
   statement {
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = values(var.secret_arns)
+    resources = values(local.secrets)
   }
 
   dynamic "statement" {
@@ -287,7 +312,7 @@ data "aws_iam_policy_document" "secrets" {
 }
 
 resource "aws_iam_role_policy" "secrets" {
-  count = length(var.secret_arns) > 0 ? 1 : 0
+  count = length(local.secrets) > 0 ? 1 : 0
 
   name   = "read-app-secrets"
   role   = aws_iam_role.instance.id

@@ -175,12 +175,15 @@ module "azure_app" {
   domain_verification_record = module.dns.azure_verification_record
   app_settings               = local.app_environment
   # The Azure instances reach the AWS data stores across the VPN.
-  secret_names = ["PB_DATABASE_URL", "PB_DATABASE_REPLICA_URL", "PB_REDIS_URL", "PB_OPENSEARCH_URL"]
+  # PB_METRICS_TOKEN is the AWS instances' token, so one scraper credential
+  # reads both clouds.
+  secret_names = ["PB_DATABASE_URL", "PB_DATABASE_REPLICA_URL", "PB_REDIS_URL", "PB_OPENSEARCH_URL", "PB_METRICS_TOKEN"]
   secrets = {
     PB_DATABASE_URL         = module.database.database_url
     PB_DATABASE_REPLICA_URL = module.database.database_replica_url
     PB_REDIS_URL            = module.cache.redis_url
     PB_OPENSEARCH_URL       = module.search.opensearch_url
+    PB_METRICS_TOKEN        = module.app.metrics_token
   }
   min_instances         = local.sizes.azure_min_instances
   max_instances         = local.sizes.azure_max_instances

@@ -24,8 +24,10 @@ cd "$(dirname "$0")"
 #   go install github.com/hashicorp/terraform-provider-azurerm@v1.44.1-0.20260824201233-fae580791926
 #   go install github.com/terraform-providers/terraform-provider-random@v1.3.2-0.20260513075824-f8d869dc98d9
 # Their v2+ release tags do not follow Go's module path rule, so the proxy
-# serves them only as pseudo-versions of commits: these are the commits of
-# the releases in the labels below (their CHANGELOGs' newest entry). random's
+# serves them only as pseudo-versions of commits. Each label below is the
+# newest release in that commit's CHANGELOG (azurerm and random: the release
+# commits' successors with no new entry; aws: 6.47.0 plus commits toward the
+# unreleased 6.48.0, a superset of 6.47.0's schema). random's
 # go.mod declares the old terraform-providers path; the proxy refuses the
 # hashicorp one for it. Each binary is put in the mirror under its label,
 # which must satisfy the constraints in versions.tf; a binary built from

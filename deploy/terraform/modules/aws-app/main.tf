@@ -17,7 +17,9 @@ locals {
 
   # Non-secret settings are written literally; secrets are fetched from
   # Secrets Manager at boot into a root-only env file, never into user data.
-  secrets   = merge(var.secret_arns, { PB_METRICS_TOKEN = aws_secretsmanager_secret.metrics_token.arn })
+  # The version's ARN (the secret's), so no instance boots before the token
+  # is stored.
+  secrets   = merge(var.secret_arns, { PB_METRICS_TOKEN = aws_secretsmanager_secret_version.metrics_token.arn })
   env_lines = [for k, v in local.environment : "${k}=${v}"]
   secret_lines = flatten([
     for k, arn in local.secrets : [

@@ -9,6 +9,7 @@ require (
 	github.com/moby/buildkit v0.34.2
 	github.com/opencontainers/go-digest v1.0.0
 	github.com/pointsbook/pointsbook v0.0.0
+	go.yaml.in/yaml/v3 v3.0.5
 )
 
 require (

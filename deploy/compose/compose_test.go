@@ -7,9 +7,7 @@
 package compose
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -99,8 +97,8 @@ func TestComposeRejectsBadFiles(t *testing.T) {
 func TestComposeTopology(t *testing.T) {
 	p := project(t)
 
-	want := []string{"nginx", "opensearch", "opensearch-dashboards", "opensearch-setup", "pointsbook-1", "pointsbook-2",
-		"pointsbook-migrate", "postgres-primary", "postgres-replica", "redis"}
+	want := []string{"nginx", "node-exporter", "opensearch", "opensearch-dashboards", "opensearch-setup", "pointsbook-1", "pointsbook-2",
+		"pointsbook-migrate", "postgres-exporter", "postgres-primary", "postgres-replica", "prometheus", "redis"}
 	if got := p.ServiceNames(); !slices.Equal(sortedCopy(got), want) {
 		t.Errorf("services %v, want %v", sortedCopy(got), want)
 	}
@@ -229,71 +227,6 @@ func TestComposeTopology(t *testing.T) {
 		return v.Source == objects && v.Target == env(setup, "SAVED_OBJECTS_DIR")
 	}) {
 		t.Errorf("opensearch-setup does not mount %s at $SAVED_OBJECTS_DIR", objects)
-	}
-}
-
-// TestSavedObjects checks what the loader imports: valid JSON, an index
-// pattern and a dashboard for the access logs, and every reference resolving
-// inside the file (Dashboards imports a dangling reference as a broken panel).
-func TestSavedObjects(t *testing.T) {
-	files, _ := filepath.Glob("../opensearch/saved-objects/*.ndjson")
-	if len(files) == 0 {
-		t.Fatal("no saved objects in deploy/opensearch/saved-objects")
-	}
-	type ref struct{ Name, Type, ID string }
-	type object struct {
-		Type       string         `json:"type"`
-		ID         string         `json:"id"`
-		Attributes map[string]any `json:"attributes"`
-		References []ref          `json:"references"`
-	}
-	ids := map[string]bool{}
-	var objs []object
-	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(fh)
-		sc.Buffer(nil, 1<<20)
-		for n := 1; sc.Scan(); n++ {
-			var o object
-			dec := json.NewDecoder(strings.NewReader(sc.Text()))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&o); err != nil {
-				t.Errorf("%s:%d: %v", f, n, err)
-				continue
-			}
-			// Nested JSON strings (visState, panelsJSON, …) must parse too.
-			for k, v := range o.Attributes {
-				s, ok := v.(string)
-				if ok && (strings.HasSuffix(k, "JSON") || k == "visState" || k == "fields" || k == "fieldFormatMap") {
-					if !json.Valid([]byte(s)) {
-						t.Errorf("%s:%d: %s %s: attribute %s is not valid JSON", f, n, o.Type, o.ID, k)
-					}
-				}
-			}
-			ids[o.Type+"/"+o.ID] = true
-			objs = append(objs, o)
-		}
-		fh.Close()
-	}
-	var pattern, dashboard bool
-	for _, o := range objs {
-		pattern = pattern || o.Type == "index-pattern" && o.Attributes["timeFieldName"] == "time"
-		dashboard = dashboard || o.Type == "dashboard"
-		for _, r := range o.References {
-			if !ids[r.Type+"/"+r.ID] {
-				t.Errorf("%s %s references %s %s, which is not in the saved objects", o.Type, o.ID, r.Type, r.ID)
-			}
-		}
-	}
-	if !pattern || !dashboard {
-		t.Errorf("saved objects lack an index pattern on time (%v) or a dashboard (%v)", pattern, dashboard)
-	}
-	tmpl, err := os.ReadFile("../opensearch/index-templates/pointsbook-logs.json")
-	if err != nil || !json.Valid(tmpl) {
-		t.Errorf("index template missing or invalid: %v", err)
 	}
 }
 

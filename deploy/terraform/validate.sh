@@ -18,18 +18,25 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Build the providers (once, by hand) with:
+# The providers, built once by hand (`make validate-terraform` prints these
+# commands for any that are missing):
+#   go install github.com/hashicorp/terraform-provider-aws@v1.60.1-0.20260602190131-5f2286d6d836
 #   go install github.com/hashicorp/terraform-provider-azurerm@v1.44.1-0.20260824201233-fae580791926
-#   go install github.com/hashicorp/terraform-provider-aws@<pseudo-version of a v6 commit>
-#   go install github.com/hashicorp/terraform-provider-random@<pseudo-version of a v3.6+ commit>
-# The providers' v2+ tags do not follow Go's module path rule, so the proxy
-# serves them only as pseudo-versions of commits (`go list -m <module>@<commit>`
-# prints one). Each binary is put in the mirror under the version label below,
-# which must satisfy the constraints in versions.tf.
+#   go install github.com/terraform-providers/terraform-provider-random@v1.3.2-0.20260513075824-f8d869dc98d9
+# Their v2+ release tags do not follow Go's module path rule, so the proxy
+# serves them only as pseudo-versions of commits. Each label below is the
+# newest release in that commit's CHANGELOG (azurerm and random: the release
+# commits' successors with no new entry; aws: 6.47.0 plus commits toward the
+# unreleased 6.48.0, a superset of 6.47.0's schema). random's
+# go.mod declares the old terraform-providers path; the proxy refuses the
+# hashicorp one for it. Each binary is put in the mirror under its label,
+# which must satisfy the constraints in versions.tf; a binary built from
+# another commit is refused, so a label never names the wrong schema.
+#        type     label   module                                                 pseudo-version
 providers=(
-  "aws      6.0.0 github.com/hashicorp/terraform-provider-aws"
-  "azurerm  5.0.0 github.com/hashicorp/terraform-provider-azurerm"
-  "random   3.6.0 github.com/hashicorp/terraform-provider-random"
+  "aws      6.47.0 github.com/hashicorp/terraform-provider-aws              v1.60.1-0.20260602190131-5f2286d6d836"
+  "azurerm  5.2.0  github.com/hashicorp/terraform-provider-azurerm          v1.44.1-0.20260824201233-fae580791926"
+  "random   3.9.0  github.com/terraform-providers/terraform-provider-random v1.3.2-0.20260513075824-f8d869dc98d9"
 )
 
 init_only=false
@@ -54,8 +61,8 @@ platform="$(go env GOOS 2>/dev/null || uname -s | tr '[:upper:]' '[:lower:]')_$(
 
 missing=()
 for p in "${providers[@]}"; do
-  read -r name _ module <<<"$p"
-  [ -x "$bin_dir/terraform-provider-$name" ] || missing+=("$name (go install $module@<pinned version>, see the top of $0)")
+  read -r name _ module pin <<<"$p"
+  [ -x "$bin_dir/terraform-provider-$name" ] || missing+=("$name (go install $module@$pin)")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "SKIPPED terraform validate of envs/staging and envs/production: no provider binary in $bin_dir for:"
@@ -70,12 +77,17 @@ trap 'rm -rf "$work"' EXIT
 # Unpacked mirror layout: <host>/<namespace>/<type>/<version>/<os_arch>/terraform-provider-<type>_v<version>
 mirror="$work/mirror"
 for p in "${providers[@]}"; do
-  read -r name version module <<<"$p"
+  read -r name version module pin <<<"$p"
   dir="$mirror/$host/hashicorp/$name/$version/$platform"
   mkdir -p "$dir"
   cp "$bin_dir/terraform-provider-$name" "$dir/terraform-provider-${name}_v$version"
-  built=$(go version -m "$bin_dir/terraform-provider-$name" 2>/dev/null | awk '$1 == "mod" {print $3; exit}' || true)
+  built=$(go version -m "$bin_dir/terraform-provider-$name" 2>/dev/null | awk '$1 == "mod" {print $2 "@" $3; exit}' || true)
   echo "provider $name $version <- $bin_dir/terraform-provider-$name (${built:-not a Go build})"
+  # --init-only runs with stand-ins; a real validation needs the pinned build.
+  if ! $init_only && [ "$built" != "$module@$pin" ]; then
+    echo "terraform-provider-$name was built from ${built:-something other than Go}, not $module@$pin: the label $version would be wrong" >&2
+    exit 1
+  fi
 done
 cat >"$work/terraformrc" <<EOF
 provider_installation {

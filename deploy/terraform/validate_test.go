@@ -33,7 +33,10 @@ func TestValidateScriptSkipsWithoutProviders(t *testing.T) {
 	if err != nil {
 		t.Fatalf("validate.sh without providers: %v (want exit 0 and a skip notice)\n%s", err, out)
 	}
-	for _, want := range []string{"SKIPPED terraform validate", "- aws ", "- azurerm ", "- random "} {
+	for _, want := range []string{"SKIPPED terraform validate",
+		"- aws (go install github.com/hashicorp/terraform-provider-aws@v1.60.1-0.20260602190131-5f2286d6d836)",
+		"- azurerm (go install github.com/hashicorp/terraform-provider-azurerm@v1.44.1-0.20260824201233-fae580791926)",
+		"- random (go install github.com/terraform-providers/terraform-provider-random@v1.3.2-0.20260513075824-f8d869dc98d9)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -62,6 +65,13 @@ func TestValidateScriptMirrorLayout(t *testing.T) {
 	}
 	if n := strings.Count(out, "init ok (mirror layout accepted)"); n != 2 {
 		t.Errorf("%d environments initialised from the mirror, want 2:\n%s", n, out)
+	}
+
+	// Stand-ins are no Go builds of the pinned commits: a real validation
+	// refuses them rather than label them as the pinned releases.
+	out, err = runValidate(t, dir)
+	if err == nil || !strings.Contains(out, "was built from something other than Go, not github.com/hashicorp/terraform-provider-aws@v1.60.1-") {
+		t.Errorf("validate.sh with stand-in providers: %v (want a refusal)\n%s", err, out)
 	}
 
 	// Without one provider the script must skip, not half-validate.

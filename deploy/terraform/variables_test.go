@@ -55,9 +55,12 @@ func TestEnvironmentVariablesRejectBadValues(t *testing.T) {
 			{"hostname=Play.Example", "hostname must be a lower-case DNS name"},
 			{"image_registry=https://ghcr.io", "image_registry must be a registry host"},
 			{`app_environment={PB_DATABASE_URL="postgres://x"}`, "app_environment is for non-secret settings"},
+			{`app_environment={PB_METRICS_TOKEN="x"}`, "app_environment is for non-secret settings"},
 			{`app_environment={log_level="info"}`, "app_environment keys must be PB_* setting names"},
 			{`azure_continents=["EU","XX"]`, "azure_continents must hold Route 53 continent codes"},
 			{`key_vault_allowed_ips=["0.0.0.0/0"]`, "key_vault_allowed_ips must be IPv4 addresses or CIDR blocks"},
+			{`monitoring_cidrs=["0.0.0.0/0"]`, "monitoring_cidrs must contain valid CIDR blocks of the monitoring network"},
+			{`monitoring_cidrs=["10.1.2.0/33"]`, "monitoring_cidrs must contain valid CIDR blocks of the monitoring network"},
 			{"vpn_tunnel1_preshared_key=", "vpn_tunnel1_preshared_key must be set"},
 		} {
 			out, err := run("plan", "-no-color", "-refresh=false", "-var", tt.arg)

@@ -1,39 +1,33 @@
 #!/bin/sh
-# One-shot loader of the OpenSearch side of the local stack (compose service
-# opensearch-setup). Reads from $SAVED_OBJECTS_DIR (deploy/opensearch/):
-#   index-templates/*.json    PUT to /_index_template/<file name without .json>
-#   saved-objects/*.ndjson    imported into Dashboards (overwrite=true)
-# Missing directories are reported and skipped, so the stack still starts
-# before the dashboards are written.
+# One-shot loader of the dashboards (compose service opensearch-setup):
+# imports every $SAVED_OBJECTS_DIR/saved-objects/*.ndjson (deploy/opensearch/)
+# into OpenSearch Dashboards, overwriting objects of the same id. The index
+# templates are not loaded here: each pointsbook instance installs them when
+# it starts (internal/logship/templates).
+#
+# The import API answers 200 even when objects fail (a broken reference, a
+# bad visState), with "success":false and the errors in the body, so the body
+# is checked as well as the status.
 set -eu
 
 dir="${SAVED_OBJECTS_DIR:-/opensearch}"
-os="${OPENSEARCH_URL:-http://opensearch:9200}"
 osd="${DASHBOARDS_URL:-http://opensearch-dashboards:5601}"
 
 loaded=0
-if [ -d "$dir/index-templates" ]; then
-  for f in "$dir"/index-templates/*.json; do
-    [ -e "$f" ] || continue
-    name=$(basename "$f" .json)
-    echo "index template $name"
-    curl -fsS -X PUT "$os/_index_template/$name" -H 'Content-Type: application/json' --data-binary "@$f"
-    echo
-    loaded=$((loaded + 1))
-  done
-fi
-
-if [ -d "$dir/saved-objects" ]; then
-  for f in "$dir"/saved-objects/*.ndjson; do
-    [ -e "$f" ] || continue
-    echo "saved objects $(basename "$f")"
-    curl -fsS -X POST "$osd/api/saved_objects/_import?overwrite=true" \
-      -H 'osd-xsrf: true' --form "file=@$f"
-    echo
-    loaded=$((loaded + 1))
-  done
-fi
+for f in "$dir"/saved-objects/*.ndjson; do
+  [ -e "$f" ] || continue
+  echo "saved objects $(basename "$f")"
+  answer=$(curl -fsS -X POST "$osd/api/saved_objects/_import?overwrite=true" \
+    -H 'osd-xsrf: true' --form "file=@$f")
+  echo "$answer"
+  case "$answer" in
+    *'"success":true'* | *'"success": true'*) ;;
+    *) echo "import of $f failed" >&2; exit 1 ;;
+  esac
+  loaded=$((loaded + 1))
+done
 
 if [ "$loaded" -eq 0 ]; then
-  echo "nothing to load: no $dir/index-templates/*.json or $dir/saved-objects/*.ndjson"
+  echo "no saved objects in $dir/saved-objects" >&2
+  exit 1
 fi

@@ -69,6 +69,7 @@ module "platform" {
   azure_continents                      = var.azure_continents
   key_vault_allowed_ips                 = var.key_vault_allowed_ips
   create_opensearch_service_linked_role = var.create_opensearch_service_linked_role
+  monitoring_cidrs                      = var.monitoring_cidrs
   vpn_tunnel1_preshared_key             = var.vpn_tunnel1_preshared_key
   vpn_tunnel2_preshared_key             = var.vpn_tunnel2_preshared_key
 }

@@ -6,6 +6,10 @@ data "aws_ssm_parameter" "al2023" {
 
 locals {
   container_port = 8080
+  # node-exporter serves the host's metrics to Prometheus (docs/deploy.md,
+  # Metrics); the image is pinned like the compose stack's.
+  node_exporter_port  = 9100
+  node_exporter_image = "quay.io/prometheus/node-exporter:v1.9.1"
   environment = merge(var.app_environment, {
     PB_HTTP_ADDR  = ":${local.container_port}"
     PB_PUBLIC_URL = "https://${var.domain_name}"
@@ -13,9 +17,12 @@ locals {
 
   # Non-secret settings are written literally; secrets are fetched from
   # Secrets Manager at boot into a root-only env file, never into user data.
+  # The version's ARN (the secret's), so no instance boots before the token
+  # is stored.
+  secrets   = merge(var.secret_arns, { PB_METRICS_TOKEN = aws_secretsmanager_secret_version.metrics_token.arn })
   env_lines = [for k, v in local.environment : "${k}=${v}"]
   secret_lines = flatten([
-    for k, arn in var.secret_arns : [
+    for k, arn in local.secrets : [
       "value=$(aws secretsmanager get-secret-value --region '${data.aws_region.current.region}' --secret-id '${arn}' --query SecretString --output text)",
       "printf '%s=%s\\n' '${k}' \"$value\" >> /etc/pointsbook/env",
     ]
@@ -36,6 +43,9 @@ locals {
     [
       "docker pull '${var.container_image}'",
       "docker run -d --name pointsbook --restart=always -p ${local.container_port}:${local.container_port} --env-file /etc/pointsbook/env '${var.container_image}'",
+      # Host network and pid namespace, the root file system read-only: the
+      # host's metrics, not the container's. Only monitoring_cidrs reach it.
+      "docker run -d --name node-exporter --restart=always --net=host --pid=host -v /:/host:ro,rslave '${local.node_exporter_image}' --path.rootfs=/host --web.listen-address=:${local.node_exporter_port}",
       "",
     ],
   ))
@@ -124,6 +134,19 @@ resource "aws_vpc_security_group_ingress_rule" "app_from_alb" {
   ip_protocol                  = "tcp"
 }
 
+# Prometheus scrapes each instance: the application's /metrics and
+# node-exporter, from the monitoring network only.
+resource "aws_vpc_security_group_ingress_rule" "app_metrics" {
+  for_each = { for pair in setproduct(var.monitoring_cidrs, [local.container_port, local.node_exporter_port]) : "${pair[0]}-${pair[1]}" => pair }
+
+  security_group_id = aws_security_group.app.id
+  description       = "Prometheus: application metrics and node-exporter"
+  cidr_ipv4         = each.value[0]
+  from_port         = each.value[1]
+  to_port           = each.value[1]
+  ip_protocol       = "tcp"
+}
+
 resource "aws_vpc_security_group_egress_rule" "app_all" {
   security_group_id = aws_security_group.app.id
   description       = "Database, cache, search, Secrets Manager and the image registry (through NAT)"
@@ -199,6 +222,53 @@ resource "aws_lb_listener" "https" {
   }
 }
 
+# Prometheus scrapes the instances directly (monitoring_cidrs), so the public
+# front door does not hand out the metrics.
+resource "aws_lb_listener_rule" "no_public_metrics" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 10
+
+  action {
+    type = "fixed-response"
+
+    fixed_response {
+      content_type = "text/plain"
+      message_body = "not found"
+      status_code  = "404"
+    }
+  }
+
+  condition {
+    path_pattern {
+      values = ["/metrics", "/metrics/*"]
+    }
+  }
+}
+
+# --- metrics token ------------------------------------------------------------
+# PB_METRICS_TOKEN: the bearer token /metrics asks for. One token for both
+# clouds (the Azure app gets it through the metrics_token output), so one
+# Prometheus credential reads every instance. Encrypted with the account's
+# Secrets Manager key: it guards metrics, not data.
+
+resource "random_password" "metrics_token" {
+  length  = 48
+  special = false
+}
+
+resource "aws_secretsmanager_secret" "metrics_token" {
+  name_prefix             = "${var.name}/PB_METRICS_TOKEN-"
+  description             = "PB_METRICS_TOKEN of Pointsbook: the bearer token Prometheus presents to /metrics"
+  recovery_window_in_days = 7
+
+  tags = var.tags
+}
+
+resource "aws_secretsmanager_secret_version" "metrics_token" {
+  secret_id     = aws_secretsmanager_secret.metrics_token.id
+  secret_string = random_password.metrics_token.result
+}
+
 # --- instance role: read the app's secrets, SSM session access ---------------
 
 data "aws_iam_policy_document" "assume" {
@@ -220,11 +290,11 @@ resource "aws_iam_role" "instance" {
 }
 
 data "aws_iam_policy_document" "secrets" {
-  count = length(var.secret_arns) > 0 ? 1 : 0
+  count = length(local.secrets) > 0 ? 1 : 0
 
   statement {
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = values(var.secret_arns)
+    resources = values(local.secrets)
   }
 
   dynamic "statement" {
@@ -244,7 +314,7 @@ data "aws_iam_policy_document" "secrets" {
 }
 
 resource "aws_iam_role_policy" "secrets" {
-  count = length(var.secret_arns) > 0 ? 1 : 0
+  count = length(local.secrets) > 0 ? 1 : 0
 
   name   = "read-app-secrets"
   role   = aws_iam_role.instance.id

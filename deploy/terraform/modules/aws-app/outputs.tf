@@ -47,3 +47,9 @@ output "instance_role_name" {
   description = "Name of the IAM role of the instances."
   value       = aws_iam_role.instance.name
 }
+
+output "metrics_token" {
+  description = "PB_METRICS_TOKEN of the instances, for the scraper's bearer token and the Azure app."
+  value       = random_password.metrics_token.result
+  sensitive   = true
+}

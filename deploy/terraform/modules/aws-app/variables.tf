@@ -155,6 +155,17 @@ variable "allowed_ingress_cidrs" {
   }
 }
 
+variable "monitoring_cidrs" {
+  description = "CIDR blocks of the Prometheus servers that scrape the instances (application /metrics on 8080, node-exporter on 9100); empty admits nobody but the load balancer."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.monitoring_cidrs : can(cidrhost(c, 0)) && !startswith(c, "0.0.0.0")])
+    error_message = "monitoring_cidrs must contain valid CIDR blocks of the monitoring network (not 0.0.0.0/0)."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

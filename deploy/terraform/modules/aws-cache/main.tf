@@ -72,6 +72,10 @@ resource "aws_elasticache_replication_group" "this" {
   transit_encryption_enabled = true
   transit_encryption_mode    = "required"
   auth_token                 = random_password.auth.result
+  # A changed token is added beside the old one, which keeps working until
+  # a later SET: instances still holding the old PB_REDIS_URL stay
+  # connected while an instance refresh hands out the new one.
+  auth_token_update_strategy = "ROTATE"
   at_rest_encryption_enabled = true
   kms_key_id                 = aws_kms_key.this.arn
 

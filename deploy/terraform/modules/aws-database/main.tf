@@ -41,7 +41,7 @@ resource "aws_vpc_security_group_ingress_rule" "from_cidr" {
   for_each = toset(var.allowed_cidr_blocks)
 
   security_group_id = aws_security_group.this.id
-  description       = "PostgreSQL across the VPN"
+  description       = "PostgreSQL across the VPN or from the monitoring network"
   cidr_ipv4         = each.value
   from_port         = local.port
   to_port           = local.port

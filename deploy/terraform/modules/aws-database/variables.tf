@@ -30,7 +30,7 @@ variable "allowed_security_group_ids" {
 }
 
 variable "allowed_cidr_blocks" {
-  description = "CIDR blocks allowed to connect on port 5432, e.g. the Azure VNet across the VPN."
+  description = "CIDR blocks allowed to connect on port 5432, e.g. the Azure VNet across the VPN and the monitoring network (postgres-exporter)."
   type        = list(string)
   default     = []
 

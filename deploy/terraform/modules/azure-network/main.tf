@@ -24,7 +24,11 @@ resource "azurerm_subnet" "app" {
   resource_group_name  = local.resource_group_name
   virtual_network_name = azurerm_virtual_network.this.name
   address_prefixes     = [var.app_subnet_cidr]
-  service_endpoints    = ["Microsoft.KeyVault"]
+
+  # The Key Vault firewall admits this subnet (azure-app).
+  service_endpoint {
+    service = "Microsoft.KeyVault"
+  }
 
   delegation {
     name = "app-service"

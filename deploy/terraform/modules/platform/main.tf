@@ -38,6 +38,8 @@ module "network" {
   tags               = local.tags
 }
 
+# The database admits the Azure VNet (across the VPN) and the monitoring
+# network, where postgres-exporter runs beside Prometheus.
 module "database" {
   source = "../aws-database"
 
@@ -45,7 +47,7 @@ module "database" {
   vpc_id                     = module.network.vpc_id
   subnet_ids                 = module.network.private_subnet_ids
   allowed_security_group_ids = [module.app.app_security_group_id]
-  allowed_cidr_blocks        = [var.azure_address_space]
+  allowed_cidr_blocks        = distinct(concat([var.azure_address_space], var.monitoring_cidrs))
   instance_class             = local.sizes.db_instance_class
   replica_instance_class     = local.sizes.db_replica_class
   allocated_storage_gb       = local.sizes.db_storage_gb
@@ -110,7 +112,8 @@ module "app" {
     module.cache.kms_key_arn,
     module.search.kms_key_arn,
   ]
-  tags = local.tags
+  monitoring_cidrs = var.monitoring_cidrs
+  tags             = local.tags
 }
 
 module "dns" {
@@ -172,12 +175,15 @@ module "azure_app" {
   domain_verification_record = module.dns.azure_verification_record
   app_settings               = local.app_environment
   # The Azure instances reach the AWS data stores across the VPN.
-  secret_names = ["PB_DATABASE_URL", "PB_DATABASE_REPLICA_URL", "PB_REDIS_URL", "PB_OPENSEARCH_URL"]
+  # PB_METRICS_TOKEN is the AWS instances' token, so one scraper credential
+  # reads both clouds.
+  secret_names = ["PB_DATABASE_URL", "PB_DATABASE_REPLICA_URL", "PB_REDIS_URL", "PB_OPENSEARCH_URL", "PB_METRICS_TOKEN"]
   secrets = {
     PB_DATABASE_URL         = module.database.database_url
     PB_DATABASE_REPLICA_URL = module.database.database_replica_url
     PB_REDIS_URL            = module.cache.redis_url
     PB_OPENSEARCH_URL       = module.search.opensearch_url
+    PB_METRICS_TOKEN        = module.app.metrics_token
   }
   min_instances         = local.sizes.azure_min_instances
   max_instances         = local.sizes.azure_max_instances

@@ -62,3 +62,9 @@ output "resolver_inbound_ips" {
   description = "Route 53 inbound resolver addresses Azure forwards the private AWS zone to."
   value       = module.dns.resolver_inbound_ips
 }
+
+output "metrics_token" {
+  description = "Bearer token of /metrics on every instance of both clouds (Prometheus: authorization credentials); terraform output -raw metrics_token."
+  value       = module.app.metrics_token
+  sensitive   = true
+}

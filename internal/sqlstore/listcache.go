@@ -152,7 +152,8 @@ func (c *listCache) countsBySport(ctx context.Context, from, to, now time.Time,
 // moment. The read is not cancelled by the caller that started it, since
 // others wait on it; each caller stops waiting when its own ctx ends.
 func (c *listCache) shared(ctx context.Context, key string, read func(context.Context) (any, error)) (any, error) {
-	ch := c.flight.DoChan(key, func() (any, error) { ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedReadTimeout)
+	ch := c.flight.DoChan(key, func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedReadTimeout)
 		defer cancel()
 		return read(ctx)
 	})

@@ -65,7 +65,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -113,14 +112,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.repeat, "repeat", 1, "runs of the http phase and of each hot setting")
 	fs.IntVar(&o.settleBets, "settle-bets", 100_000, "open bets on the settled match")
 	fs.IntVar(&o.settlePlayers, "settle-players", 1000, "players holding the settled bets")
-	fs.Func("set", "extra PB_* KEY=VALUE for every server (repeatable)", func(s string) error {
-		k, _, ok := strings.Cut(s, "=")
-		if !ok || !strings.HasPrefix(k, "PB_") {
-			return errors.New("want PB_NAME=value")
-		}
-		o.set = append(o.set, s)
-		return nil
-	})
+	loadrun.SettingsFlag(fs, &o.set, "extra PB_* KEY=VALUE for every server (repeatable)")
 	fs.DurationVar(&o.timeout, "timeout", 45*time.Minute, "hard bound on the whole run")
 	if err := fs.Parse(args); err != nil {
 		return 2

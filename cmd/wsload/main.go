@@ -48,7 +48,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -109,14 +108,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.centrifugo, "centrifugo", "", "Centrifugo v6 binary (default: centrifugo on PATH)")
 	fs.StringVar(&o.redisServer, "redis-server", "redis-server", "redis-server binary, for the two scenario")
 	fs.StringVar(&o.pgURL, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL admin URL (loopback only)")
-	fs.Func("set", "extra PB_* KEY=VALUE for every pointsbook server (repeatable)", func(s string) error {
-		k, _, ok := strings.Cut(s, "=")
-		if !ok || !strings.HasPrefix(k, "PB_") {
-			return errors.New("want PB_NAME=value")
-		}
-		o.set = append(o.set, s)
-		return nil
-	})
+	loadrun.SettingsFlag(fs, &o.set, "extra PB_* KEY=VALUE for every pointsbook server (repeatable)")
 	fs.DurationVar(&o.timeout, "timeout", 60*time.Minute, "hard bound on the whole run")
 	if err := fs.Parse(args); err != nil {
 		return 2

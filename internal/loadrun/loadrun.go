@@ -6,6 +6,8 @@ package loadrun
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -104,4 +106,17 @@ func Exec(ctx context.Context, dsn, stmt string) error {
 	defer conn.Close(context.Background())
 	_, err = conn.Exec(ctx, stmt)
 	return err
+}
+
+// SettingsFlag defines -set on fs: a PB_NAME=value added to *set each
+// time it is given, for every server the generator starts.
+func SettingsFlag(fs *flag.FlagSet, set *[]string, usage string) {
+	fs.Func("set", usage, func(s string) error {
+		k, _, ok := strings.Cut(s, "=")
+		if !ok || !strings.HasPrefix(k, "PB_") {
+			return errors.New("want PB_NAME=value")
+		}
+		*set = append(*set, s)
+		return nil
+	})
 }

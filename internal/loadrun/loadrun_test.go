@@ -1,6 +1,8 @@
 package loadrun_test
 
 import (
+	"flag"
+	"io"
 	"testing"
 
 	"github.com/pointsbook/pointsbook/internal/loadrun"
@@ -26,6 +28,25 @@ func TestCheckLoopbackPostgres(t *testing.T) {
 	} {
 		if err := loadrun.CheckLoopbackPostgres(tt.url); (err == nil) != tt.ok {
 			t.Errorf("%s: err %v, want ok %v", tt.url, err, tt.ok)
+		}
+	}
+}
+
+func TestSettingsFlag(t *testing.T) {
+	t.Parallel()
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var set []string
+	loadrun.SettingsFlag(fs, &set, "settings")
+	if err := fs.Parse([]string{"-set", "PB_A=1", "-set", "PB_B=x=y"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(set) != 2 || set[0] != "PB_A=1" || set[1] != "PB_B=x=y" {
+		t.Errorf("set = %q", set)
+	}
+	for _, bad := range []string{"A=1", "PB_A", "=1"} {
+		if err := fs.Parse([]string{"-set", bad}); err == nil {
+			t.Errorf("-set %q accepted", bad)
 		}
 	}
 }
